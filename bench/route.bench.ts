@@ -1,0 +1,89 @@
+// npm run bench: decisions per second and latency of the routing core, one JSON object per line on stdout
+// (the machine goes to stderr). Mix: random countries, half of them with CloudFront's latitude/longitude,
+// random viewer IPs, one region down and one dial at 30.
+import { cpus } from 'node:os';
+import { Bench } from 'tinybench';
+import exampleDoc from '../examples/health.json';
+import exampleConfig from '../examples/router.config.json';
+import {
+  COUNTRIES,
+  compileRouter,
+  type Facts,
+  type HealthDoc,
+  parseHealthDoc,
+  parseRouterConfig,
+  route,
+} from '../shared';
+
+const parsed = parseRouterConfig(exampleConfig);
+if (!parsed.success) throw new Error('examples/router.config.json is invalid');
+const config = parsed.data;
+const router = compileRouter(config);
+const doc: HealthDoc = {
+  ...(exampleDoc as HealthDoc),
+  regions: {
+    ...(exampleDoc as HealthDoc).regions,
+    'sa-east-1': { status: 'down' },
+    'eu-central-1': { status: 'up', dial: 30 },
+  },
+};
+
+// a fixed pseudo-random mix, the same every run
+let seed = 42;
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed / 0x80000000;
+};
+const countries = [...COUNTRIES.values()];
+const MIX: Facts[] = Array.from({ length: 4096 }, () => {
+  const c = countries[Math.floor(rand() * countries.length)];
+  const ip = `${1 + Math.floor(rand() * 222)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}`;
+  return rand() < 0.5
+    ? { country: c.iso, ip, now: 1764057600000 }
+    : { country: c.iso, lat: c.lat + rand() - 0.5, lon: c.lon + rand() - 0.5, ip, now: 1764057600000 };
+});
+
+const BATCH = 1000;
+let i = 0;
+let sink = 0;
+const bench = new Bench({ time: 2000, warmup: true, warmupTime: 500 });
+bench
+  .add('route/mix', () => {
+    sink += route(MIX[i++ & 4095], doc, router).trace.length;
+  })
+  .add(`route/mix-batch${BATCH}`, () => {
+    for (let k = 0; k < BATCH; k++) sink += route(MIX[i++ & 4095], doc, router).trace.length;
+  })
+  .add('compileRouter/example', () => {
+    sink += compileRouter(config).regions.length;
+  })
+  .add('parseHealthDoc/example', () => {
+    sink += parseHealthDoc(doc, config).success ? 1 : 0;
+  });
+
+(async () => {
+  await bench.run();
+  const cpu = cpus();
+  console.error(
+    `machine: ${cpu[0]?.model ?? 'unknown'} × ${cpu.length}, node ${process.version}, ${new Date().toISOString()}`,
+  );
+  for (const t of bench.tasks) {
+    const r = t.result;
+    if (!r || !('latency' in r)) throw new Error(`${t.name} did not run`);
+    const per = t.name.includes('batch') ? BATCH : 1;
+    console.log(
+      JSON.stringify({
+        name: t.name,
+        opsPerSec: Math.round(r.throughput.mean * per),
+        p99us: round((r.latency.p99 * 1000) / per),
+        meanUs: round((r.latency.mean * 1000) / per),
+        samples: r.latency.samplesCount,
+      }),
+    );
+  }
+  if (sink === 0) console.error('(sink)');
+})();
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

@@ -1,0 +1,67 @@
+// Human-readable output of the CLI.
+import { COUNTRIES, type Decision, type HealthDoc, type Reason, type Router, route } from '../shared';
+
+export function formatDecision(d: Decision, notes: readonly string[], docFile?: string): string {
+  const o = d.origin;
+  const lines = [
+    `target:  ${d.target.kind} ${d.target.id}`,
+    `origin:  ${o.protocol}://${o.domainName}:${o.port}${o.path}`,
+    `reason:  ${d.reason}${d.reason === 'error' ? ` (${d.error})` : ''}`,
+    `doc:     ${d.serial === null ? 'none (every region up)' : `serial ${d.serial}${docFile ? ` (${docFile})` : ''}`}`,
+    ...notes.map((n) => `note:    ${n}`),
+    'trace:',
+    ...d.trace.map((t, i) => `  ${i + 1}. ${t}`),
+  ];
+  return lines.join('\n');
+}
+
+export interface TableRow {
+  readonly target: string;
+  readonly reason: Reason;
+  /** percent of viewers per target, present when dials split the country's traffic */
+  readonly split?: Readonly<Record<string, number>>;
+}
+
+/** Viewer keys sampled per country when a dial splits traffic (0.1 % resolution). */
+const SAMPLES = 1000;
+
+/** For every country CloudFront can send, where its viewers go and why. */
+export function routingTable(router: Router, doc: HealthDoc | null): Record<string, TableRow> {
+  const dialled =
+    doc !== null && Object.values(doc.regions).some((h) => h.dial !== undefined && h.dial < 100);
+  const table: Record<string, TableRow> = {};
+  for (const iso of [...COUNTRIES.keys()].sort()) {
+    if (!dialled) {
+      const d = route({ country: iso }, doc, router);
+      table[iso] = { target: d.target.id, reason: d.reason };
+      continue;
+    }
+    // a dial splits a country's viewers by key: sample keys, report the majority and the split
+    const counts = new Map<string, { n: number; reason: Reason }>();
+    for (let i = 0; i < SAMPLES; i++) {
+      const d = route({ country: iso, ip: `sample-${i}` }, doc, router);
+      const c = counts.get(d.target.id);
+      counts.set(d.target.id, { n: (c?.n ?? 0) + 1, reason: c?.reason ?? d.reason });
+    }
+    const ranked = [...counts].sort((a, b) => b[1].n - a[1].n);
+    const [target, { reason }] = ranked[0];
+    table[iso] =
+      ranked.length === 1
+        ? { target, reason }
+        : { target, reason, split: Object.fromEntries(ranked.map(([id, c]) => [id, (c.n * 100) / SAMPLES])) };
+  }
+  return table;
+}
+
+export function formatTable(table: Record<string, TableRow>): string {
+  const rows = Object.entries(table).map(([iso, r]) => {
+    const name = COUNTRIES.get(iso)?.name ?? '';
+    const split = r.split
+      ? `  ${Object.entries(r.split)
+          .map(([id, p]) => `${id} ${p}%`)
+          .join(', ')}`
+      : '';
+    return `${iso}  ${name.slice(0, 28).padEnd(28)}  ${r.target.padEnd(16)}  ${r.reason}${split}`;
+  });
+  return [`${'CC  country'.padEnd(32)}  ${'target'.padEnd(16)}  reason`, ...rows].join('\n');
+}

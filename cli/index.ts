@@ -1,0 +1,162 @@
+// edge-router: the operator's command line. A shell over the routing core, like the edge functions.
+import { Command, InvalidArgumentError } from 'commander';
+import * as ipaddr from 'ipaddr.js';
+import { type Decision, type Facts, type HealthDoc, route } from '../shared';
+import { formatDecision, formatTable, routingTable } from './format';
+import { countryOf } from './geoip';
+import { CliError, checkConfig, checkDoc, loadConfig, loadDoc, problemLines } from './load';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function number(name: string, min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function header(v: string): [string, string] {
+  const i = v.indexOf(':');
+  const name = v.slice(0, i).trim().toLowerCase();
+  if (i < 1 || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) {
+    throw new CliError([`--header ${JSON.stringify(v)}: expected 'name: value'`]);
+  }
+  return [name, v.slice(i + 1).trim()];
+}
+
+function cookie(v: string): [string, string] {
+  const i = v.indexOf('=');
+  if (i < 1) throw new CliError([`--cookie ${JSON.stringify(v)}: expected 'name=value'`]);
+  return [v.slice(0, i).trim(), v.slice(i + 1).trim()];
+}
+
+interface ExplainOptions {
+  config: string;
+  doc?: string;
+  country?: string;
+  lat?: number;
+  lon?: number;
+  ip?: string;
+  header: string[];
+  cookie: string[];
+  time?: string;
+  json?: boolean;
+}
+
+export function program(): Command {
+  const cli = new Command('edge-router')
+    .description(
+      'Route every request of a multi-region API to the best regional origin, at the CloudFront edge.',
+    )
+    .showHelpAfterError();
+
+  cli
+    .command('validate')
+    .description('check a router config and, optionally, a health document; one line per problem')
+    .requiredOption('--config <file>', 'router config (JSON)')
+    .option('--doc <file>', 'health document (JSON)')
+    .action((o: { config: string; doc?: string }) => {
+      const lines: string[] = [];
+      const config = checkConfig(o.config);
+      if (config.success) lines.push(...problemLines(o.config, config.warnings, 'warning: '));
+      else lines.push(...problemLines(o.config, config.errors));
+      let ok = config.success;
+      if (o.doc) {
+        const doc = checkDoc(o.doc, config.success ? config.data : undefined);
+        if (doc.success) lines.push(...problemLines(o.doc, doc.warnings, 'warning: '));
+        else lines.push(...problemLines(o.doc, doc.errors));
+        ok &&= doc.success;
+      }
+      for (const l of lines) console.error(l);
+      if (!ok) throw new CliError([]);
+      console.log(`ok: ${[o.config, o.doc].filter(Boolean).join(', ')}`);
+    });
+
+  cli
+    .command('explain')
+    .description('show which target a request goes to, and why')
+    .requiredOption('--config <file>', 'router config (JSON)')
+    .option('--doc <file>', 'health document (JSON); without it every region is up')
+    .option('--country <cc>', 'viewer country (ISO 3166-1 alpha-2), as CloudFront-Viewer-Country')
+    .option('--lat <n>', 'viewer latitude', number('--lat', -90, 90))
+    .option('--lon <n>', 'viewer longitude', number('--lon', -180, 180))
+    .option('--ip <addr>', 'viewer IP; without --country, its country comes from geoip-lite')
+    .option('--header <name: value>', 'a request header (repeatable)', collect, [])
+    .option('--cookie <name=value>', 'a request cookie (repeatable)', collect, [])
+    .option('--time <iso>', 'request time (default: now)')
+    .option('--json', 'print the Decision object')
+    .action((o: ExplainOptions) => {
+      const { facts, notes } = toFacts(o);
+      const { router, data: config, warnings } = loadConfig(o.config);
+      const doc = o.doc ? loadDoc(o.doc, config) : undefined;
+      for (const w of [...warnings, ...(doc?.warnings ?? [])]) console.error(w);
+      const decision: Decision = route(facts, doc?.data ?? null, router);
+      if (o.json) console.log(JSON.stringify(decision, null, 2));
+      else console.log(formatDecision(decision, notes, o.doc));
+    });
+
+  cli
+    .command('table')
+    .description('the routing map: target and reason for a viewer from every country')
+    .requiredOption('--config <file>', 'router config (JSON)')
+    .option('--doc <file>', 'health document (JSON); without it every region is up')
+    .option('--json', 'print an object keyed by ISO code, each with target and reason')
+    .action((o: { config: string; doc?: string; json?: boolean }) => {
+      const { router, data: config, warnings } = loadConfig(o.config);
+      const doc: HealthDoc | null = o.doc ? loadDoc(o.doc, config).data : null;
+      for (const w of warnings) console.error(w);
+      const table = routingTable(router, doc);
+      console.log(o.json ? JSON.stringify(table, null, 2) : formatTable(table));
+    });
+
+  return cli;
+}
+
+function toFacts(o: ExplainOptions): { facts: Facts; notes: string[] } {
+  const notes: string[] = [];
+  if ((o.lat === undefined) !== (o.lon === undefined)) throw new CliError(['--lat and --lon go together']);
+  if (o.country !== undefined && !/^[A-Za-z]{2}$/.test(o.country)) {
+    throw new CliError([`--country ${JSON.stringify(o.country)}: expected a two-letter ISO 3166-1 code`]);
+  }
+  if (o.ip !== undefined && !ipaddr.isValid(o.ip))
+    throw new CliError([`--ip ${JSON.stringify(o.ip)}: not an IP address`]);
+  let now = Date.now();
+  if (o.time !== undefined) {
+    now = Date.parse(o.time);
+    if (Number.isNaN(now)) throw new CliError([`--time ${JSON.stringify(o.time)}: not an ISO 8601 time`]);
+  }
+  let country = o.country?.toUpperCase();
+  if (country === undefined && o.ip !== undefined) {
+    country = countryOf(o.ip);
+    notes.push(`viewer ${o.ip}: ${country ? `country ${country}` : 'no country'} (geoip-lite)`);
+  }
+  const facts: Facts = {
+    country,
+    lat: o.lat,
+    lon: o.lon,
+    ip: o.ip,
+    headers: Object.fromEntries(o.header.map(header)),
+    cookies: Object.fromEntries(o.cookie.map(cookie)),
+    now,
+  };
+  return { facts, notes };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CliError) {
+      for (const line of e.lines) console.error(`edge-router: ${line}`);
+      return 1;
+    }
+    // a bug, not bad input: still no stack trace unless asked for
+    console.error(`edge-router: internal error: ${e instanceof Error ? e.message : String(e)}`);
+    if (process.env.EDGE_ROUTER_DEBUG) console.error(e);
+    return 2;
+  }
+}

@@ -1,0 +1,29 @@
+// Writes schemas/*.schema.json from the zod schemas in shared/schema.ts (the one source).
+// `npm run schemas` writes them; test/schemas.test.ts fails when the committed files drift.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { HealthDocSchema, RouterConfigSchema } from '../shared/schema';
+
+const SCHEMAS = {
+  'router.config.schema.json': RouterConfigSchema,
+  'health.schema.json': HealthDocSchema,
+} as const;
+
+export function renderSchemas(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [file, schema] of Object.entries(SCHEMAS)) {
+    // io: 'input' describes what a person writes (defaults are optional there)
+    const json = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' });
+    out[file] = `${JSON.stringify(json, null, 2)}\n`;
+  }
+  return out;
+}
+
+if (require.main === module) {
+  const dir = join(__dirname, '..', 'schemas');
+  for (const [file, text] of Object.entries(renderSchemas())) {
+    writeFileSync(join(dir, file), text);
+    console.log(`wrote schemas/${file}`);
+  }
+}

@@ -1,0 +1,90 @@
+// Geometry for ranking regions by expected latency. Only used when a router is compiled, and for viewers
+// who come with latitude/longitude; a request with only a country does a table lookup.
+import { AWS_REGIONS, awsLatencyMs, type Place } from './geo-data';
+
+const EARTH_KM = 6371;
+const RAD = Math.PI / 180;
+// Round-trip ms per great-circle km: light in fibre covers ~200 km/ms one way, and real paths are
+// about twice the great-circle distance, so RTT ≈ 2 × 2 × km / 200.
+const RTT_MS_PER_KM = 0.02;
+
+export function distanceKm(a: Place, b: Place): number {
+  const dLat = (b.lat - a.lat) * RAD;
+  const dLon = (b.lon - a.lon) * RAD;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * RAD) * Math.cos(b.lat * RAD) * Math.sin(dLon / 2) ** 2;
+  return 2 * EARTH_KM * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+export interface Anchor {
+  readonly code: string;
+  readonly place: Place;
+  // unit vector, so the nearest anchor is the one with the largest dot product
+  readonly x: number;
+  readonly y: number;
+  readonly z: number;
+}
+
+function unit(p: Place): [number, number, number] {
+  const la = p.lat * RAD;
+  const lo = p.lon * RAD;
+  return [Math.cos(la) * Math.cos(lo), Math.cos(la) * Math.sin(lo), Math.sin(la)];
+}
+
+/** Every AWS region with measured latencies: the network points a viewer is attached to. */
+export const ANCHORS: readonly Anchor[] = [...AWS_REGIONS].map(([code, place]) => {
+  const [x, y, z] = unit(place);
+  return { code, place, x, y, z };
+});
+
+/** Index into ANCHORS of the AWS region nearest (great circle) to a point. */
+export function nearestAnchor(lat: number, lon: number): number {
+  const la = lat * RAD;
+  const lo = lon * RAD;
+  const c = Math.cos(la);
+  const x = c * Math.cos(lo);
+  const y = c * Math.sin(lo);
+  const z = Math.sin(la);
+  let best = 0;
+  let bestDot = -2;
+  for (let i = 0; i < ANCHORS.length; i++) {
+    const a = ANCHORS[i];
+    const dot = a.x * x + a.y * y + a.z * z;
+    if (dot > bestDot) {
+      bestDot = dot;
+      best = i;
+    }
+  }
+  return best;
+}
+
+export interface Site {
+  readonly id: string;
+  readonly place: Place;
+}
+
+/**
+ * Expected round-trip ms from the anchor (the viewer's nearest AWS region) to a configured site.
+ * An AWS region code uses the measured p50 matrix; a non-AWS site is reached through the AWS region
+ * nearest to it, plus a fibre estimate for the last leg.
+ */
+export function expectedLatencyMs(anchor: Anchor, site: Site): number {
+  const measured = awsLatencyMs(anchor.code, site.id);
+  if (measured !== undefined) return measured;
+  const via = ANCHORS[nearestAnchor(site.place.lat, site.place.lon)];
+  const hop = awsLatencyMs(anchor.code, via.code) ?? distanceKm(anchor.place, via.place) * RTT_MS_PER_KM;
+  return hop + distanceKm(via.place, site.place) * RTT_MS_PER_KM;
+}
+
+/**
+ * Sites ordered by expected latency from the anchor (whole ms), ties broken by distance from the viewer's
+ * position, then by id, so the order is total and the same in every runtime.
+ */
+export function rankSites(anchor: Anchor, viewer: Place, sites: readonly Site[]): Site[] {
+  const keyed = sites.map((s) => ({
+    s,
+    ms: Math.round(expectedLatencyMs(anchor, s)),
+    km: distanceKm(viewer, s.place),
+  }));
+  keyed.sort((a, b) => a.ms - b.ms || a.km - b.km || (a.s.id < b.s.id ? -1 : 1));
+  return keyed.map((k) => k.s);
+}

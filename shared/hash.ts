@@ -1,0 +1,48 @@
+// A hash every runtime reproduces bit for bit: FNV-1a, 32-bit, over the UTF-8 bytes of the string.
+// Written with shifts and >>> 0 only (no Math.imul, no BigInt), so the same source runs unchanged in
+// Node.js and in the CloudFront Functions runtime (cloudfront-js-2.0).
+
+export const FNV_OFFSET = 0x811c9dc5;
+
+/**
+ * FNV-1a of `s`; with `state` (an earlier result), the hash of that earlier string followed by `s`, so a
+ * fixed prefix is hashed once: fnv1a32(b, fnv1a32(a)) === fnv1a32(a + b).
+ */
+export function fnv1a32(s: string, state = FNV_OFFSET): number {
+  let h = state;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      h = mix(h, c);
+    } else if (c < 0x800) {
+      h = mix(mix(h, 0xc0 | (c >> 6)), 0x80 | (c & 63));
+    } else {
+      if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d < 0xe000) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+          h = mix(
+            mix(mix(mix(h, 0xf0 | (c >> 18)), 0x80 | ((c >> 12) & 63)), 0x80 | ((c >> 6) & 63)),
+            0x80 | (c & 63),
+          );
+          continue;
+        }
+      }
+      // lone surrogates are encoded as themselves (WTF-8), so every string still hashes
+      h = mix(mix(mix(h, 0xe0 | (c >> 12)), 0x80 | ((c >> 6) & 63)), 0x80 | (c & 63));
+    }
+  }
+  return h >>> 0;
+}
+
+function mix(h: number, byte: number): number {
+  const x = (h ^ byte) >>> 0;
+  // x * 16777619 (the FNV prime, 2^24 + 2^8 + 0x93) modulo 2^32
+  return (x + (x << 1) + (x << 4) + (x << 7) + (x << 8) + (x << 24)) >>> 0;
+}
+
+/** A stable bucket in [0, 10000) (0.01 % steps) of `key`, optionally after a prefix's hash state. */
+export function bucket(key: string, prefixState = FNV_OFFSET): number {
+  return fnv1a32(key, prefixState) % 10000;
+}

@@ -1,0 +1,211 @@
+// The one source of the router config and health document formats: the types, the validators and the
+// published JSON Schemas (schemas/*.schema.json, written by `npm run schemas`) all come from here.
+import * as ipaddr from 'ipaddr.js';
+import { z } from 'zod';
+import { AWS_REGIONS, COUNTRIES } from './geo-data';
+
+const TARGET_ID = /^[a-z][a-z0-9-]{0,62}$/;
+const COUNTRY = /^[A-Z]{2}$/;
+// A DNS name as CloudFront accepts it for a custom origin: labels of letters, digits and hyphens.
+const HOSTNAME =
+  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+const PORT_ERROR = { error: 'must be 80, 443 or an integer from 1024 to 65535' };
+
+export const OriginSchema = z
+  .strictObject({
+    domainName: z
+      .string()
+      .max(253, 'at most 253 characters')
+      .refine((s) => !s.includes(':'), 'must not contain ":" (give the port in "port")')
+      .refine(
+        (s) => !ipaddr.isValid(s),
+        'must be a DNS name, not an IP address (CloudFront origins are names)',
+      )
+      .regex(HOSTNAME, 'must be a DNS name (letters, digits, hyphens and dots)')
+      .meta({ description: 'DNS name of the origin, as CloudFront connects to it.' }),
+    port: z
+      .union(
+        [z.literal(80), z.literal(443), z.int().min(1024, PORT_ERROR).max(65535, PORT_ERROR)],
+        PORT_ERROR,
+      )
+      .optional()
+      .meta({
+        description:
+          'Origin port; defaults to 443 for https and 80 for http. Lambda@Edge allows 80, 443, 1024-65535.',
+      }),
+    protocol: z
+      .enum(['https', 'http'])
+      .optional()
+      .meta({ description: 'Origin protocol, https by default.' }),
+    path: z
+      .string()
+      .max(255, 'at most 255 characters')
+      .regex(/^\/.*[^/]$/, 'must start with "/" and must not end with "/"')
+      .optional()
+      .meta({
+        description:
+          'Path prefix prepended to the request URI at the origin; starts with "/", no trailing "/".',
+      }),
+  })
+  .meta({ id: 'Origin', description: 'Where CloudFront sends the request.' });
+
+const LocationSchema = z.strictObject({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+});
+
+export const RegionConfigSchema = z.strictObject({
+  origin: OriginSchema,
+  location: LocationSchema.optional().meta({
+    description:
+      'Where the origin is. Required for a site that is not an AWS region; for an AWS region code it overrides the built-in coordinates.',
+  }),
+});
+
+export const EnvironmentConfigSchema = z.strictObject({ origin: OriginSchema });
+
+export const ResidencySchema = z.strictObject({
+  name: z.string().min(1).max(64),
+  countries: z
+    .array(z.string().regex(COUNTRY, 'must be an ISO 3166-1 alpha-2 code in capitals'))
+    .min(1)
+    .meta({ description: 'Viewers from these countries are only ever routed to `regions`.' }),
+  regions: z.array(z.string()).min(1),
+});
+
+export const HealthDocSourceSchema = z.strictObject({
+  bucket: z.string().min(3).max(63),
+  key: z.string().min(1).max(1024),
+  region: z.string().regex(TARGET_ID),
+  ttlSeconds: z
+    .number()
+    .min(0)
+    .max(3600)
+    .default(10)
+    .meta({ description: 'How long an edge reuses a fetched document.' }),
+  timeoutMs: z.number().int().min(1).max(30000).optional(),
+  maxStaleSeconds: z.number().min(0).optional().meta({
+    description: 'How long a last-known-good document may be served when the store cannot be read.',
+  }),
+  endpoint: z.url().optional().meta({ description: 'An S3-compatible endpoint, for local runs and tests.' }),
+});
+
+const targetId = (what: string) =>
+  z
+    .string()
+    .regex(TARGET_ID, `${what} must be lower-case letters, digits and hyphens, starting with a letter`);
+
+export const RouterConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    regions: z
+      .record(targetId('a region id'), RegionConfigSchema)
+      .refine((r) => Object.keys(r).length > 0, 'at least one region is required')
+      .meta({ description: 'The regional origins, keyed by AWS region code (or any id with a `location`).' }),
+    environments: z
+      .record(targetId('an environment name'), EnvironmentConfigSchema)
+      .optional()
+      .meta({ description: 'Named non-regional targets (staging, ...) that geo routing never picks.' }),
+    fallbackRegion: z
+      .string()
+      .meta({ description: 'Where a request goes when it cannot be placed or routing fails.' }),
+    residency: z.array(ResidencySchema).optional(),
+    healthDoc: HealthDocSourceSchema.optional(),
+  })
+  .superRefine((c, ctx) => {
+    const regions = c.regions;
+    for (const [id, r] of Object.entries(regions)) {
+      if (!AWS_REGIONS.has(id) && !r.location) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions', id],
+          message: `"${id}" is not an AWS region code: give it a location {lat, lon}`,
+        });
+      }
+    }
+    if (!Object.hasOwn(regions, c.fallbackRegion)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fallbackRegion'],
+        message: `"${c.fallbackRegion}" is not a configured region`,
+      });
+    }
+    for (const name of Object.keys(c.environments ?? {})) {
+      if (Object.hasOwn(regions, name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', name],
+          message: `"${name}" is also a region id`,
+        });
+      }
+    }
+    const seen = new Map<string, string>();
+    (c.residency ?? []).forEach((group, g) => {
+      group.regions.forEach((id, i) => {
+        if (!Object.hasOwn(regions, id)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['residency', g, 'regions', i],
+            message: `"${id}" is not a configured region`,
+          });
+        }
+      });
+      group.countries.forEach((cc, i) => {
+        if (COUNTRY.test(cc) && !COUNTRIES.has(cc)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['residency', g, 'countries', i],
+            message: `"${cc}" is not a known country code`,
+          });
+        }
+        const other = seen.get(cc);
+        if (other !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['residency', g, 'countries', i],
+            message: `"${cc}" is already in residency group "${other}"`,
+          });
+        }
+        seen.set(cc, group.name);
+      });
+    });
+  })
+  .meta({
+    title: 'edge-router router config',
+    description: 'Deploy-time configuration, baked into the edge functions.',
+  });
+
+export const RegionHealthSchema = z.strictObject({
+  status: z
+    .enum(['up', 'down'])
+    .meta({ description: 'A down region is never chosen while an up candidate exists.' }),
+  role: z.enum(['active', 'standby', 'pilot']).optional().meta({
+    description:
+      'active (default); standby: used only when no active candidate is up; pilot: never chosen automatically.',
+  }),
+  dial: z.number().min(0).max(100).optional().meta({
+    description:
+      'Percent (0-100, default 100) of the traffic that would naturally route here that the region accepts; the rest spills to the next candidate.',
+  }),
+});
+
+export const MAX_DOC_BYTES = 256 * 1024;
+
+export const HealthDocSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1),
+    serial: z.number().int().min(0).meta({ description: 'Increases by one on every published change.' }),
+    updatedAt: z.iso.datetime({ offset: true }),
+    regions: z.record(z.string().min(1).max(64), RegionHealthSchema).meta({
+      description: 'Health per region or environment id. A region missing here is up, active, dial 100.',
+    }),
+  })
+  .meta({ title: 'edge-router health document', description: 'Run-time region health, read by every edge.' });
+
+export type Origin = z.output<typeof OriginSchema>;
+export type RouterConfig = z.output<typeof RouterConfigSchema>;
+export type RouterConfigInput = z.input<typeof RouterConfigSchema>;
+export type HealthDoc = z.output<typeof HealthDocSchema>;
+export type RegionHealth = z.output<typeof RegionHealthSchema>;

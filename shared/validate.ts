@@ -1,0 +1,122 @@
+// Parsing and validation that never throws: every problem comes back with the JSON path it is at.
+import * as jsonc from 'jsonc-parser';
+import type { z } from 'zod';
+import {
+  type HealthDoc,
+  HealthDocSchema,
+  MAX_DOC_BYTES,
+  type RouterConfig,
+  RouterConfigSchema,
+} from './schema';
+
+export interface Problem {
+  /** JSONPath of the offending value, e.g. `$.regions["us-east-1"].origin.port` */
+  readonly path: string;
+  readonly message: string;
+}
+
+export type Parsed<T> =
+  | { readonly success: true; readonly data: T; readonly warnings: readonly Problem[] }
+  | { readonly success: false; readonly errors: readonly Problem[] };
+
+const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+export function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '$';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (typeof seg === 'string' && IDENT.test(seg)) out += `.${seg}`;
+    else out += `[${JSON.stringify(String(seg))}]`;
+  }
+  return out;
+}
+
+function problems(error: z.ZodError): Problem[] {
+  const out: Problem[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'invalid_key') {
+      // a record key that fails its pattern: report the pattern's own message at the key's path
+      for (const inner of issue.issues) out.push({ path: jsonPath(issue.path), message: inner.message });
+    } else if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys)
+        out.push({ path: jsonPath([...issue.path, key]), message: 'unknown property' });
+    } else {
+      out.push({ path: jsonPath(issue.path), message: issue.message });
+    }
+  }
+  return out;
+}
+
+export function parseRouterConfig(input: unknown): Parsed<RouterConfig> {
+  const r = RouterConfigSchema.safeParse(input);
+  return r.success
+    ? { success: true, data: r.data, warnings: [] }
+    : { success: false, errors: problems(r.error) };
+}
+
+/**
+ * Validates a health document. With the router config, ids the config does not know are reported as
+ * warnings (and are ignored by routing) rather than errors, so a doc can name a region before it is deployed.
+ */
+export function parseHealthDoc(input: unknown, config?: RouterConfig): Parsed<HealthDoc> {
+  const r = HealthDocSchema.safeParse(input);
+  if (!r.success) return { success: false, errors: problems(r.error) };
+  const warnings: Problem[] = [];
+  if (config) {
+    for (const id of Object.keys(r.data.regions)) {
+      if (!Object.hasOwn(config.regions, id) && !Object.hasOwn(config.environments ?? {}, id)) {
+        warnings.push({
+          path: jsonPath(['regions', id]),
+          message: `"${id}" is not in the router config: ignored`,
+        });
+      }
+    }
+  }
+  return { success: true, data: r.data, warnings };
+}
+
+/** JSON.parse that reports where the text breaks, and refuses texts over `maxBytes` (UTF-8). */
+export function parseJsonText(text: string, maxBytes = Number.POSITIVE_INFINITY): Parsed<unknown> {
+  const bytes = utf8Length(text);
+  if (bytes > maxBytes) {
+    return {
+      success: false,
+      errors: [{ path: '$', message: `document is ${bytes} bytes; the limit is ${maxBytes}` }],
+    };
+  }
+  try {
+    return { success: true, data: JSON.parse(text), warnings: [] };
+  } catch (e) {
+    return { success: false, errors: [{ path: '$', message: `invalid JSON: ${whereJsonBreaks(text, e)}` }] };
+  }
+}
+
+// V8's JSON.parse messages do not always say where; jsonc-parser (strict mode) finds the first error's offset.
+function whereJsonBreaks(text: string, error: unknown): string {
+  const errors: jsonc.ParseError[] = [];
+  jsonc.parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  if (errors.length === 0) return error instanceof Error ? error.message : String(error);
+  const { error: code, offset } = errors[0];
+  const what = jsonc
+    .printParseErrorCode(code)
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return `${what} (line ${line}, column ${offset - before.lastIndexOf('\n')})`;
+}
+
+/** Reads and validates a health document from its stored text (the 256 KB limit applies). */
+export function parseHealthDocText(text: string, config?: RouterConfig): Parsed<HealthDoc> {
+  const json = parseJsonText(text, MAX_DOC_BYTES);
+  return json.success ? parseHealthDoc(json.data, config) : json;
+}
+
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c >= 0x800 && (c < 0xd800 || c >= 0xe000) ? 2 : 1;
+  }
+  return n;
+}

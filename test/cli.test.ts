@@ -1,0 +1,206 @@
+// The built CLI (bin/edge-router.cjs → dist/cli/index.js, made by `npm run build`), run as a user runs it.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { COUNTRIES } from '../shared';
+import { EXAMPLE_CONFIG, EXAMPLE_DOC, ROOT, readJson } from './helpers/load';
+
+const BIN = join(ROOT, 'bin', 'edge-router.cjs');
+const tmp = mkdtempSync(join(tmpdir(), 'edge-router-cli-'));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function docFile(name: string, change: (d: any) => void): string {
+  const d = readJson<any>(EXAMPLE_DOC);
+  change(d);
+  const file = join(tmp, name);
+  writeFileSync(file, JSON.stringify(d));
+  return file;
+}
+
+const NO_STACK = /^\s+at |Error:|node:internal/m;
+const base = ['--config', EXAMPLE_CONFIG];
+
+describe('validate', () => {
+  test('the examples are valid: exit 0', () => {
+    const r = cli('validate', ...base, '--doc', EXAMPLE_DOC);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^ok: /);
+  });
+
+  test('a broken doc: exit 1, one line per problem with file and JSON path, no stack trace', () => {
+    const file = docFile('broken.json', (d) => {
+      d.regions['us-east-1'].status = 'maybe';
+      d.regions['sa-east-1'].dial = 150;
+    });
+    const r = cli('validate', ...base, '--doc', file);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^${file}: \\$\\.regions\\["us-east-1"\\]\\.status: `));
+    expect(lines[1]).toMatch(new RegExp(`^${file}: \\$\\.regions\\["sa-east-1"\\]\\.dial: .*100`));
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+
+  test('a doc naming a region the config lacks: a warning, exit 0', () => {
+    const file = docFile('extra.json', (d) => {
+      d.regions['eu-west-1'] = { status: 'up' };
+    });
+    const r = cli('validate', ...base, '--doc', file);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: \$\.regions\["eu-west-1"\]: "eu-west-1" is not in the router config/);
+  });
+
+  test('invalid JSON: the line and column', () => {
+    const file = join(tmp, 'bad.json');
+    writeFileSync(file, '{\n  "version": 1,\n  "serial": ,\n}');
+    const r = cli('validate', ...base, '--doc', file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^${file}: \\$: invalid JSON: .*line 3, column 13`));
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+
+  test('a missing file', () => {
+    const r = cli('validate', '--config', join(tmp, 'nope.json'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nope.json: cannot read: no such file');
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+
+  test('a broken config and doc are both reported', () => {
+    const config = join(tmp, 'config.json');
+    const c = readJson<any>(EXAMPLE_CONFIG);
+    c.fallbackRegion = 'mars-1';
+    writeFileSync(config, JSON.stringify(c));
+    const doc = docFile('v2.json', (d) => {
+      d.version = 2;
+    });
+    const r = cli('validate', '--config', config, '--doc', doc);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${config}: $.fallbackRegion: "mars-1" is not a configured region`);
+    expect(r.stderr).toContain(`${doc}: $.version: `);
+  });
+});
+
+describe('explain', () => {
+  const decision = (...args: string[]) => {
+    const r = cli('explain', ...base, ...args, '--json');
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout);
+  };
+
+  test('Korea: ap-northeast-2, nearest; the Decision object', () => {
+    const d = decision('--doc', EXAMPLE_DOC, '--country', 'KR');
+    expect(d).toMatchObject({
+      target: { kind: 'region', id: 'ap-northeast-2' },
+      origin: { domainName: 'api.ap-northeast-2.example.com', port: 443, protocol: 'https', path: '' },
+      reason: 'nearest',
+      serial: 7,
+    });
+    expect(d.trace.length).toBeGreaterThan(1);
+  });
+
+  test('Seoul down: a nearby up region, failover', () => {
+    const doc = docFile('seoul-down.json', (d) => {
+      d.regions['ap-northeast-2'].status = 'down';
+    });
+    expect(decision('--doc', doc, '--country', 'KR')).toMatchObject({
+      target: { id: 'us-east-1' },
+      reason: 'failover',
+    });
+  });
+
+  test('Frankfurt down: German viewers stay (fail-open in the residency set)', () => {
+    const doc = docFile('fra-down.json', (d) => {
+      d.regions['eu-central-1'].status = 'down';
+    });
+    expect(decision('--doc', doc, '--country', 'DE')).toMatchObject({
+      target: { id: 'eu-central-1' },
+      reason: 'fail-open',
+    });
+  });
+
+  test('--ip without --country is geolocated with geoip-lite', () => {
+    // 211.234.0.0/16 is allocated to a Korean ISP; 85.214.0.0/15 to a German host
+    expect(decision('--ip', '211.234.10.10')).toMatchObject({
+      target: { id: 'ap-northeast-2' },
+      reason: 'nearest',
+    });
+    expect(decision('--ip', '85.214.132.117')).toMatchObject({ target: { id: 'eu-central-1' } });
+    expect(decision('--ip', '10.8.1.2')).toMatchObject({ reason: 'no-geo' });
+  });
+
+  test('--lat/--lon place the viewer', () => {
+    expect(decision('--lat', '-23.55', '--lon', '-46.63')).toMatchObject({ target: { id: 'sa-east-1' } });
+  });
+
+  test('the human view shows target, reason, doc serial and the numbered trace', () => {
+    const r = cli('explain', ...base, '--doc', EXAMPLE_DOC, '--ip', '211.234.10.10');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('target:  region ap-northeast-2');
+    expect(r.stdout).toContain('reason:  nearest');
+    expect(r.stdout).toContain(`doc:     serial 7 (${EXAMPLE_DOC})`);
+    expect(r.stdout).toContain('note:    viewer 211.234.10.10: country KR (geoip-lite)');
+    expect(r.stdout).toMatch(/^ {2}1\. geo: country KR near ap-northeast-2$/m);
+  });
+
+  test.each([
+    [['--lat', '10'], '--lat and --lon go together'],
+    [['--country', 'Korea'], 'expected a two-letter ISO 3166-1 code'],
+    [['--ip', '999.1.1.1'], 'not an IP address'],
+    [['--lat', '91', '--lon', '0'], '--lat must be a number from -90 to 90'],
+    [['--header', 'no-colon'], "expected 'name: value'"],
+    [['--time', 'soon'], 'not an ISO 8601 time'],
+  ])('bad input %j: a clear error, exit 1, no stack trace', (args, message) => {
+    const r = cli('explain', ...base, ...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+});
+
+describe('table', () => {
+  test('--json covers every ISO country in the centroid list, each with target and reason', () => {
+    const r = cli('table', ...base, '--doc', EXAMPLE_DOC, '--json');
+    expect(r.code).toBe(0);
+    const table = JSON.parse(r.stdout);
+    expect(Object.keys(table).sort()).toEqual([...COUNTRIES.keys()].sort());
+    for (const row of Object.values<any>(table)) {
+      expect(Object.keys(config.regions)).toContain(row.target);
+      expect(row.reason).toBe('nearest');
+    }
+    expect(table.KR).toEqual({ target: 'ap-northeast-2', reason: 'nearest' });
+  });
+
+  test('a dial shows how it splits a country', () => {
+    const doc = docFile('dial.json', (d) => {
+      d.regions['ap-northeast-2'].dial = 30;
+    });
+    const table = JSON.parse(cli('table', ...base, '--doc', doc, '--json').stdout);
+    expect(table.KR.target).toBe('us-east-1');
+    expect(table.KR.split['ap-northeast-2']).toBeGreaterThan(25);
+    expect(table.KR.split['ap-northeast-2']).toBeLessThan(35);
+    expect(table.DE).toEqual({ target: 'eu-central-1', reason: 'nearest' });
+  });
+
+  test('the text view has a row per country', () => {
+    const r = cli('table', ...base);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(COUNTRIES.size + 1);
+    expect(lines).toContainEqual(expect.stringMatching(/^KR {2}South Korea +ap-northeast-2 +nearest$/));
+  });
+});
+
+test('an unknown command: exit 1, usage, no stack trace', () => {
+  const r = cli('frobnicate');
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/unknown command/);
+  expect(r.stderr).not.toMatch(NO_STACK);
+});
+
+const config = readJson<{ regions: Record<string, unknown> }>(EXAMPLE_CONFIG);
