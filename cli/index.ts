@@ -145,6 +145,9 @@ function toFacts(o: ExplainOptions): { facts: Facts; notes: string[] } {
   return { facts, notes };
 }
 
+/** For the build (esbuild.config.mjs): the same validation as `edge-router validate`. */
+export { checkConfig };
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv);

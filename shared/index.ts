@@ -2,7 +2,7 @@
 // and apply the Decision.
 export { AWS_REGIONS, COUNTRIES } from './geo-data';
 export { bucket, fnv1a32 } from './hash';
-export { type Decision, type DocInput, type Facts, type Reason, route } from './route';
+export { type Decision, type DocInput, errorDecision, type Facts, type Reason, route } from './route';
 export { compileRouter, type Destination, type ResolvedOrigin, type Router, type Target } from './router';
 export type { HealthDoc, Origin, RegionHealth, RouterConfig } from './schema';
 export {

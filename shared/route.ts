@@ -24,6 +24,8 @@ interface DecisionBase {
   readonly origin: ResolvedOrigin;
   /** serial of the health document the decision used; null when there was none */
   readonly serial: number | null;
+  /** the document is a last-known-good copy older than the config's maxStaleSeconds (set by the runtime) */
+  readonly stale: boolean;
   /** the steps taken, in order, in words */
   readonly trace: readonly string[];
 }
@@ -34,24 +36,42 @@ export type Decision =
 /** The health document as routing reads it: possibly absent, possibly not validated. */
 export type DocInput = HealthDoc | null | undefined;
 
-export function route(facts: Facts, doc: DocInput, router: Router): Decision {
+/**
+ * Decides where a request goes. `docStale` is the runtime's word that `doc` is a last-known-good copy older
+ * than maxStaleSeconds: it is still used (static stability), and the decision says so.
+ */
+export function route(facts: Facts, doc: DocInput, router: Router, docStale = false): Decision {
   const trace: string[] = [];
   let serial: number | null = null;
+  const stale = docStale === true;
   try {
     serial = doc && typeof doc.serial === 'number' ? doc.serial : null;
-    return decide(facts, doc, router, trace, serial);
+    if (stale) trace.push('doc: last known good, older than maxStaleSeconds');
+    return decide(facts, doc, router, trace, serial, stale);
   } catch (e) {
-    const fb = router.regions[router.fallback];
-    trace.push(`error: routing failed; fallback ${fb.id}`);
-    return {
-      target: fb.target,
-      origin: fb.origin,
-      reason: 'error',
-      error: e instanceof Error ? e.message : String(e),
-      serial,
-      trace,
-    };
+    return errorDecision(router, e, serial, stale, trace);
   }
+}
+
+/** The decision when routing itself failed: the fallback region, reason `error`, and why. */
+export function errorDecision(
+  router: Router,
+  error: unknown,
+  serial: number | null = null,
+  stale = false,
+  trace: string[] = [],
+): Decision {
+  const fb = router.regions[router.fallback];
+  trace.push(`error: routing failed; fallback ${fb.id}`);
+  return {
+    target: fb.target,
+    origin: fb.origin,
+    reason: 'error',
+    error: error instanceof Error ? error.message : String(error),
+    serial,
+    stale,
+    trace,
+  };
 }
 
 function decide(
@@ -60,6 +80,7 @@ function decide(
   router: Router,
   trace: string[],
   serial: number | null,
+  stale: boolean,
 ): Decision {
   let country = facts.country;
   let byCountry: CountryRoute | undefined;
@@ -88,7 +109,7 @@ function decide(
   trace.push(ranking.text);
   const pick = choose(ranking, facts.ip ?? '', doc, router, trace);
   const reason = ranking === router.noGeo ? 'no-geo' : pick.reason;
-  return { target: pick.dest.target, origin: pick.dest.origin, reason, serial, trace };
+  return { target: pick.dest.target, origin: pick.dest.origin, reason, serial, stale, trace };
 }
 
 interface Pick {

@@ -1,7 +1,7 @@
 // The one source of the router config and health document formats: the types, the validators and the
 // published JSON Schemas (schemas/*.schema.json, written by `npm run schemas`) all come from here.
 import * as ipaddr from 'ipaddr.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AWS_REGIONS, COUNTRIES } from './geo-data';
 
 const TARGET_ID = /^[a-z][a-z0-9-]{0,62}$/;

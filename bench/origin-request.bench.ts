@@ -1,0 +1,89 @@
+// npm run bench (after the build): the built Lambda@Edge bundle, dist/origin-request/index.js.
+//   origin-request/warm        one invocation with the document cached (the real DocCache, fed in memory)
+//   origin-request/cold-load   require() of the bundle in a fresh Node.js process (module init, config compile)
+//   origin-request/bundle      its size in bytes
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CloudFrontRequestEvent } from 'aws-lambda';
+import { Bench } from 'tinybench';
+import exampleDoc from '../examples/health.json';
+import type { OriginRequestModule } from '../test/helpers/bundle';
+
+const bundle = join(__dirname, '..', 'dist', 'origin-request', 'index.js');
+const fixture = join(
+  __dirname,
+  '..',
+  '..',
+  'shared',
+  'fixtures',
+  'events',
+  'lambda-edge',
+  'lambda-edge-origin-request.json',
+);
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const mod = require(bundle) as OriginRequestModule;
+const config = require(join(__dirname, '..', 'router.config.json'));
+const telemetry = new mod.Telemetry({ runtime: 'bench', write: () => {} });
+const text = JSON.stringify(exampleDoc);
+const docs = new mod.DocCache({
+  config,
+  telemetry,
+  fetch: async () => ({ status: 'ok', text, etag: '"1"' }),
+});
+const handler = mod.createHandler({ router: mod.compileRouter(config), docs, telemetry });
+const template = require(fixture) as CloudFrontRequestEvent;
+const countries = ['KR', 'DE', 'US', 'BR', 'JP', 'GB', 'IN', 'FR'];
+const events = countries.map((c, i) => {
+  const e = structuredClone(template);
+  e.Records[0].cf.request.headers['cloudfront-viewer-country'] = [
+    { key: 'CloudFront-Viewer-Country', value: c },
+  ];
+  (e.Records[0].cf.request as { clientIp: string }).clientIp = `203.0.113.${i}`;
+  return e;
+});
+
+function coldLoads(n: number): number[] {
+  const script = `const t=process.hrtime.bigint();require(${JSON.stringify(bundle)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+  return Array.from({ length: n }, () =>
+    Number(execFileSync(process.execPath, ['-e', script], { env: { ...process.env }, encoding: 'utf8' })),
+  );
+}
+
+(async () => {
+  await handler(structuredClone(events[0])); // loads the document into the cache
+  let i = 0;
+  // The handler rewrites the request in place; invoking it again on the same event redoes all of its work
+  // (viewer x-route-* headers removed, origin and headers set), so events are reused rather than cloned.
+  const bench = new Bench({ time: 2000, warmup: true, warmupTime: 500 });
+  bench.add('origin-request/warm', async () => {
+    await handler(events[i++ & 7]);
+  });
+  await bench.run();
+  const r = bench.tasks[0].result;
+  if (!r || !('latency' in r)) throw new Error('the warm benchmark did not run');
+  console.log(
+    JSON.stringify({
+      name: 'origin-request/warm',
+      opsPerSec: Math.round(r.throughput.mean),
+      p99us: Math.round(r.latency.p99 * 1000 * 10) / 10,
+      meanUs: Math.round(r.latency.mean * 1000 * 10) / 10,
+      samples: r.latency.samplesCount,
+    }),
+  );
+
+  const loads = coldLoads(15).sort((a, b) => a - b);
+  const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
+  console.log(
+    JSON.stringify({
+      name: 'origin-request/cold-load',
+      opsPerSec: Math.round((1000 / mean) * 10) / 10,
+      p99us: Math.round(loads[loads.length - 1] * 1000),
+      meanMs: Math.round(mean * 10) / 10,
+      medianMs: Math.round(loads[Math.floor(loads.length / 2)] * 10) / 10,
+      samples: loads.length,
+    }),
+  );
+  console.log(JSON.stringify({ name: 'origin-request/bundle', bytes: statSync(bundle).size }));
+})();

@@ -1,0 +1,191 @@
+// The health document as a Lambda@Edge container sees it: fetched from S3, kept at module scope, refreshed
+// with conditional GETs, never holding a request longer than timeoutMs, and never given up for a worse one.
+import { type HealthDoc, parseHealthDocText, type RouterConfig } from '../../shared';
+import { MAX_DOC_BYTES } from '../../shared/schema';
+import { METRICS, type Telemetry } from './telemetry';
+
+export type FetchResult =
+  | { readonly status: 'ok'; readonly text: string; readonly etag?: string }
+  | { readonly status: 'not-modified' };
+
+/** One GET of the document; `etag` asks for a 304 when unchanged. Rejects on any failure. */
+export type DocFetcher = (etag: string | undefined, signal: AbortSignal) => Promise<FetchResult>;
+
+/** The document is larger than the 256 KB limit: rejected without being read. */
+export class DocTooLargeError extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly etag?: string,
+  ) {
+    super(`document is ${bytes} bytes; the limit is ${MAX_DOC_BYTES}`);
+    this.name = 'DocTooLargeError';
+  }
+}
+
+export interface DocState {
+  /** the last known good document, or null before any was loaded (route on defaults: every region up) */
+  readonly doc: HealthDoc | null;
+  /** older than maxStaleSeconds since it was last confirmed */
+  readonly stale: boolean;
+  /** ms since the document was last fetched or confirmed by a 304, or null */
+  readonly ageMs: number | null;
+}
+
+export interface DocCacheOptions {
+  readonly config: RouterConfig;
+  readonly fetch: DocFetcher;
+  readonly telemetry: Telemetry;
+  readonly now?: () => number;
+  /** first back-off after a failure, doubled on each failure in a row, up to maxBackoffMs */
+  readonly backoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 300;
+
+export class DocCache {
+  private doc: HealthDoc | null = null;
+  private etag: string | undefined;
+  /** ETag of a document we rejected: asked for with If-None-Match so an unchanged bad doc costs a 304 */
+  private rejectedEtag: string | undefined;
+  private confirmedAt: number | undefined;
+  private freshUntil = Number.NEGATIVE_INFINITY;
+  private inflight: Promise<void> | null = null;
+  private failures = 0;
+  private nextAttemptAt = Number.NEGATIVE_INFINITY;
+  private readonly now: () => number;
+  private readonly ttlMs: number;
+  private readonly timeoutMs: number;
+  private readonly deadlineMs: number;
+  private readonly maxStaleMs: number;
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(private readonly opts: DocCacheOptions) {
+    const src = opts.config.healthDoc;
+    this.now = opts.now ?? Date.now;
+    this.ttlMs = (src?.ttlSeconds ?? 10) * 1000;
+    this.timeoutMs = src?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // a refresh may outlive the request that started it (it finishes on a later invocation), but not forever
+    this.deadlineMs = Math.max(5 * this.timeoutMs, 1000);
+    this.maxStaleMs =
+      src?.maxStaleSeconds !== undefined ? src.maxStaleSeconds * 1000 : Number.POSITIVE_INFINITY;
+    this.backoffMs = opts.backoffMs ?? 1000;
+    this.maxBackoffMs = opts.maxBackoffMs ?? 30000;
+  }
+
+  /** The document to route on now. Waits for a refresh at most timeoutMs, and only when it must. */
+  async current(): Promise<DocState> {
+    const now = this.now();
+    if (now >= this.freshUntil && this.inflight === null && now >= this.nextAttemptAt) {
+      const refresh = this.refresh();
+      this.inflight = refresh;
+      void refresh.finally(() => {
+        if (this.inflight === refresh) this.inflight = null;
+      });
+      await this.waitAtMost(refresh, this.timeoutMs);
+    } else if (this.inflight !== null && this.doc === null) {
+      // cold start, another request's refresh in flight: worth waiting for, within the same bound
+      await this.waitAtMost(this.inflight, this.timeoutMs);
+    }
+    return this.state();
+  }
+
+  state(): DocState {
+    const ageMs = this.confirmedAt === undefined ? null : this.now() - this.confirmedAt;
+    return { doc: this.doc, stale: ageMs !== null && ageMs > this.maxStaleMs, ageMs };
+  }
+
+  private async waitAtMost(p: Promise<void>, ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    });
+    try {
+      await Promise.race([p, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async refresh(): Promise<void> {
+    const t = this.opts.telemetry;
+    const started = this.now();
+    const abort = new AbortController();
+    const deadline = setTimeout(
+      () => abort.abort(new Error(`no answer in ${this.deadlineMs} ms`)),
+      this.deadlineMs,
+    );
+    try {
+      const r = await this.opts.fetch(this.rejectedEtag ?? this.etag, abort.signal);
+      const now = this.now();
+      this.failures = 0;
+      this.freshUntil = now + this.ttlMs;
+      if (r.status === 'not-modified') {
+        if (this.rejectedEtag === undefined) this.confirmedAt = now;
+        return;
+      }
+      const parsed = parseHealthDocText(r.text, this.opts.config);
+      if (!parsed.success) {
+        this.reject(
+          r.etag,
+          parsed.errors.map((e) => `${e.path}: ${e.message}`),
+        );
+        return;
+      }
+      this.doc = parsed.data;
+      this.etag = r.etag;
+      this.rejectedEtag = undefined;
+      this.confirmedAt = now;
+      t.count(METRICS.docLoads);
+      t.log('info', 'doc-load', {
+        serial: parsed.data.serial,
+        etag: r.etag,
+        updatedAt: parsed.data.updatedAt,
+        fetchMs: now - started,
+        warnings: parsed.warnings.length ? parsed.warnings.map((w) => `${w.path}: ${w.message}`) : undefined,
+      });
+    } catch (e) {
+      if (e instanceof DocTooLargeError) {
+        this.failures = 0;
+        this.freshUntil = this.now() + this.ttlMs;
+        this.reject(e.etag, [e.message]);
+        return;
+      }
+      this.failures++;
+      const backoff = Math.min(this.backoffMs * 2 ** (this.failures - 1), this.maxBackoffMs);
+      this.nextAttemptAt = this.now() + backoff;
+      t.count(METRICS.docLoadFailures);
+      t.log('warn', 'doc-refresh-failed', {
+        error: describe(e),
+        failures: this.failures,
+        retryInMs: backoff,
+        ...this.kept(),
+      });
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  private reject(etag: string | undefined, errors: string[]): void {
+    this.rejectedEtag = etag;
+    this.opts.telemetry.count(METRICS.docRejections);
+    this.opts.telemetry.log('error', 'doc-rejected', { etag, errors: errors.slice(0, 20), ...this.kept() });
+  }
+
+  /** What routing goes on with: the last known good document, or the defaults. */
+  private kept(): Record<string, unknown> {
+    const s = this.state();
+    return s.doc
+      ? { kept: 'last-known-good', serial: s.doc.serial, etag: this.etag, ageMs: s.ageMs, stale: s.stale }
+      : { kept: 'defaults (every region up)' };
+  }
+}
+
+function describe(e: unknown): string {
+  if (e instanceof Error) {
+    const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    return `${e.name}: ${e.message}${status ? ` (HTTP ${status})` : ''}`;
+  }
+  return String(e);
+}

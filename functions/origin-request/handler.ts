@@ -1,0 +1,146 @@
+// Lambda@Edge origin-request: event → facts → route() → apply. Only adapts; the policy lives in shared/.
+import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
+import { type Decision, errorDecision, type Facts, type Router, route } from '../../shared';
+import type { DocState } from './doc-cache';
+import type { Telemetry } from './telemetry';
+
+/** Our headers to the origin. Any x-route-* header from the viewer is removed first, so the origin can trust them. */
+export const ROUTE_HEADER_PREFIX = 'x-route-';
+
+export interface HandlerDeps {
+  readonly router: Router;
+  readonly docs: { current(): Promise<DocState> };
+  readonly telemetry: Telemetry;
+  readonly now?: () => number;
+}
+
+/** First value of each header, by lower-case name (CloudFront already lower-cases the keys). */
+function headerValues(headers: CloudFrontHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof headers !== 'object' || headers === null) return out;
+  for (const name of Object.keys(headers)) {
+    const v = headers[name]?.[0]?.value;
+    if (typeof v === 'string') out[name.toLowerCase()] = v;
+  }
+  return out;
+}
+
+function cookies(headers: CloudFrontHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const list = headers?.cookie;
+  if (!Array.isArray(list)) return out;
+  for (const h of list) {
+    if (typeof h?.value !== 'string') continue;
+    for (const part of h.value.split(';')) {
+      const i = part.indexOf('=');
+      if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+    }
+  }
+  return out;
+}
+
+/** CloudFront-Viewer-Address is `ip:port`, and IPv6 addresses are not bracketed: drop the last `:port`. */
+export function viewerIp(request: CloudFrontRequest, headers: Record<string, string>): string | undefined {
+  const address = headers['cloudfront-viewer-address'];
+  if (address) {
+    const i = address.lastIndexOf(':');
+    if (i > 0) return address.slice(0, i);
+  }
+  return typeof request.clientIp === 'string' ? request.clientIp : undefined;
+}
+
+function coordinate(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number.parseFloat(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export function toFacts(request: CloudFrontRequest, now: number): Facts {
+  const headers = headerValues(request.headers);
+  return {
+    country: headers['cloudfront-viewer-country'],
+    lat: coordinate(headers['cloudfront-viewer-latitude']),
+    lon: coordinate(headers['cloudfront-viewer-longitude']),
+    ip: viewerIp(request, headers),
+    headers,
+    cookies: cookies(request.headers),
+    now,
+  };
+}
+
+// Timeouts CloudFront accepts for a custom origin (seconds), and the TLS versions we keep.
+const READ_TIMEOUT = { min: 1, max: 180, default: 30 };
+const KEEPALIVE_TIMEOUT = { min: 1, max: 60, default: 5 };
+const within = (v: unknown, r: { min: number; max: number; default: number }) =>
+  typeof v === 'number' && v >= r.min && v <= r.max ? v : r.default;
+
+/**
+ * Points the request at the decision's origin and sets our headers. Touches only `origin`, `host` and
+ * x-route-* headers: Lambda@Edge answers 502 to a function that changes a disallowed or read-only header.
+ */
+export function applyDecision(request: CloudFrontRequest, d: Decision): void {
+  const headers = request.headers;
+  for (const name of Object.keys(headers)) {
+    if (name.toLowerCase().startsWith(ROUTE_HEADER_PREFIX)) delete headers[name];
+  }
+  const o = d.origin;
+  const current = request.origin;
+  if (current && (current.custom || current.s3)) {
+    const c = current.custom;
+    const tls = c?.sslProtocols?.includes('TLSv1.2') ? c.sslProtocols : ['TLSv1.2'];
+    // An S3 origin becomes a custom one (its custom headers kept), as the AWS docs show for origin-request.
+    request.origin = {
+      custom: {
+        customHeaders: c?.customHeaders ?? current.s3?.customHeaders ?? {},
+        domainName: o.domainName,
+        keepaliveTimeout: within(c?.keepaliveTimeout, KEEPALIVE_TIMEOUT),
+        path: o.path,
+        port: o.port,
+        protocol: o.protocol,
+        readTimeout: within(c?.readTimeout, READ_TIMEOUT),
+        sslProtocols: tls,
+      },
+    };
+    // CloudFront does not rewrite Host when a function changes the origin
+    headers.host = [{ key: 'Host', value: o.domainName }];
+  }
+  headers['x-route-region'] = [{ key: 'X-Route-Region', value: d.target.id }];
+  headers['x-route-reason'] = [{ key: 'X-Route-Reason', value: d.reason }];
+  const doc = d.serial === null ? 'none' : String(d.serial);
+  headers['x-route-doc'] = [{ key: 'X-Route-Doc', value: d.stale ? `${doc}; stale` : doc }];
+}
+
+export function createHandler(deps: HandlerDeps) {
+  const { router, docs, telemetry } = deps;
+  const now = deps.now ?? Date.now;
+  let warnedNoOrigin = false;
+
+  return async function handler(event: CloudFrontRequestEvent): Promise<CloudFrontRequest> {
+    const request = event?.Records?.[0]?.cf?.request;
+    if (typeof request !== 'object' || request === null) {
+      telemetry.log('error', 'bad-event', { error: 'no Records[0].cf.request: returned as it came' });
+      return request;
+    }
+    if (typeof request.headers !== 'object' || request.headers === null) request.headers = {};
+    let decision: Decision;
+    try {
+      const state = await docs.current();
+      telemetry.docAge(state.ageMs === null ? undefined : state.ageMs / 1000, state.stale);
+      decision = route(toFacts(request, now()), state.doc, router, state.stale);
+    } catch (e) {
+      // route() never throws: this is the doc source or the event. Fail open to the fallback region.
+      decision = errorDecision(router, e);
+    }
+    try {
+      if (!request.origin && !warnedNoOrigin) {
+        warnedNoOrigin = true;
+        telemetry.log('warn', 'no-origin', { error: 'event has no origin object: origin left as it came' });
+      }
+      applyDecision(request, decision);
+    } catch (e) {
+      telemetry.log('error', 'apply-failed', { error: String(e), target: decision.target.id });
+    }
+    telemetry.decision(decision);
+    return request;
+  };
+}

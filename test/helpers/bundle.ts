@@ -1,0 +1,56 @@
+// The built Lambda@Edge bundle, made by the real build script with a config of the test's own.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
+import type { RouterConfig } from '../../shared';
+import { EXAMPLE_CONFIG, ROOT, readJson } from './load';
+
+export type Handler = (event: CloudFrontRequestEvent) => Promise<CloudFrontRequest>;
+
+export interface OriginRequestModule {
+  handler: Handler;
+  createHandler: typeof import('../../functions/origin-request/handler').createHandler;
+  DocCache: typeof import('../../functions/origin-request/doc-cache').DocCache;
+  Telemetry: typeof import('../../functions/origin-request/telemetry').Telemetry;
+  compileRouter: typeof import('../../shared').compileRouter;
+}
+
+/** The example config with a health-doc source of the test's choosing. */
+export function configWith(healthDoc: Record<string, unknown> | undefined): RouterConfig {
+  const c = readJson<RouterConfig & Record<string, unknown>>(EXAMPLE_CONFIG);
+  delete c.$schema;
+  if (healthDoc) c.healthDoc = healthDoc as RouterConfig['healthDoc'];
+  else delete c.healthDoc;
+  return c;
+}
+
+/** Runs `node esbuild.config.mjs --config ... --outdir ...`; returns the path of the origin-request bundle. */
+export function buildOriginRequest(config: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-router-build-'));
+  const file = join(dir, 'router.config.json');
+  writeFileSync(file, JSON.stringify(config));
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'esbuild.config.mjs'), '--config', file, '--outdir', join(dir, 'dist')],
+    {
+      cwd: ROOT,
+      stdio: 'pipe',
+    },
+  );
+  return join(dir, 'dist', 'origin-request', 'index.js');
+}
+
+/** A fresh copy of a bundle: its own module scope, as a new Lambda container has. */
+export function coldStart(bundle: string): OriginRequestModule {
+  let mod: OriginRequestModule | undefined;
+  jest.isolateModules(() => {
+    mod = require(bundle) as OriginRequestModule;
+  });
+  if (!mod) throw new Error(`could not load ${bundle}`);
+  return mod;
+}
+
+/** The bundle of `npm run build` (router.config.json at the root). */
+export const DIST_ORIGIN_REQUEST = join(ROOT, 'dist', 'origin-request', 'index.js');

@@ -1,0 +1,186 @@
+// The origin-request adapter on the real events of ../shared/fixtures: facts in, decision applied.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
+import { applyDecision, createHandler, toFacts } from '../../functions/origin-request/handler';
+import { Telemetry } from '../../functions/origin-request/telemetry';
+import { type HealthDoc, route } from '../../shared';
+import { FIXTURES, loadEvent, originRequest, setClientIp } from '../helpers/fixtures';
+import { docWith, exampleRouter } from '../helpers/load';
+
+const router = exampleRouter();
+const request = (e: CloudFrontRequestEvent) => e.Records[0].cf.request;
+
+function harness(doc: HealthDoc | null = docWith(), stale = false) {
+  const lines: string[] = [];
+  const telemetry = new Telemetry({ runtime: 'test', write: (l) => lines.push(l) });
+  const handler = createHandler({
+    router,
+    telemetry,
+    docs: { current: async () => ({ doc, stale, ageMs: 0 }) },
+  });
+  return { handler, lines };
+}
+
+describe('toFacts', () => {
+  test('country, latitude/longitude, IP and cookies from the CloudFront headers', () => {
+    const e = originRequest({
+      'CloudFront-Viewer-Country': 'KR',
+      'CloudFront-Viewer-Latitude': '37.56600',
+      'CloudFront-Viewer-Longitude': '126.97800',
+      'CloudFront-Viewer-Address': '211.234.10.10:47812',
+    });
+    request(e).headers.cookie = [
+      { key: 'Cookie', value: 'session=abc; route_to=staging' },
+      { key: 'Cookie', value: 'theme=dark' },
+    ];
+    const f = toFacts(request(e), 1000);
+    expect(f).toMatchObject({ country: 'KR', lat: 37.566, lon: 126.978, ip: '211.234.10.10', now: 1000 });
+    expect(f.cookies).toEqual({ session: 'abc', route_to: 'staging', theme: 'dark' });
+    expect(f.headers?.['user-agent']).toBe('Amazon CloudFront');
+  });
+
+  test('an IPv6 viewer: CloudFront-Viewer-Address is ip:port without brackets', () => {
+    const e = originRequest({ 'CloudFront-Viewer-Address': '2001:db8:85a3::8a2e:370:7334:46532' });
+    expect(toFacts(request(e), 0).ip).toBe('2001:db8:85a3::8a2e:370:7334');
+  });
+
+  test('without CloudFront-Viewer-Address, clientIp', () => {
+    const e = originRequest();
+    setClientIp(e, '2001:db8::1');
+    expect(toFacts(request(e), 0).ip).toBe('2001:db8::1');
+  });
+
+  test('an unparseable latitude is ignored, not NaN', () => {
+    const e = originRequest({ 'CloudFront-Viewer-Latitude': 'north', 'CloudFront-Viewer-Longitude': '12' });
+    expect(toFacts(request(e), 0)).toMatchObject({ lat: undefined, lon: 12 });
+  });
+});
+
+describe('applyDecision', () => {
+  const decision = route({ country: 'KR' }, docWith({ 'ap-northeast-2': { status: 'down' } }), router);
+
+  test('rewrites the custom origin, keeps its TLS and timeouts, and sets Host', () => {
+    const e = originRequest({ 'CloudFront-Viewer-Country': 'KR' });
+    const before = structuredClone(request(e));
+    applyDecision(request(e), decision);
+    expect(request(e).origin?.custom).toEqual({
+      ...before.origin?.custom,
+      domainName: 'api.us-east-1.example.com',
+      port: 443,
+      protocol: 'https',
+      path: '',
+    });
+    expect(request(e).headers.host).toEqual([{ key: 'Host', value: 'api.us-east-1.example.com' }]);
+    expect(request(e).headers['x-route-region']).toEqual([{ key: 'X-Route-Region', value: 'us-east-1' }]);
+    expect(request(e).headers['x-route-reason']).toEqual([{ key: 'X-Route-Reason', value: 'failover' }]);
+    expect(request(e).headers['x-route-doc']).toEqual([{ key: 'X-Route-Doc', value: '7' }]);
+  });
+
+  test('an S3 origin becomes a custom origin, its custom headers kept', () => {
+    const e = originRequest();
+    request(e).origin = {
+      s3: {
+        authMethod: 'origin-access-identity',
+        customHeaders: { 'x-origin-secret': [{ key: 'X-Origin-Secret', value: 's' }] },
+        domainName: 'bucket.s3.amazonaws.com',
+        path: '',
+        region: 'us-east-1',
+      },
+    };
+    applyDecision(request(e), decision);
+    expect(request(e).origin).toEqual({
+      custom: {
+        customHeaders: { 'x-origin-secret': [{ key: 'X-Origin-Secret', value: 's' }] },
+        domainName: 'api.us-east-1.example.com',
+        keepaliveTimeout: 5,
+        path: '',
+        port: 443,
+        protocol: 'https',
+        readTimeout: 30,
+        sslProtocols: ['TLSv1.2'],
+      },
+    });
+  });
+
+  test('viewer-sent x-route-* headers are removed; nothing else but Host is touched', () => {
+    const e = originRequest({
+      'X-Route-Region': 'evil',
+      'X-Route-Reason': 'trust-me',
+      'X-Route-To': 'staging',
+    });
+    const before = structuredClone(request(e).headers);
+    applyDecision(request(e), decision);
+    const after = request(e).headers;
+    expect(after['x-route-to']).toBeUndefined();
+    expect(after['x-route-region']?.[0].value).toBe('us-east-1');
+    for (const name of Object.keys(before)) {
+      if (name === 'host' || name.startsWith('x-route-')) continue;
+      expect(after[name]).toEqual(before[name]);
+    }
+  });
+
+  test('a stale document is said in X-Route-Doc', () => {
+    const e = originRequest();
+    applyDecision(request(e), route({ country: 'KR' }, docWith(), router, true));
+    expect(request(e).headers['x-route-doc']?.[0].value).toBe('7; stale');
+  });
+});
+
+describe('handler', () => {
+  test('the AWS docs origin-request example from Korea goes to Seoul', async () => {
+    const { handler, lines } = harness();
+    const r = await handler(originRequest({ 'CloudFront-Viewer-Country': 'KR' }));
+    expect(r.origin?.custom?.domainName).toBe('api.ap-northeast-2.example.com');
+    expect(r.headers.host[0].value).toBe('api.ap-northeast-2.example.com');
+    expect(lines).toEqual([]); // no per-request log on the happy path
+  });
+
+  const samEvents = readdirSync(join(FIXTURES, 'sam-cli'));
+  test.each(samEvents)('SAM CLI sample %s (no origin object): handled, not crashed on', async (file) => {
+    const { handler, lines } = harness();
+    const event = loadEvent(join('sam-cli', file));
+    const cf = event.Records[0].cf;
+    const r = (await handler(event)) as CloudFrontRequest | undefined;
+    if (!cf.request) {
+      expect(r).toBeUndefined();
+      expect(lines.map((l) => JSON.parse(l).event)).toContain('bad-event');
+      return;
+    }
+    expect(r).toBe(cf.request);
+    expect(r?.origin).toEqual(loadEvent(join('sam-cli', file)).Records[0].cf.request.origin);
+    expect(r?.headers['x-route-region']?.[0].value).toEqual(expect.any(String));
+    expect(lines.map((l) => JSON.parse(l).event)).toContain('no-origin');
+  });
+
+  test.each([[{}], [{ Records: [] }], [null], [{ Records: [{ cf: {} }] }]])(
+    'a malformed event %j does not throw',
+    async (event) => {
+      const { handler, lines } = harness();
+      await expect(handler(event as unknown as CloudFrontRequestEvent)).resolves.toBeUndefined();
+      expect(JSON.parse(lines[0])).toMatchObject({ level: 'error', event: 'bad-event' });
+    },
+  );
+
+  test('a failing doc source fails open to the fallback region with reason error, and logs it', async () => {
+    const lines: string[] = [];
+    const telemetry = new Telemetry({ runtime: 'test', write: (l) => lines.push(l) });
+    const handler = createHandler({
+      router,
+      telemetry,
+      docs: {
+        current: async () => {
+          throw new Error('store exploded');
+        },
+      },
+    });
+    const r = await handler(originRequest({ 'CloudFront-Viewer-Country': 'KR' }));
+    expect(r.origin?.custom?.domainName).toBe('api.us-east-1.example.com');
+    expect(r.headers['x-route-reason'][0].value).toBe('error');
+    expect(JSON.parse(lines[0])).toMatchObject({
+      event: 'decision',
+      reason: 'error',
+      error: 'store exploded',
+    });
+  });
+});
