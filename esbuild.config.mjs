@@ -4,6 +4,7 @@
 //   DIR/origin-request/index.js  the Lambda@Edge origin-request function: CommonJS, `exports.handler`, the
 //                                router config (default: router.config.json) validated and baked in, since
 //                                Lambda@Edge has no environment variables.
+//   DIR/origin-response/index.js the Lambda@Edge origin-response function (the decision trace), same config.
 
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
@@ -18,7 +19,7 @@ const { values } = parseArgs({
 });
 const outdir = resolve(values.outdir);
 
-/** Lambda@Edge bundle budget (bytes). Measured: see README, "Lambda@Edge bundle". */
+/** Lambda@Edge bundle budget (bytes). Measured: see README, "Why the AWS SDK is bundled". */
 export const ORIGIN_REQUEST_BUDGET = 1024 * 1024;
 
 const common = {
@@ -52,7 +53,10 @@ const { $schema: _, ...config } = checked.data;
 
 const result = await build({
   ...common,
-  entryPoints: { 'origin-request/index': 'functions/origin-request/index.ts' },
+  entryPoints: {
+    'origin-request/index': 'functions/origin-request/index.ts',
+    'origin-response/index': 'functions/origin-response/index.ts',
+  },
   outdir,
   minify: true,
   metafile: true,
@@ -60,9 +64,8 @@ const result = await build({
   // ~160 ms against ~225 ms with the SDK required from node_modules, and the version is pinned by our lock file.
   define: { __EDGE_ROUTER_CONFIG__: JSON.stringify(config) },
 });
-const bytes =
-  result.metafile.outputs[`${values.outdir.replace(/\/$/, '')}/origin-request/index.js`]?.bytes ??
-  Object.entries(result.metafile.outputs).find(([f]) => f.endsWith('origin-request/index.js'))[1].bytes;
+const bytes = Object.entries(result.metafile.outputs).find(([f]) => f.endsWith('origin-request/index.js'))[1]
+  .bytes;
 if (bytes > ORIGIN_REQUEST_BUDGET) {
   console.error(
     `build failed: origin-request/index.js is ${bytes} bytes; the budget is ${ORIGIN_REQUEST_BUDGET}`,

@@ -8,6 +8,12 @@ export function formatDecision(d: Decision, notes: readonly string[], docFile?: 
     `origin:  ${o.protocol}://${o.domainName}:${o.port}${o.path}`,
     `reason:  ${d.reason}${d.reason === 'error' ? ` (${d.error})` : ''}`,
     `doc:     ${d.serial === null ? 'none (every region up)' : `serial ${d.serial}${docFile ? ` (${docFile})` : ''}`}`,
+    `viewer:  ${d.authorised ? 'authorised (may see x-route-decision)' : 'public'}`,
+    ...(d.override
+      ? [
+          `override: ${JSON.stringify(d.override.requested)} from the ${d.override.from}: ${d.override.honoured ? 'honoured' : 'ignored'} (${d.override.why})`,
+        ]
+      : []),
     ...notes.map((n) => `note:    ${n}`),
     'trace:',
     ...d.trace.map((t, i) => `  ${i + 1}. ${t}`),

@@ -1,9 +1,10 @@
 // edge-router: the operator's command line. A shell over the routing core, like the edge functions.
 import { Command, InvalidArgumentError } from 'commander';
 import * as ipaddr from 'ipaddr.js';
+import { countryOf } from '../lib/geoip';
 import { type Decision, type Facts, type HealthDoc, route } from '../shared';
 import { formatDecision, formatTable, routingTable } from './format';
-import { countryOf } from './geoip';
+import { addKeyCommands, loadKeyRing, readKeys } from './keys';
 import { CliError, checkConfig, checkDoc, loadConfig, loadDoc, problemLines } from './load';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -43,6 +44,7 @@ interface ExplainOptions {
   header: string[];
   cookie: string[];
   time?: string;
+  keyFile?: string;
   json?: boolean;
 }
 
@@ -58,7 +60,8 @@ export function program(): Command {
     .description('check a router config and, optionally, a health document; one line per problem')
     .requiredOption('--config <file>', 'router config (JSON)')
     .option('--doc <file>', 'health document (JSON)')
-    .action((o: { config: string; doc?: string }) => {
+    .option('--keys <file>', 'signing keys object (JSON)')
+    .action((o: { config: string; doc?: string; keys?: string }) => {
       const lines: string[] = [];
       const config = checkConfig(o.config);
       if (config.success) lines.push(...problemLines(o.config, config.warnings, 'warning: '));
@@ -70,9 +73,18 @@ export function program(): Command {
         else lines.push(...problemLines(o.doc, doc.errors));
         ok &&= doc.success;
       }
+      if (o.keys) {
+        try {
+          readKeys(o.keys);
+        } catch (e) {
+          if (!(e instanceof CliError)) throw e;
+          lines.push(...e.lines);
+          ok = false;
+        }
+      }
       for (const l of lines) console.error(l);
       if (!ok) throw new CliError([]);
-      console.log(`ok: ${[o.config, o.doc].filter(Boolean).join(', ')}`);
+      console.log(`ok: ${[o.config, o.doc, o.keys].filter(Boolean).join(', ')}`);
     });
 
   cli
@@ -87,13 +99,17 @@ export function program(): Command {
     .option('--header <name: value>', 'a request header (repeatable)', collect, [])
     .option('--cookie <name=value>', 'a request cookie (repeatable)', collect, [])
     .option('--time <iso>', 'request time (default: now)')
+    .option('--key-file <file>', 'signing keys, to check an x-route-token header')
     .option('--json', 'print the Decision object')
     .action((o: ExplainOptions) => {
       const { facts, notes } = toFacts(o);
       const { router, data: config, warnings } = loadConfig(o.config);
       const doc = o.doc ? loadDoc(o.doc, config) : undefined;
       for (const w of [...warnings, ...(doc?.warnings ?? [])]) console.error(w);
-      const decision: Decision = route(facts, doc?.data ?? null, router);
+      const keys = o.keyFile ? loadKeyRing(o.keyFile) : undefined;
+      if (facts.headers?.['x-route-token'] !== undefined && !keys)
+        notes.push('x-route-token not checked: give --key-file');
+      const decision: Decision = route(facts, doc?.data ?? null, router, { keys });
       if (o.json) console.log(JSON.stringify(decision, null, 2));
       else console.log(formatDecision(decision, notes, o.doc));
     });
@@ -112,6 +128,7 @@ export function program(): Command {
       console.log(o.json ? JSON.stringify(table, null, 2) : formatTable(table));
     });
 
+  addKeyCommands(cli);
   return cli;
 }
 

@@ -3,11 +3,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { HealthDocSchema, RouterConfigSchema } from '../shared/schema';
+import { HealthDocSchema, KeysDocSchema, RouterConfigSchema } from '../shared/schema';
 
 const SCHEMAS = {
   'router.config.schema.json': RouterConfigSchema,
   'health.schema.json': HealthDocSchema,
+  'keys.schema.json': KeysDocSchema,
 } as const;
 
 export function renderSchemas(): Record<string, string> {

@@ -2,9 +2,23 @@
 // and apply the Decision.
 export { AWS_REGIONS, COUNTRIES } from './geo-data';
 export { bucket, fnv1a32 } from './hash';
-export { type Decision, type DocInput, errorDecision, type Facts, type Reason, route } from './route';
+export { type Ip, parseIp } from './net';
+export {
+  type Decision,
+  type DocInput,
+  errorDecision,
+  type Facts,
+  OVERRIDE_COOKIE,
+  OVERRIDE_HEADER,
+  type OverrideOutcome,
+  type Reason,
+  type RouteContext,
+  route,
+  TOKEN_HEADER,
+} from './route';
 export { compileRouter, type Destination, type ResolvedOrigin, type Router, type Target } from './router';
-export type { HealthDoc, Origin, RegionHealth, RouterConfig } from './schema';
+export type { HealthDoc, KeysDoc, Origin, RegionHealth, RouterConfig, SigningKey } from './schema';
+export { checkToken, constantTimeEqual, type KeyRing, mintToken, type TokenCheck } from './token';
 export {
   jsonPath,
   type Parsed,

@@ -1,8 +1,10 @@
 // The routing policy: route(facts, doc, router) → Decision. Pure: no I/O, no globals, never throws.
 import { nearestAnchor } from './geo';
 import { bucket } from './hash';
+import { type Ip, parseIp } from './net';
 import type { CountryRoute, Destination, Ranking, ResolvedOrigin, Router, Target } from './router';
 import type { HealthDoc } from './schema';
+import { checkToken, type KeyRing } from './token';
 
 /** What a runtime knows about a request. Header and cookie names are lower-case. */
 export interface Facts {
@@ -17,7 +19,39 @@ export interface Facts {
   readonly now?: number;
 }
 
-export type Reason = 'nearest' | 'failover' | 'dial-spill' | 'standby' | 'fail-open' | 'no-geo' | 'error';
+export type Reason =
+  | 'override'
+  | 'network'
+  | 'nearest'
+  | 'failover'
+  | 'dial-spill'
+  | 'standby'
+  | 'fail-open'
+  | 'no-geo'
+  | 'error';
+
+/** Request names the override reads (lower case). */
+export const OVERRIDE_HEADER = 'x-route-to';
+export const TOKEN_HEADER = 'x-route-token';
+export const OVERRIDE_COOKIE = 'route_to';
+
+/** What became of a requested override: for the operator's logs and metrics, never for the viewer. */
+export interface OverrideOutcome {
+  /** the requested target, cut to 64 characters */
+  readonly requested: string;
+  readonly from: 'header' | 'cookie';
+  readonly honoured: boolean;
+  /** why it was honoured (allowCidrs, token <key id>) or ignored */
+  readonly why: string;
+}
+
+/** What a runtime passes besides the facts. */
+export interface RouteContext {
+  /** the document is a last-known-good copy older than maxStaleSeconds: still used, and the decision says so */
+  readonly stale?: boolean;
+  /** signing keys for x-route-token; without them no token is valid */
+  readonly keys?: KeyRing;
+}
 
 interface DecisionBase {
   readonly target: Target;
@@ -26,6 +60,10 @@ interface DecisionBase {
   readonly serial: number | null;
   /** the document is a last-known-good copy older than the config's maxStaleSeconds (set by the runtime) */
   readonly stale: boolean;
+  /** the viewer may see how it was routed: its IP is in override.allowCidrs, or it sent a valid token */
+  readonly authorised: boolean;
+  /** present when the request asked for an override */
+  readonly override?: OverrideOutcome;
   /** the steps taken, in order, in words */
   readonly trace: readonly string[];
 }
@@ -37,20 +75,101 @@ export type Decision =
 export type DocInput = HealthDoc | null | undefined;
 
 /**
- * Decides where a request goes. `docStale` is the runtime's word that `doc` is a last-known-good copy older
- * than maxStaleSeconds: it is still used (static stability), and the decision says so.
+ * Decides where a request goes. Precedence: an authorised override, then a network route, then geography
+ * (residency, latency ranking, health, dials, standby).
  */
-export function route(facts: Facts, doc: DocInput, router: Router, docStale = false): Decision {
+export function route(facts: Facts, doc: DocInput, router: Router, ctx: RouteContext = {}): Decision {
   const trace: string[] = [];
   let serial: number | null = null;
-  const stale = docStale === true;
+  const stale = ctx.stale === true;
   try {
     serial = doc && typeof doc.serial === 'number' ? doc.serial : null;
     if (stale) trace.push('doc: last known good, older than maxStaleSeconds');
-    return decide(facts, doc, router, trace, serial, stale);
+    const ip = router.needsIp ? parseIp(facts.ip) : null;
+    const ov = override(facts, ip, router, ctx.keys, trace);
+    if (ov.dest) return made(ov.dest, 'override', serial, stale, ov, trace);
+    const net = router.networks.match(ip);
+    if (net !== undefined) {
+      const r = router.config.networkRoutes?.[net];
+      const dest = r && router.targets.get(r.target);
+      if (dest) {
+        trace.push(`network: ${r.name} → ${r.target}`);
+        return made(dest, 'network', serial, stale, ov, trace);
+      }
+    }
+    const d = decide(facts, doc, router, trace);
+    return made(d.dest, d.reason, serial, stale, ov, trace);
   } catch (e) {
     return errorDecision(router, e, serial, stale, trace);
   }
+}
+
+function made(
+  dest: Destination,
+  reason: Exclude<Reason, 'error'>,
+  serial: number | null,
+  stale: boolean,
+  ov: OverrideStep,
+  trace: string[],
+): Decision {
+  return {
+    target: dest.target,
+    origin: dest.origin,
+    reason,
+    serial,
+    stale,
+    authorised: ov.authorised,
+    override: ov.outcome,
+    trace,
+  };
+}
+
+const TARGET_ID = /^[a-z][a-z0-9-]{0,62}$/;
+
+interface OverrideStep {
+  readonly dest?: Destination;
+  readonly authorised: boolean;
+  readonly outcome?: OverrideOutcome;
+}
+const PUBLIC: OverrideStep = Object.freeze({ authorised: false });
+const AUTHORISED: OverrideStep = Object.freeze({ authorised: true });
+
+/** The override step: a requested target is honoured only for an authorised viewer, and only if configured. */
+function override(
+  facts: Facts,
+  ip: Ip | null,
+  router: Router,
+  keys: KeyRing | undefined,
+  trace: string[],
+): OverrideStep {
+  const headers = facts.headers;
+  const header = headers?.[OVERRIDE_HEADER];
+  const cookie = facts.cookies?.[OVERRIDE_COOKIE];
+  const token = headers?.[TOKEN_HEADER];
+  const allowed = router.allow.match(ip) === true;
+  const requested = typeof header === 'string' ? header : typeof cookie === 'string' ? cookie : undefined;
+  const now = typeof facts.now === 'number' ? facts.now : 0;
+  if (requested === undefined) {
+    // no override asked for: a token may still show the viewer its trace
+    const authorised =
+      allowed ||
+      (token !== undefined && checkToken(token, undefined, now, keys, router.maxTokenTtlSeconds).ok);
+    return authorised ? AUTHORISED : PUBLIC;
+  }
+  const from = typeof header === 'string' ? 'header' : 'cookie';
+  const dest = TARGET_ID.test(requested) ? router.targets.get(requested) : undefined;
+  if (!dest) return ignored(requested, from, 'not a configured region or environment', allowed, trace);
+  if (allowed) {
+    trace.push(`override: ${requested} (viewer in override.allowCidrs)`);
+    return { dest, authorised: true, outcome: { requested, from, honoured: true, why: 'allowCidrs' } };
+  }
+  if (token === undefined) {
+    return ignored(requested, from, 'unauthorised: no token and not in override.allowCidrs', false, trace);
+  }
+  const t = checkToken(token, requested, now, keys, router.maxTokenTtlSeconds);
+  if (!t.ok) return ignored(requested, from, `unauthorised: token ${t.why}`, false, trace);
+  trace.push(`override: ${requested} (token, key ${t.keyId})`);
+  return { dest, authorised: true, outcome: { requested, from, honoured: true, why: `token ${t.keyId}` } };
 }
 
 /** The decision when routing itself failed: the fallback region, reason `error`, and why. */
@@ -70,18 +189,24 @@ export function errorDecision(
     error: error instanceof Error ? error.message : String(error),
     serial,
     stale,
+    authorised: false,
     trace,
   };
 }
 
-function decide(
-  facts: Facts,
-  doc: DocInput,
-  router: Router,
+function ignored(
+  requested: string,
+  from: 'header' | 'cookie',
+  why: string,
+  authorised: boolean,
   trace: string[],
-  serial: number | null,
-  stale: boolean,
-): Decision {
+): OverrideStep {
+  const shown = requested.slice(0, 64);
+  trace.push(`override: ${JSON.stringify(shown)} ignored (${why})`);
+  return { authorised, outcome: { requested: shown, from, honoured: false, why } };
+}
+
+function decide(facts: Facts, doc: DocInput, router: Router, trace: string[]): Pick | NoGeoPick {
   let country = facts.country;
   let byCountry: CountryRoute | undefined;
   if (typeof country === 'string') {
@@ -103,18 +228,23 @@ function decide(
     ranking = byCountry.ranking;
     trace.push(byCountry.geo);
   } else {
-    trace.push(country ? `geo: unknown country ${JSON.stringify(country)}` : 'geo: no country, no lat/lon');
+    trace.push(
+      country ? `geo: unknown country ${JSON.stringify(country.slice(0, 8))}` : 'geo: no country, no lat/lon',
+    );
     ranking = router.noGeo;
   }
   trace.push(ranking.text);
-  const pick = choose(ranking, facts.ip ?? '', doc, router, trace);
-  const reason = ranking === router.noGeo ? 'no-geo' : pick.reason;
-  return { target: pick.dest.target, origin: pick.dest.origin, reason, serial, stale, trace };
+  const pick = choose(ranking, typeof facts.ip === 'string' ? facts.ip : '', doc, router, trace);
+  return ranking === router.noGeo ? { dest: pick.dest, reason: 'no-geo' } : pick;
 }
 
 interface Pick {
   readonly dest: Destination;
-  readonly reason: Exclude<Reason, 'error' | 'no-geo'>;
+  readonly reason: 'nearest' | 'failover' | 'dial-spill' | 'standby' | 'fail-open';
+}
+interface NoGeoPick {
+  readonly dest: Destination;
+  readonly reason: 'no-geo';
 }
 
 const UP = { status: 'up' } as const;

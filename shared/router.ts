@@ -4,6 +4,7 @@
 import { ANCHORS, nearestAnchor, rankSites, type Site } from './geo';
 import { AWS_REGIONS, COUNTRIES, type Place } from './geo-data';
 import { fnv1a32 } from './hash';
+import { type CidrTable, compileCidrs } from './net';
 import type { Origin, RouterConfig } from './schema';
 
 export interface Target {
@@ -59,6 +60,15 @@ export interface Router {
   readonly anchorGeo: readonly string[];
   /** Fallback first, then the others by latency from it: viewers with no geography. */
   readonly noGeo: Ranking;
+  /** every region and environment by id: what an override may name */
+  readonly targets: ReadonlyMap<string, Destination>;
+  /** viewer networks → index into config.networkRoutes */
+  readonly networks: CidrTable<number>;
+  /** viewer networks allowed to override (override.allowCidrs) */
+  readonly allow: CidrTable<true>;
+  /** whether routing reads the viewer's IP address beyond hashing it */
+  readonly needsIp: boolean;
+  readonly maxTokenTtlSeconds: number;
 }
 
 export function resolveOrigin(o: Origin): ResolvedOrigin {
@@ -141,5 +151,24 @@ export function compileRouter(config: RouterConfig): Router {
   const noGeo = ranking([fb, ...others], -1);
 
   const anchorGeo = ANCHORS.map((a) => `geo: lat/lon near ${a.code}`);
-  return Object.freeze({ config, regions, environments, fallback, byCountry, byAnchor, anchorGeo, noGeo });
+  const targets = new Map<string, Destination>([...regions.map((r) => [r.id, r] as const), ...environments]);
+  const networks = compileCidrs(
+    (config.networkRoutes ?? []).flatMap((route, i) => route.cidrs.map((cidr) => [cidr, i] as const)),
+  );
+  const allow = compileCidrs((config.override?.allowCidrs ?? []).map((cidr) => [cidr, true] as const));
+  return Object.freeze({
+    config,
+    regions,
+    environments,
+    fallback,
+    byCountry,
+    byAnchor,
+    anchorGeo,
+    noGeo,
+    targets,
+    networks,
+    allow,
+    needsIp: networks.size + allow.size > 0,
+    maxTokenTtlSeconds: config.override?.maxTokenTtlSeconds ?? 7 * 86400,
+  });
 }

@@ -3,6 +3,7 @@
 import * as ipaddr from 'ipaddr.js';
 import * as z from 'zod';
 import { AWS_REGIONS, COUNTRIES } from './geo-data';
+import { cidrProblem } from './net';
 
 const TARGET_ID = /^[a-z][a-z0-9-]{0,62}$/;
 const COUNTRY = /^[A-Z]{2}$/;
@@ -91,6 +92,45 @@ export const HealthDocSourceSchema = z.strictObject({
   endpoint: z.url().optional().meta({ description: 'An S3-compatible endpoint, for local runs and tests.' }),
 });
 
+const CidrSchema = z.string().superRefine((c, ctx) => {
+  const problem = cidrProblem(c);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(c)}: ${problem}` });
+});
+
+export const NetworkRouteSchema = z.strictObject({
+  name: z.string().min(1).max(64),
+  cidrs: z
+    .array(CidrSchema)
+    .min(1)
+    .meta({ description: 'IPv4 or IPv6 networks, e.g. "10.8.0.0/16", "2001:db8:8::/48".' }),
+  target: z.string().meta({ description: 'A configured region or environment.' }),
+});
+
+export const OverrideSchema = z.strictObject({
+  allowCidrs: z.array(CidrSchema).default([]).meta({
+    description:
+      'Viewers from these networks (the VPN egress) may choose a target with x-route-to or the route_to cookie.',
+  }),
+  keysKey: z.string().min(1).max(1024).default('keys.json').meta({
+    description:
+      'Object key, in the health document bucket, of the signing keys for x-route-token (never in the repo or a bundle).',
+  }),
+  maxTokenTtlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86400)
+    .default(7 * 86400)
+    .meta({ description: 'Tokens that expire later than this from now are refused.' }),
+});
+
+export const TraceSchema = z.strictObject({
+  publicRegion: z.boolean().default(false).meta({
+    description:
+      'Send x-route-region on every response; the full x-route-decision goes only to authorised viewers.',
+  }),
+});
+
 const targetId = (what: string) =>
   z
     .string()
@@ -111,6 +151,12 @@ export const RouterConfigSchema = z
       .string()
       .meta({ description: 'Where a request goes when it cannot be placed or routing fails.' }),
     residency: z.array(ResidencySchema).optional(),
+    networkRoutes: z.array(NetworkRouteSchema).optional().meta({
+      description:
+        'Viewers from these networks go to the route target (reason network); the longest prefix wins.',
+    }),
+    override: OverrideSchema.optional(),
+    trace: TraceSchema.optional(),
     healthDoc: HealthDocSourceSchema.optional(),
   })
   .superRefine((c, ctx) => {
@@ -140,6 +186,16 @@ export const RouterConfigSchema = z
         });
       }
     }
+    const isTarget = (id: string) => Object.hasOwn(regions, id) || Object.hasOwn(c.environments ?? {}, id);
+    (c.networkRoutes ?? []).forEach((r, i) => {
+      if (!isTarget(r.target)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['networkRoutes', i, 'target'],
+          message: `"${r.target}" is not a configured region or environment`,
+        });
+      }
+    });
     const seen = new Map<string, string>();
     (c.residency ?? []).forEach((group, g) => {
       group.regions.forEach((id, i) => {
@@ -192,6 +248,41 @@ export const RegionHealthSchema = z.strictObject({
 
 export const MAX_DOC_BYTES = 256 * 1024;
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+export const SigningKeySchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, "-" and "_", at most 32'),
+  secret: z
+    .string()
+    .regex(BASE64URL, 'must be base64url')
+    .min(43, 'must encode at least 32 bytes (43 base64url characters)')
+    .max(512),
+  createdAt: z.iso.datetime({ offset: true }).optional(),
+  retired: z.boolean().optional().meta({ description: 'A retired key signs nothing and verifies nothing.' }),
+});
+
+export const KeysDocSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1),
+    keys: z
+      .array(SigningKeySchema)
+      .min(1)
+      .superRefine((keys, ctx) => {
+        const ids = new Set<string>();
+        keys.forEach((k, i) => {
+          if (ids.has(k.id))
+            ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `key id "${k.id}" is repeated` });
+          ids.add(k.id);
+        });
+      }),
+  })
+  .meta({
+    title: 'edge-router signing keys',
+    description:
+      'HMAC-SHA256 keys for x-route-token. Private: kept next to the health document (S3) and mirrored to the KeyValueStore.',
+  });
+
 export const HealthDocSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -209,3 +300,5 @@ export type RouterConfig = z.output<typeof RouterConfigSchema>;
 export type RouterConfigInput = z.input<typeof RouterConfigSchema>;
 export type HealthDoc = z.output<typeof HealthDocSchema>;
 export type RegionHealth = z.output<typeof RegionHealthSchema>;
+export type KeysDoc = z.output<typeof KeysDocSchema>;
+export type SigningKey = z.output<typeof SigningKeySchema>;

@@ -31,7 +31,8 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function problems(error: z.ZodError): Problem[] {
+/** A zod error as problems with JSON paths. */
+export function problemsOf(error: z.ZodError): Problem[] {
   const out: Problem[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'invalid_key') {
@@ -51,7 +52,7 @@ export function parseRouterConfig(input: unknown): Parsed<RouterConfig> {
   const r = RouterConfigSchema.safeParse(input);
   return r.success
     ? { success: true, data: r.data, warnings: [] }
-    : { success: false, errors: problems(r.error) };
+    : { success: false, errors: problemsOf(r.error) };
 }
 
 /**
@@ -60,7 +61,7 @@ export function parseRouterConfig(input: unknown): Parsed<RouterConfig> {
  */
 export function parseHealthDoc(input: unknown, config?: RouterConfig): Parsed<HealthDoc> {
   const r = HealthDocSchema.safeParse(input);
-  if (!r.success) return { success: false, errors: problems(r.error) };
+  if (!r.success) return { success: false, errors: problemsOf(r.error) };
   const warnings: Problem[] = [];
   if (config) {
     for (const id of Object.keys(r.data.regions)) {

@@ -1,6 +1,6 @@
 // The built CLI (bin/edge-router.cjs → dist/cli/index.js, made by `npm run build`), run as a user runs it.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COUNTRIES } from '../shared';
@@ -131,7 +131,29 @@ describe('explain', () => {
       reason: 'nearest',
     });
     expect(decision('--ip', '85.214.132.117')).toMatchObject({ target: { id: 'eu-central-1' } });
-    expect(decision('--ip', '10.8.1.2')).toMatchObject({ reason: 'no-geo' });
+    expect(decision('--ip', '192.168.1.2')).toMatchObject({ reason: 'no-geo' });
+  });
+
+  test('--ip inside the staging network route: staging, reason network', () => {
+    expect(decision('--ip', '10.9.3.4')).toMatchObject({
+      target: { kind: 'environment', id: 'staging' },
+      reason: 'network',
+      authorised: true,
+    });
+  });
+
+  test('--header x-route-to from the VPN: override; from elsewhere: ignored, and the outcome says why', () => {
+    expect(decision('--ip', '10.8.1.2', '--header', 'x-route-to: staging')).toMatchObject({
+      target: { id: 'staging' },
+      reason: 'override',
+    });
+    expect(
+      decision('--ip', '198.51.100.1', '--country', 'KR', '--header', 'x-route-to: staging'),
+    ).toMatchObject({
+      target: { id: 'ap-northeast-2' },
+      reason: 'nearest',
+      override: { requested: 'staging', honoured: false },
+    });
   });
 
   test('--lat/--lon place the viewer', () => {
@@ -204,3 +226,111 @@ test('an unknown command: exit 1, usage, no stack trace', () => {
 });
 
 const config = readJson<{ regions: Record<string, unknown> }>(EXAMPLE_CONFIG);
+
+describe('token and keys', () => {
+  const keys = join(tmp, 'keys.json');
+
+  test('keys new makes a private keys object; a second key for rotation', () => {
+    expect(cli('keys', 'new', '--file', keys, '--id', 'k1')).toMatchObject({ code: 0 });
+    expect(cli('keys', 'new', '--file', keys)).toMatchObject({ code: 0 });
+    const doc = readJson<any>(keys);
+    expect(doc.keys).toHaveLength(2);
+    expect(doc.keys[0].secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(statSync(keys).mode & 0o777).toBe(0o600);
+    expect(cli('keys', 'new', '--file', keys, '--id', 'k1')).toMatchObject({ code: 1 });
+  });
+
+  test('a minted token works from anywhere, only for its target; retiring its key ends it', () => {
+    const minted = cli(
+      'token',
+      '--target',
+      'eu-central-1',
+      '--ttl',
+      '8h',
+      '--key-file',
+      keys,
+      '--config',
+      EXAMPLE_CONFIG,
+    );
+    expect(minted.code).toBe(0);
+    const token = minted.stdout.trim();
+    expect(token).toMatch(/^er1\.k[0-9T]+\.eu-central-1\.\d+\.[A-Za-z0-9_-]{43}$/);
+    const explain = (target: string, keyFile = keys) =>
+      JSON.parse(
+        cli(
+          'explain',
+          ...base,
+          '--ip',
+          '198.51.100.1',
+          '--country',
+          'KR',
+          '--header',
+          `x-route-to: ${target}`,
+          '--header',
+          `x-route-token: ${token}`,
+          '--key-file',
+          keyFile,
+          '--json',
+        ).stdout,
+      );
+    expect(explain('eu-central-1')).toMatchObject({
+      target: { id: 'eu-central-1' },
+      reason: 'override',
+      authorised: true,
+    });
+    expect(explain('staging')).toMatchObject({
+      target: { id: 'ap-northeast-2' },
+      override: { honoured: false },
+    });
+    const later = cli(
+      'explain',
+      ...base,
+      '--ip',
+      '198.51.100.1',
+      '--country',
+      'KR',
+      '--header',
+      'x-route-to: eu-central-1',
+      '--header',
+      `x-route-token: ${token}`,
+      '--key-file',
+      keys,
+      '--time',
+      new Date(Date.now() + 9 * 3600e3).toISOString(),
+      '--json',
+    );
+    expect(JSON.parse(later.stdout)).toMatchObject({
+      reason: 'nearest',
+      override: { why: 'unauthorised: token expired' },
+    });
+    const kid = token.split('.')[1];
+    expect(cli('keys', 'retire', '--file', keys, '--id', kid)).toMatchObject({ code: 0 });
+    expect(explain('eu-central-1')).toMatchObject({
+      reason: 'nearest',
+      override: { why: `unauthorised: token unknown or retired key ${kid}` },
+    });
+  });
+
+  test.each([
+    [['--target', 'mars-1', '--ttl', '1h'], 'not a region or environment'],
+    [['--target', 'staging', '--ttl', 'forever'], 'expected a duration'],
+    [['--target', 'staging', '--ttl', '30d'], 'longer than override.maxTokenTtlSeconds'],
+  ])('token %j: a clear error', (args, message) => {
+    const r = cli('token', ...args, '--key-file', keys, '--config', EXAMPLE_CONFIG);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+
+  test('a broken keys file: file and JSON path, from token and from validate', () => {
+    const bad = join(tmp, 'bad-keys.json');
+    writeFileSync(bad, JSON.stringify({ version: 1, keys: [{ id: 'k', secret: 'short' }] }));
+    const r = cli('token', '--target', 'staging', '--ttl', '1h', '--key-file', bad);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${bad}: $.keys[0].secret: must encode at least 32 bytes`);
+    const v = cli('validate', ...base, '--keys', bad);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain(`${bad}: $.keys[0].secret: must encode at least 32 bytes`);
+    expect(cli('validate', ...base, '--keys', keys)).toMatchObject({ code: 0 });
+  });
+});

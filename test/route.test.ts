@@ -1,12 +1,13 @@
 import { compileRouter, type Facts, type HealthDoc, route } from '../shared';
 import { CASES, docFor } from './contract/cases';
+import { TEST_RING } from './helpers/keys';
 import { docWith, exampleConfig, exampleRouter } from './helpers/load';
 
 const router = exampleRouter();
 
 describe('contract table: core route()', () => {
   test.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
-    const d = route(c.facts, docFor(c), router);
+    const d = route(c.facts, docFor(c), router, { keys: TEST_RING });
     expect({ target: d.target.id, reason: d.reason }).toEqual(c.expect);
   });
 });

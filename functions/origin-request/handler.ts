@@ -1,26 +1,47 @@
 // Lambda@Edge origin-request: event → facts → route() → apply. Only adapts; the policy lives in shared/.
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
-import { type Decision, errorDecision, type Facts, type Router, route } from '../../shared';
-import type { DocState } from './doc-cache';
-import type { Telemetry } from './telemetry';
+import { keyRing } from '../../lib/keyring';
+import {
+  type Decision,
+  errorDecision,
+  type Facts,
+  type KeyRing,
+  type KeysDoc,
+  OVERRIDE_COOKIE,
+  type Router,
+  route,
+  TOKEN_HEADER,
+} from '../../shared';
+import type { DocState } from './object-cache';
+import { METRICS, type Telemetry } from './telemetry';
 
 /** Our headers to the origin. Any x-route-* header from the viewer is removed first, so the origin can trust them. */
 export const ROUTE_HEADER_PREFIX = 'x-route-';
+/** To the origin (and so to origin-response): how the request was routed, and whether the viewer may see it. */
+export const DECISION_HEADER = 'x-route-decision';
+export const AUTHORISED_HEADER = 'x-route-authorised';
 
 export interface HandlerDeps {
   readonly router: Router;
   readonly docs: { current(): Promise<DocState> };
+  /** the signing keys; read only for requests that carry a token */
+  readonly keys?: { current(): Promise<DocState<KeysDoc>> };
   readonly telemetry: Telemetry;
   readonly now?: () => number;
 }
 
-/** First value of each header, by lower-case name (CloudFront already lower-cases the keys). */
+/**
+ * Each header by lower-case name; repeated headers are joined with "," (RFC 9110), so a repeated x-route-to is
+ * one malformed value, not a choice between two.
+ */
 function headerValues(headers: CloudFrontHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (typeof headers !== 'object' || headers === null) return out;
   for (const name of Object.keys(headers)) {
-    const v = headers[name]?.[0]?.value;
-    if (typeof v === 'string') out[name.toLowerCase()] = v;
+    const list = headers[name];
+    if (!Array.isArray(list)) continue;
+    const values = list.map((h) => h?.value).filter((v): v is string => typeof v === 'string');
+    if (values.length) out[name.toLowerCase()] = values.join(',');
   }
   return out;
 }
@@ -83,6 +104,7 @@ export function applyDecision(request: CloudFrontRequest, d: Decision): void {
   for (const name of Object.keys(headers)) {
     if (name.toLowerCase().startsWith(ROUTE_HEADER_PREFIX)) delete headers[name];
   }
+  stripOverrideCookie(headers);
   const o = d.origin;
   const current = request.origin;
   if (current && (current.custom || current.s3)) {
@@ -106,14 +128,51 @@ export function applyDecision(request: CloudFrontRequest, d: Decision): void {
   }
   headers['x-route-region'] = [{ key: 'X-Route-Region', value: d.target.id }];
   headers['x-route-reason'] = [{ key: 'X-Route-Reason', value: d.reason }];
-  const doc = d.serial === null ? 'none' : String(d.serial);
-  headers['x-route-doc'] = [{ key: 'X-Route-Doc', value: d.stale ? `${doc}; stale` : doc }];
+  headers[DECISION_HEADER] = [{ key: 'X-Route-Decision', value: decisionHeader(d) }];
+  if (d.authorised) headers[AUTHORISED_HEADER] = [{ key: 'X-Route-Authorised', value: '1' }];
+}
+
+/** `target=staging; reason=override; doc=7; stale=0` */
+export function decisionHeader(d: Decision): string {
+  return `target=${d.target.id}; reason=${d.reason}; doc=${d.serial === null ? 'none' : d.serial}; stale=${d.stale ? 1 : 0}`;
+}
+
+/** The route_to cookie is for us, not the origin: removed, and nothing else of the Cookie header changed. */
+function stripOverrideCookie(headers: CloudFrontHeaders): void {
+  const list = headers.cookie;
+  if (!Array.isArray(list)) return;
+  const isOurs = (part: string) => part.split('=')[0].trim() === OVERRIDE_COOKIE;
+  if (!list.some((h) => typeof h?.value === 'string' && h.value.split(';').some(isOurs))) return;
+  const kept = list
+    .map((h) => ({
+      ...h,
+      value: String(h?.value ?? '')
+        .split(';')
+        .filter((part) => !isOurs(part))
+        .join(';')
+        .trim(),
+    }))
+    .filter((h) => h.value !== '');
+  if (kept.length) headers.cookie = kept;
+  else delete headers.cookie;
 }
 
 export function createHandler(deps: HandlerDeps) {
   const { router, docs, telemetry } = deps;
   const now = deps.now ?? Date.now;
   let warnedNoOrigin = false;
+  const rings = new WeakMap<KeysDoc, KeyRing>();
+  const keysFor = async (facts: Facts): Promise<KeyRing | undefined> => {
+    if (!deps.keys || facts.headers?.[TOKEN_HEADER] === undefined) return undefined;
+    const { doc } = await deps.keys.current();
+    if (!doc) return undefined;
+    let ring = rings.get(doc);
+    if (!ring) {
+      ring = keyRing(doc);
+      rings.set(doc, ring);
+    }
+    return ring;
+  };
 
   return async function handler(event: CloudFrontRequestEvent): Promise<CloudFrontRequest> {
     const request = event?.Records?.[0]?.cf?.request;
@@ -126,7 +185,8 @@ export function createHandler(deps: HandlerDeps) {
     try {
       const state = await docs.current();
       telemetry.docAge(state.ageMs === null ? undefined : state.ageMs / 1000, state.stale);
-      decision = route(toFacts(request, now()), state.doc, router, state.stale);
+      const facts = toFacts(request, now());
+      decision = route(facts, state.doc, router, { stale: state.stale, keys: await keysFor(facts) });
     } catch (e) {
       // route() never throws: this is the doc source or the event. Fail open to the fallback region.
       decision = errorDecision(router, e);
@@ -139,6 +199,12 @@ export function createHandler(deps: HandlerDeps) {
       applyDecision(request, decision);
     } catch (e) {
       telemetry.log('error', 'apply-failed', { error: String(e), target: decision.target.id });
+    }
+    if (decision.override) {
+      const o = decision.override;
+      telemetry.count(o.honoured ? METRICS.overrideHonoured : METRICS.overrideIgnored);
+      if (!o.honoured)
+        telemetry.sampled('override-ignored', { requested: o.requested, from: o.from, why: o.why });
     }
     telemetry.decision(decision);
     return request;

@@ -2,8 +2,8 @@
 // validated and baked in by esbuild.config.mjs (`__EDGE_ROUTER_CONFIG__`); it is compiled once, at module load.
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html
 import { compileRouter, type RouterConfig } from '../../shared';
-import { DocCache } from './doc-cache';
 import { createHandler } from './handler';
+import { DocCache, KeysCache } from './object-cache';
 import { s3Fetcher } from './s3-fetcher';
 import { Telemetry } from './telemetry';
 
@@ -16,7 +16,17 @@ const docs = config.healthDoc
   ? new DocCache({ config, fetch: s3Fetcher(config.healthDoc), telemetry })
   : { current: async () => ({ doc: null, stale: false, ageMs: null }) };
 
-export const handler = createHandler({ router, docs, telemetry });
+// The signing keys for x-route-token sit next to the health document, in a private object (override.keysKey).
+const keys =
+  config.healthDoc && config.override
+    ? new KeysCache({
+        config,
+        fetch: s3Fetcher({ ...config.healthDoc, key: config.override.keysKey }),
+        telemetry,
+      })
+    : undefined;
+
+export const handler = createHandler({ router, docs, keys, telemetry });
 
 // For tests and the local edge: the same handler with other parts (the contract table, fault injection).
-export { compileRouter, createHandler, DocCache, Telemetry };
+export { compileRouter, createHandler, DocCache, KeysCache, Telemetry };

@@ -3,7 +3,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import type { RouterConfig } from '../../shared';
 import { MAX_DOC_BYTES } from '../../shared/schema';
-import { type DocFetcher, DocTooLargeError } from './doc-cache';
+import { type DocFetcher, DocTooLargeError } from './object-cache';
 
 export function s3Fetcher(source: NonNullable<RouterConfig['healthDoc']>): DocFetcher {
   const client = new S3Client({

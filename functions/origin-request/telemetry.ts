@@ -16,9 +16,11 @@ export const METRICS = {
   target: (id: string) => `Target.${id}`,
   docAge: 'DocAgeSeconds',
   docStale: 'DocStale',
-  docLoads: 'DocLoads',
-  docLoadFailures: 'DocLoadFailures',
-  docRejections: 'DocRejections',
+  // and, from ObjectCache, for the health document (Doc) and the signing keys (Keys):
+  // DocLoads, DocLoadFailures, DocRejections, KeysLoads, KeysLoadFailures, KeysRejections
+  /** requested overrides that were not honoured (unauthorised, bad token, unknown target) */
+  overrideIgnored: 'OverrideIgnored',
+  overrideHonoured: 'OverrideHonoured',
 } as const;
 
 export type Write = (line: string) => void;
@@ -45,8 +47,7 @@ export class Telemetry {
   private byTarget: Record<string, number> = {};
   private pending = 0;
   private lastFlush: number;
-  private lastDecisionLog = Number.NEGATIVE_INFINITY;
-  private suppressed = 0;
+  private readonly lastSampled = new Map<string, { at: number; suppressed: number }>();
   private docAgeSeconds: number | undefined;
   private docStale = 0;
 
@@ -87,24 +88,32 @@ export class Telemetry {
     this.byTarget[d.target.id] = (this.byTarget[d.target.id] ?? 0) + 1;
     this.pending++;
     if (d.reason !== 'nearest') {
-      const now = this.now();
-      if (now - this.lastDecisionLog >= this.decisionLogMs) {
-        this.log(d.reason === 'error' ? 'error' : 'info', 'decision', {
+      this.sampled(
+        'decision',
+        {
           target: d.target.id,
           reason: d.reason,
           serial: d.serial,
           stale: d.stale,
           trace: d.trace,
           ...(d.reason === 'error' ? { error: d.error } : {}),
-          suppressedSinceLast: this.suppressed,
-        });
-        this.lastDecisionLog = now;
-        this.suppressed = 0;
-      } else {
-        this.suppressed++;
-      }
+        },
+        d.reason === 'error' ? 'error' : 'info',
+      );
     }
     this.maybeFlush();
+  }
+
+  /** A log line of this event at most once per decisionLogMs, saying how many were left out since the last. */
+  sampled(event: string, fields: Record<string, unknown>, level: 'info' | 'warn' | 'error' = 'warn'): void {
+    const now = this.now();
+    const last = this.lastSampled.get(event);
+    if (last && now - last.at < this.decisionLogMs) {
+      last.suppressed++;
+      return;
+    }
+    this.log(level, event, { ...fields, suppressedSinceLast: last?.suppressed ?? 0 });
+    this.lastSampled.set(event, { at: now, suppressed: 0 });
   }
 
   maybeFlush(): void {

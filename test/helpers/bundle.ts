@@ -12,7 +12,7 @@ export type Handler = (event: CloudFrontRequestEvent) => Promise<CloudFrontReque
 export interface OriginRequestModule {
   handler: Handler;
   createHandler: typeof import('../../functions/origin-request/handler').createHandler;
-  DocCache: typeof import('../../functions/origin-request/doc-cache').DocCache;
+  DocCache: typeof import('../../functions/origin-request/object-cache').DocCache;
   Telemetry: typeof import('../../functions/origin-request/telemetry').Telemetry;
   compileRouter: typeof import('../../shared').compileRouter;
 }

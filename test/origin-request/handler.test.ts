@@ -74,7 +74,10 @@ describe('applyDecision', () => {
     expect(request(e).headers.host).toEqual([{ key: 'Host', value: 'api.us-east-1.example.com' }]);
     expect(request(e).headers['x-route-region']).toEqual([{ key: 'X-Route-Region', value: 'us-east-1' }]);
     expect(request(e).headers['x-route-reason']).toEqual([{ key: 'X-Route-Reason', value: 'failover' }]);
-    expect(request(e).headers['x-route-doc']).toEqual([{ key: 'X-Route-Doc', value: '7' }]);
+    expect(request(e).headers['x-route-decision']).toEqual([
+      { key: 'X-Route-Decision', value: 'target=us-east-1; reason=failover; doc=7; stale=0' },
+    ]);
+    expect(request(e).headers['x-route-authorised']).toBeUndefined();
   });
 
   test('an S3 origin becomes a custom origin, its custom headers kept', () => {
@@ -120,10 +123,12 @@ describe('applyDecision', () => {
     }
   });
 
-  test('a stale document is said in X-Route-Doc', () => {
+  test('a stale document is said in X-Route-Decision', () => {
     const e = originRequest();
-    applyDecision(request(e), route({ country: 'KR' }, docWith(), router, true));
-    expect(request(e).headers['x-route-doc']?.[0].value).toBe('7; stale');
+    applyDecision(request(e), route({ country: 'KR' }, docWith(), router, { stale: true }));
+    expect(request(e).headers['x-route-decision']?.[0].value).toBe(
+      'target=ap-northeast-2; reason=nearest; doc=7; stale=1',
+    );
   });
 });
 

@@ -3,8 +3,10 @@
 
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type Socket } from 'node:net';
+import { mintToken } from '../../shared';
 import { buildOriginRequest, coldStart, configWith, type OriginRequestModule } from '../helpers/bundle';
 import { originRequest, setClientIp } from '../helpers/fixtures';
+import { TEST_KEYS, TEST_RING } from '../helpers/keys';
 import { docWith } from '../helpers/load';
 import { type LocalS3, startS3 } from '../helpers/s3';
 
@@ -36,7 +38,10 @@ async function invoke(mod: OriginRequestModule, country = 'KR') {
     host: r.headers.host?.[0]?.value,
     region: r.headers['x-route-region']?.[0]?.value,
     reason: r.headers['x-route-reason']?.[0]?.value,
-    doc: r.headers['x-route-doc']?.[0]?.value,
+    doc: /doc=(\w+); stale=(\d)/
+      .exec(r.headers['x-route-decision']?.[0]?.value ?? '')
+      ?.slice(1)
+      .join(':'),
   };
 }
 
@@ -75,7 +80,7 @@ test('doc present: routes on it and logs the load', async () => {
     host: 'api.us-east-1.example.com',
     region: 'us-east-1',
     reason: 'failover',
-    doc: '11',
+    doc: '11:0',
   });
   expect(logs('doc-load')).toEqual([
     expect.objectContaining({ serial: 11, etag: expect.stringMatching(/^"/) }),
@@ -84,7 +89,7 @@ test('doc present: routes on it and logs the load', async () => {
 
 test('doc missing (NoSuchKey): every region up, and why', async () => {
   const mod = coldStart(longTtl);
-  expect(await invoke(mod)).toMatchObject({ region: 'ap-northeast-2', reason: 'nearest', doc: 'none' });
+  expect(await invoke(mod)).toMatchObject({ region: 'ap-northeast-2', reason: 'nearest', doc: 'none:0' });
   expect(logs('doc-refresh-failed')).toEqual([
     expect.objectContaining({
       error: expect.stringMatching(/NoSuchKey/),
@@ -96,11 +101,11 @@ test('doc missing (NoSuchKey): every region up, and why', async () => {
 test('doc replaced: the new ETag is picked up after the TTL, not before', async () => {
   await s3.put(BUCKET, KEY, docText(1));
   const mod = coldStart(shortTtl);
-  expect(await invoke(mod)).toMatchObject({ region: 'ap-northeast-2', doc: '1' });
+  expect(await invoke(mod)).toMatchObject({ region: 'ap-northeast-2', doc: '1:0' });
   await s3.put(BUCKET, KEY, docText(2, { 'ap-northeast-2': { status: 'down' } }));
-  expect(await invoke(mod)).toMatchObject({ region: 'ap-northeast-2', doc: '1' });
+  expect(await invoke(mod)).toMatchObject({ region: 'ap-northeast-2', doc: '1:0' });
   await sleep(400);
-  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', reason: 'failover', doc: '2' });
+  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', reason: 'failover', doc: '2:0' });
   expect(s3.statuses(KEY)).toEqual([200, 200]);
 });
 
@@ -109,9 +114,9 @@ test('doc unchanged: a conditional GET answered 304 renews the TTL', async () =>
   const mod = coldStart(shortTtl);
   await invoke(mod);
   await sleep(400);
-  expect(await invoke(mod)).toMatchObject({ doc: '5' });
+  expect(await invoke(mod)).toMatchObject({ doc: '5:0' });
   await sleep(400);
-  expect(await invoke(mod)).toMatchObject({ doc: '5' });
+  expect(await invoke(mod)).toMatchObject({ doc: '5:0' });
   expect(s3.statuses(KEY)).toEqual([200, 304, 304]);
   expect(logs('doc-load')).toHaveLength(1);
 });
@@ -119,14 +124,14 @@ test('doc unchanged: a conditional GET answered 304 renews the TTL', async () =>
 test('doc malformed: rejected with its JSON path, the last known good kept, not fetched again while unchanged', async () => {
   await s3.put(BUCKET, KEY, docText(3, { 'ap-northeast-2': { status: 'down' } }));
   const mod = coldStart(shortTtl);
-  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '3' });
+  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '3:0' });
   const bad = JSON.parse(docText(4));
   bad.regions['us-east-1'].status = 'maybe';
   await s3.put(BUCKET, KEY, JSON.stringify(bad));
   await sleep(400);
-  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '3' });
+  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '3:0' });
   await sleep(400);
-  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '3' });
+  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '3:0' });
   expect(logs('doc-rejected')).toEqual([
     expect.objectContaining({
       errors: [expect.stringMatching(/^\$\.regions\["us-east-1"\]\.status: /)],
@@ -143,7 +148,7 @@ test('doc oversized (over 256 KB): rejected; on a cold start, the defaults', asy
   big.$schema = 'x'.repeat(300 * 1024);
   await s3.put(BUCKET, KEY, JSON.stringify(big));
   const mod = coldStart(shortTtl);
-  expect(await invoke(mod)).toMatchObject({ region: 'ap-northeast-2', doc: 'none' });
+  expect(await invoke(mod)).toMatchObject({ region: 'ap-northeast-2', doc: 'none:0' });
   expect(logs('doc-rejected')).toEqual([
     expect.objectContaining({ errors: [expect.stringMatching(/bytes; the limit is 262144/)] }),
   ]);
@@ -152,12 +157,12 @@ test('doc oversized (over 256 KB): rejected; on a cold start, the defaults', asy
 test('store failing after a good load: the last known good, however old, flagged stale after maxStaleSeconds', async () => {
   await s3.put(BUCKET, KEY, docText(6, { 'ap-northeast-2': { status: 'down' } }));
   const mod = coldStart(shortTtl);
-  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '6' });
+  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '6:0' });
   await s3.remove(BUCKET, KEY);
   await sleep(400);
-  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '6' });
+  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '6:0' });
   await sleep(1000);
-  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', reason: 'failover', doc: '6; stale' });
+  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', reason: 'failover', doc: '6:1' });
   const failures = logs('doc-refresh-failed');
   expect(failures.length).toBeGreaterThanOrEqual(1);
   expect(failures[0]).toMatchObject({ kept: 'last-known-good', serial: 6 });
@@ -200,7 +205,7 @@ describe('unreachable and stalled stores', () => {
     expect(await invoke(mod)).toMatchObject({
       domain: 'api.ap-northeast-2.example.com',
       reason: 'nearest',
-      doc: 'none',
+      doc: 'none:0',
     });
     expect(performance.now() - started).toBeLessThan(300 + 200);
     for (let i = 0; i < 20; i++) await invoke(mod);
@@ -217,7 +222,7 @@ describe('unreachable and stalled stores', () => {
     const results = await Promise.all(Array.from({ length: 25 }, () => invoke(mod)));
     const elapsed = performance.now() - started;
     expect(elapsed).toBeLessThan(200 + 250);
-    for (const r of results) expect(r).toMatchObject({ region: 'ap-northeast-2', doc: 'none' });
+    for (const r of results) expect(r).toMatchObject({ region: 'ap-northeast-2', doc: 'none:0' });
     // later requests during the same stalled refresh wait at most timeoutMs too, and start no new GET
     const again = performance.now();
     await invoke(mod);
@@ -232,6 +237,32 @@ describe('unreachable and stalled stores', () => {
       }),
     ]);
   });
+});
+
+test('signing keys come from the private object next to the document, fetched only for requests with a token', async () => {
+  await s3.put(BUCKET, KEY, docText(12));
+  await s3.put(BUCKET, 'keys.json', JSON.stringify(TEST_KEYS));
+  const mod = coldStart(longTtl);
+  const call = async (headers: Record<string, string>) => {
+    const event = originRequest({ 'CloudFront-Viewer-Country': 'KR', ...headers });
+    setClientIp(event, '198.51.100.20');
+    const r = await mod.handler(event);
+    return r.origin?.custom?.domainName;
+  };
+  expect(await call({})).toBe('api.ap-northeast-2.example.com');
+  expect(s3.gets('keys.json')).toBe(0);
+  const valid = mintToken(TEST_RING, 'staging', Math.floor(Date.now() / 1000) + 600, 'k1');
+  for (let i = 0; i < 5; i++)
+    expect(await call({ 'X-Route-To': 'staging', 'X-Route-Token': valid })).toBe('api.staging.example.com');
+  expect(await call({ 'X-Route-To': 'staging', 'X-Route-Token': `${valid.slice(0, -1)}x` })).toBe(
+    'api.ap-northeast-2.example.com',
+  );
+  expect(s3.gets('keys.json')).toBe(1);
+  const loads = logs('keys-load');
+  expect(loads).toEqual([expect.objectContaining({ keyIds: ['k1', 'k2', 'old (retired)'] })]);
+  // the secrets never reach a log line
+  for (const k of TEST_KEYS.keys) expect(lines.join('\n')).not.toContain(k.secret);
+  await s3.remove(BUCKET, 'keys.json');
 });
 
 test('10,000 invocations within one TTL make exactly one S3 GET; metrics go out as one EMF line', async () => {

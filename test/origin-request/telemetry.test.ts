@@ -1,4 +1,4 @@
-import { DocCache } from '../../functions/origin-request/doc-cache';
+import { DocCache } from '../../functions/origin-request/object-cache';
 import { Telemetry } from '../../functions/origin-request/telemetry';
 import { route } from '../../shared';
 import { docWith, exampleConfig, exampleRouter } from '../helpers/load';

@@ -1,8 +1,17 @@
-// The health document as a Lambda@Edge container sees it: fetched from S3, kept at module scope, refreshed
-// with conditional GETs, never holding a request longer than timeoutMs, and never given up for a worse one.
-import { type HealthDoc, parseHealthDocText, type RouterConfig } from '../../shared';
-import { MAX_DOC_BYTES } from '../../shared/schema';
-import { METRICS, type Telemetry } from './telemetry';
+// A small JSON object in S3 as a Lambda@Edge container sees it (the health document; the signing keys): fetched,
+// kept at module scope, refreshed with conditional GETs, never holding a request longer than timeoutMs, and never
+// given up for a worse one.
+import {
+  type HealthDoc,
+  type KeysDoc,
+  type Parsed,
+  parseHealthDocText,
+  parseJsonText,
+  type RouterConfig,
+} from '../../shared';
+import { KeysDocSchema, MAX_DOC_BYTES } from '../../shared/schema';
+import { problemsOf } from '../../shared/validate';
+import type { Telemetry } from './telemetry';
 
 export type FetchResult =
   | { readonly status: 'ok'; readonly text: string; readonly etag?: string }
@@ -22,16 +31,21 @@ export class DocTooLargeError extends Error {
   }
 }
 
-export interface DocState {
-  /** the last known good document, or null before any was loaded (route on defaults: every region up) */
-  readonly doc: HealthDoc | null;
+export interface DocState<T = HealthDoc> {
+  /** the last known good object, or null before any was loaded (for the health doc: route on defaults) */
+  readonly doc: T | null;
   /** older than maxStaleSeconds since it was last confirmed */
   readonly stale: boolean;
   /** ms since the document was last fetched or confirmed by a 304, or null */
   readonly ageMs: number | null;
 }
 
-export interface DocCacheOptions {
+export interface ObjectCacheOptions<T> {
+  /** names the logs (`<kind>-load`, ...) and metrics (`<Kind>Loads`, ...) */
+  readonly kind: 'doc' | 'keys';
+  readonly parse: (text: string) => Parsed<T>;
+  /** what a load log line says of the object (never a secret) */
+  readonly describe: (data: T) => Record<string, unknown>;
   readonly config: RouterConfig;
   readonly fetch: DocFetcher;
   readonly telemetry: Telemetry;
@@ -43,8 +57,10 @@ export interface DocCacheOptions {
 
 export const DEFAULT_TIMEOUT_MS = 300;
 
-export class DocCache {
-  private doc: HealthDoc | null = null;
+export type DocCacheOptions = Omit<ObjectCacheOptions<HealthDoc>, 'kind' | 'parse' | 'describe'>;
+
+export class ObjectCache<T> {
+  private doc: T | null = null;
   private etag: string | undefined;
   /** ETag of a document we rejected: asked for with If-None-Match so an unchanged bad doc costs a 304 */
   private rejectedEtag: string | undefined;
@@ -61,7 +77,11 @@ export class DocCache {
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
 
-  constructor(private readonly opts: DocCacheOptions) {
+  private readonly metric: { loads: string; failures: string; rejections: string };
+
+  constructor(private readonly opts: ObjectCacheOptions<T>) {
+    const Kind = opts.kind === 'doc' ? 'Doc' : 'Keys';
+    this.metric = { loads: `${Kind}Loads`, failures: `${Kind}LoadFailures`, rejections: `${Kind}Rejections` };
     const src = opts.config.healthDoc;
     this.now = opts.now ?? Date.now;
     this.ttlMs = (src?.ttlSeconds ?? 10) * 1000;
@@ -75,7 +95,7 @@ export class DocCache {
   }
 
   /** The document to route on now. Waits for a refresh at most timeoutMs, and only when it must. */
-  async current(): Promise<DocState> {
+  async current(): Promise<DocState<T>> {
     const now = this.now();
     if (now >= this.freshUntil && this.inflight === null && now >= this.nextAttemptAt) {
       const refresh = this.refresh();
@@ -91,7 +111,7 @@ export class DocCache {
     return this.state();
   }
 
-  state(): DocState {
+  state(): DocState<T> {
     const ageMs = this.confirmedAt === undefined ? null : this.now() - this.confirmedAt;
     return { doc: this.doc, stale: ageMs !== null && ageMs > this.maxStaleMs, ageMs };
   }
@@ -125,7 +145,7 @@ export class DocCache {
         if (this.rejectedEtag === undefined) this.confirmedAt = now;
         return;
       }
-      const parsed = parseHealthDocText(r.text, this.opts.config);
+      const parsed = this.opts.parse(r.text);
       if (!parsed.success) {
         this.reject(
           r.etag,
@@ -137,11 +157,10 @@ export class DocCache {
       this.etag = r.etag;
       this.rejectedEtag = undefined;
       this.confirmedAt = now;
-      t.count(METRICS.docLoads);
-      t.log('info', 'doc-load', {
-        serial: parsed.data.serial,
+      t.count(this.metric.loads);
+      t.log('info', `${this.opts.kind}-load`, {
+        ...this.opts.describe(parsed.data),
         etag: r.etag,
-        updatedAt: parsed.data.updatedAt,
         fetchMs: now - started,
         warnings: parsed.warnings.length ? parsed.warnings.map((w) => `${w.path}: ${w.message}`) : undefined,
       });
@@ -155,8 +174,8 @@ export class DocCache {
       this.failures++;
       const backoff = Math.min(this.backoffMs * 2 ** (this.failures - 1), this.maxBackoffMs);
       this.nextAttemptAt = this.now() + backoff;
-      t.count(METRICS.docLoadFailures);
-      t.log('warn', 'doc-refresh-failed', {
+      t.count(this.metric.failures);
+      t.log('warn', `${this.opts.kind}-refresh-failed`, {
         error: describe(e),
         failures: this.failures,
         retryInMs: backoff,
@@ -169,16 +188,58 @@ export class DocCache {
 
   private reject(etag: string | undefined, errors: string[]): void {
     this.rejectedEtag = etag;
-    this.opts.telemetry.count(METRICS.docRejections);
-    this.opts.telemetry.log('error', 'doc-rejected', { etag, errors: errors.slice(0, 20), ...this.kept() });
+    this.opts.telemetry.count(this.metric.rejections);
+    this.opts.telemetry.log('error', `${this.opts.kind}-rejected`, {
+      etag,
+      errors: errors.slice(0, 20),
+      ...this.kept(),
+    });
   }
 
-  /** What routing goes on with: the last known good document, or the defaults. */
+  /** What routing goes on with: the last known good object, or the defaults. */
   private kept(): Record<string, unknown> {
     const s = this.state();
-    return s.doc
-      ? { kept: 'last-known-good', serial: s.doc.serial, etag: this.etag, ageMs: s.ageMs, stale: s.stale }
-      : { kept: 'defaults (every region up)' };
+    if (s.doc)
+      return {
+        kept: 'last-known-good',
+        ...this.opts.describe(s.doc),
+        etag: this.etag,
+        ageMs: s.ageMs,
+        stale: s.stale,
+      };
+    return { kept: this.opts.kind === 'doc' ? 'defaults (every region up)' : 'none (no token is valid)' };
+  }
+}
+
+/** The health document (config healthDoc). */
+export class DocCache extends ObjectCache<HealthDoc> {
+  constructor(opts: DocCacheOptions) {
+    super({
+      ...opts,
+      kind: 'doc',
+      parse: (text) => parseHealthDocText(text, opts.config),
+      describe: (d) => ({ serial: d.serial, updatedAt: d.updatedAt }),
+    });
+  }
+}
+
+/** The signing keys for x-route-token (config override.keysKey, next to the health document). */
+export class KeysCache extends ObjectCache<KeysDoc> {
+  constructor(opts: DocCacheOptions) {
+    super({
+      ...opts,
+      kind: 'keys',
+      parse: (text): Parsed<KeysDoc> => {
+        const json = parseJsonText(text, MAX_DOC_BYTES);
+        if (!json.success) return json;
+        const r = KeysDocSchema.safeParse(json.data);
+        return r.success
+          ? { success: true, data: r.data, warnings: [] }
+          : { success: false, errors: problemsOf(r.error) };
+      },
+      // key ids only: a secret never reaches a log
+      describe: (k) => ({ keyIds: k.keys.map((key) => (key.retired ? `${key.id} (retired)` : key.id)) }),
+    });
   }
 }
 

@@ -1,0 +1,115 @@
+// edge-router token / keys: minting override tokens and keeping the signing keys object.
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { keyRing, newSecret } from '../lib/keyring';
+import { type KeyRing, type KeysDoc, mintToken, parseJsonText } from '../shared';
+import { KeysDocSchema } from '../shared/schema';
+import { problemsOf } from '../shared/validate';
+import { CliError, loadConfig, problemLines } from './load';
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+export function parseTtl(v: string): number {
+  const m = /^(\d{1,6})([smhd])$/.exec(v.trim());
+  if (!m || Number(m[1]) === 0)
+    throw new CliError([`--ttl ${JSON.stringify(v)}: expected a duration like 30m, 8h or 7d`]);
+  return Number(m[1]) * UNIT_SECONDS[m[2]];
+}
+
+export function readKeys(file: string): KeysDoc {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CliError([`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`], { cause: e });
+  }
+  const json = parseJsonText(text);
+  if (!json.success) throw new CliError(problemLines(file, json.errors));
+  const r = KeysDocSchema.safeParse(json.data);
+  if (!r.success) throw new CliError(problemLines(file, problemsOf(r.error)));
+  return r.data;
+}
+
+export function loadKeyRing(file: string): KeyRing {
+  return keyRing(readKeys(file));
+}
+
+function writeKeys(file: string, doc: KeysDoc): void {
+  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600); // also when the file existed with wider permissions
+}
+
+export function addKeyCommands(cli: Command): void {
+  cli
+    .command('token')
+    .description('mint an x-route-token that lets a viewer choose a target (override)')
+    .requiredOption('--target <id>', 'a configured region or environment, or * for any')
+    .requiredOption('--ttl <duration>', 'how long it is valid: 30m, 8h, 7d')
+    .requiredOption('--key-file <file>', 'the signing keys object (see `edge-router keys new`)')
+    .option('--key-id <id>', 'the key to sign with (default: the newest active key)')
+    .option('--config <file>', 'router config: checks the target and the maximum TTL')
+    .action((o: { target: string; ttl: string; keyFile: string; keyId?: string; config?: string }) => {
+      const ttl = parseTtl(o.ttl);
+      if (o.target !== '*' && !/^[a-z][a-z0-9-]{0,62}$/.test(o.target)) {
+        throw new CliError([
+          `--target ${JSON.stringify(o.target)}: expected a region or environment id, or *`,
+        ]);
+      }
+      if (o.config) {
+        const { router } = loadConfig(o.config);
+        if (o.target !== '*' && !router.targets.has(o.target)) {
+          throw new CliError([`--target ${o.target}: not a region or environment of ${o.config}`]);
+        }
+        if (ttl > router.maxTokenTtlSeconds) {
+          throw new CliError([
+            `--ttl ${o.ttl}: longer than override.maxTokenTtlSeconds (${router.maxTokenTtlSeconds} s)`,
+          ]);
+        }
+      }
+      const ring = loadKeyRing(o.keyFile);
+      if (o.keyId !== undefined && !ring.ids.includes(o.keyId)) {
+        throw new CliError([`--key-id ${o.keyId}: no such active key in ${o.keyFile}`]);
+      }
+      const expires = Math.floor(Date.now() / 1000) + ttl;
+      const token = mintToken(ring, o.target, expires, o.keyId);
+      console.error(
+        `token for ${o.target}, key ${token.split('.')[1]}, expires ${new Date(expires * 1000).toISOString()}`,
+      );
+      console.log(token);
+    });
+
+  const keys = cli.command('keys').description('the signing keys object for x-route-token (keep it private)');
+  keys
+    .command('new')
+    .description('add a new random key (creates the file, mode 0600); tokens are then signed with it')
+    .requiredOption(
+      '--file <file>',
+      'the keys object, e.g. keys.json (upload it next to the health document)',
+    )
+    .option('--id <id>', 'key id (default: k<UTC date and time>)')
+    .action((o: { file: string; id?: string }) => {
+      const doc: KeysDoc = existsSync(o.file) ? readKeys(o.file) : { version: 1, keys: [] };
+      const id = o.id ?? `k${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id))
+        throw new CliError([`--id ${JSON.stringify(id)}: letters, digits, - and _, at most 32`]);
+      if (doc.keys.some((k) => k.id === id)) throw new CliError([`${o.file}: key ${id} exists already`]);
+      doc.keys.push({ id, secret: newSecret(), createdAt: new Date().toISOString() });
+      writeKeys(o.file, doc);
+      console.log(`${o.file}: added key ${id}; ${doc.keys.filter((k) => !k.retired).length} active`);
+    });
+  keys
+    .command('retire')
+    .description('retire a key: tokens signed with it stop working once the edge reloads the keys')
+    .requiredOption('--file <file>', 'the keys object')
+    .requiredOption('--id <id>', 'the key to retire')
+    .action((o: { file: string; id: string }) => {
+      const doc = readKeys(o.file);
+      const key = doc.keys.find((k) => k.id === o.id);
+      if (!key) throw new CliError([`${o.file}: no key ${o.id}`]);
+      key.retired = true;
+      writeKeys(o.file, doc);
+      const active = doc.keys.filter((k) => !k.retired).length;
+      console.log(`${o.file}: retired key ${o.id}; ${active} active`);
+      if (active === 0) console.error(`warning: ${o.file} has no active key: no token is valid`);
+    });
+}

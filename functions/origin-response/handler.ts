@@ -1,0 +1,51 @@
+// Lambda@Edge origin-response: shows the routing decision to those allowed to see it. The origin-request function
+// put X-Route-Decision (and X-Route-Authorised for a viewer in override.allowCidrs or with a valid token) on the
+// request it sent; this function reads them from the event's request and sets the viewer's response headers.
+// Every x-route-* header the origin returned is removed first: an origin that echoes what it received must not
+// show the topology to the public.
+import type { CloudFrontResponse, CloudFrontResponseEvent } from 'aws-lambda';
+
+const PREFIX = 'x-route-';
+
+export interface ResponseOptions {
+  /** send x-route-region to every viewer (config trace.publicRegion) */
+  readonly publicRegion: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export function createHandler(opts: ResponseOptions) {
+  // Lambda sends stdout to CloudWatch Logs
+  const log = opts.log ?? ((line: string) => console.log(line));
+  return async function handler(event: CloudFrontResponseEvent): Promise<CloudFrontResponse> {
+    const cf = event?.Records?.[0]?.cf;
+    const response = cf?.response;
+    try {
+      if (!response || typeof response.headers !== 'object' || response.headers === null) {
+        log(JSON.stringify({ level: 'error', event: 'bad-event', runtime: 'lambda-edge-response' }));
+        return response;
+      }
+      const headers = response.headers;
+      for (const name of Object.keys(headers))
+        if (name.toLowerCase().startsWith(PREFIX)) delete headers[name];
+      const sent = cf.request?.headers ?? {};
+      const decision = sent['x-route-decision']?.[0]?.value;
+      if (typeof decision !== 'string') return response;
+      if (sent['x-route-authorised']?.[0]?.value === '1') {
+        headers['x-route-decision'] = [{ key: 'X-Route-Decision', value: decision }];
+      }
+      const region = /^target=([a-z][a-z0-9-]{0,62});/.exec(decision)?.[1];
+      if (opts.publicRegion && region) headers['x-route-region'] = [{ key: 'X-Route-Region', value: region }];
+    } catch (e) {
+      // never a 5xx for the trace: the response goes out as the origin sent it
+      log(
+        JSON.stringify({
+          level: 'error',
+          event: 'trace-failed',
+          runtime: 'lambda-edge-response',
+          error: String(e),
+        }),
+      );
+    }
+    return response;
+  };
+}

@@ -1,0 +1,237 @@
+// IP networks: CIDRs are parsed and checked with ipaddr.js once, when a router is compiled; a viewer's address is
+// matched per request against integer tables.
+//
+// Why the per-request parse is not ipaddr.js: measured on this project's machine, ipaddr.js takes 0.6 µs to
+// parse a dotted IPv4 address, 1.7 µs for IPv6 and 9 µs for an IPv4-mapped IPv6 address (`process()`), against a
+// budget of 1 µs for a whole routing decision. `parseIp` below accepts exactly the textual forms CloudFront
+// sends (dotted-quad IPv4; RFC 4291 IPv6 with `::` and an embedded dotted IPv4 tail) and is property-tested
+// against ipaddr.js (test/net.test.ts), which stays the reference for every address the config names.
+import * as ipaddr from 'ipaddr.js';
+
+/**
+ * An IPv4 address as one unsigned 32-bit number (no allocation on the hot path), or IPv6 as four. IPv4-mapped
+ * IPv6 is IPv4.
+ */
+export type Ip = number | readonly [number, number, number, number];
+
+/** Dotted-quad IPv4 to an unsigned 32-bit number; null unless exactly four decimal octets without leading zeros. */
+function parseV4(s: string): number | null {
+  let n = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      // "."
+      if (digits === 0 || dots === 3) return null;
+      n = n * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      // no leading zeros ("010" is octal to some parsers and decimal to others: refuse it)
+      if (digits === 1 && octet === 0) return null;
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return null;
+    } else {
+      return null;
+    }
+  }
+  if (dots !== 3 || digits === 0) return null;
+  return n * 256 + octet;
+}
+
+/** RFC 4291 text (with "::" and an embedded dotted IPv4 tail) to four unsigned 32-bit words, in one pass. */
+function parseV6(s: string): number[] | null {
+  const len = s.length;
+  if (len < 2 || len > 45) return null;
+  const words = [0, 0, 0, 0, 0, 0, 0, 0];
+  let count = 0;
+  let gap = -1; // where "::" stands, as an index into words
+  let i = 0;
+  if (s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return null;
+    gap = 0;
+    i = 2;
+  }
+  while (i < len) {
+    if (count === 8) return null;
+    const start = i;
+    let v = 0;
+    let digits = 0;
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i);
+      let d: number;
+      if (c >= 48 && c <= 57) d = c - 48;
+      else if (c >= 97 && c <= 102) d = c - 87;
+      else if (c >= 65 && c <= 70) d = c - 55;
+      else break;
+      if (++digits > 4) return null;
+      v = v * 16 + d;
+    }
+    if (i < len && s.charCodeAt(i) === 46) {
+      // a dotted IPv4 tail: the last two words
+      if (count > 6) return null;
+      const v4 = parseV4(s.slice(start));
+      if (v4 === null) return null;
+      words[count++] = Math.floor(v4 / 65536);
+      words[count++] = v4 % 65536;
+      break;
+    }
+    if (digits === 0) return null;
+    words[count++] = v;
+    if (i === len) break;
+    if (s.charCodeAt(i) !== 58) return null;
+    i++;
+    if (i < len && s.charCodeAt(i) === 58) {
+      if (gap >= 0) return null;
+      gap = count;
+      i++;
+    } else if (i === len) {
+      return null; // a trailing single ":"
+    }
+  }
+  if (gap < 0) {
+    if (count !== 8) return null;
+  } else {
+    if (count > 7) return null;
+    const tail = count - gap;
+    for (let k = tail - 1; k >= 0; k--) words[8 - tail + k] = words[gap + k];
+    for (let k = gap; k < 8 - tail; k++) words[k] = 0;
+  }
+  return [
+    (words[0] * 65536 + words[1]) >>> 0,
+    (words[2] * 65536 + words[3]) >>> 0,
+    (words[4] * 65536 + words[5]) >>> 0,
+    (words[6] * 65536 + words[7]) >>> 0,
+  ];
+}
+
+/** Parses a viewer address; null if it is not a plain IPv4 or IPv6 address (no zone, no port, no brackets). */
+export function parseIp(s: unknown): Ip | null {
+  if (typeof s !== 'string' || s.length === 0 || s.length > 45) return null;
+  if (!s.includes(':')) return parseV4(s);
+  const w = parseV6(s);
+  if (w === null) return null;
+  // "::a.b.c.d" (the deprecated IPv4-compatible form) is read as IPv4, as ipaddr.js reads it
+  if (s.startsWith('::') && s.indexOf(':', 2) < 0 && s.includes('.')) return w[3];
+  // ::ffff:a.b.c.d is the IPv4 address a.b.c.d
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return w[3];
+  return [w[0], w[1], w[2], w[3]];
+}
+
+/** A compiled list of networks, each with a value (a route's index, or true). */
+export interface CidrTable<T> {
+  /** the value of the longest prefix containing the address; the first listed on a tie */
+  match(ip: Ip | null): T | undefined;
+  readonly size: number;
+}
+
+interface Entry<T> {
+  readonly v: 4 | 6;
+  readonly bits: number;
+  /** network words (one for IPv4, four for IPv6) and masks */
+  readonly net: readonly number[];
+  readonly mask: readonly number[];
+  readonly value: T;
+}
+
+function maskWords(bits: number, count: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const b = Math.max(0, Math.min(32, bits - 32 * i));
+    out.push(b === 0 ? 0 : (0xffffffff << (32 - b)) >>> 0);
+  }
+  return out;
+}
+
+/** Why a CIDR string is not usable, or null if it is. Uses ipaddr.js. */
+export function cidrProblem(cidr: string): string | null {
+  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  try {
+    parsed = ipaddr.parseCIDR(cidr);
+  } catch {
+    return 'not a CIDR (address/prefix-length)';
+  }
+  const [addr, bits] = parsed;
+  const network = (addr.kind() === 'ipv4' ? ipaddr.IPv4 : ipaddr.IPv6).networkAddressFromCIDR(cidr);
+  if (network.toString() !== addr.toString())
+    return `host bits are set: the network is ${network.toString()}/${bits}`;
+  return null;
+}
+
+/** Compiles [cidr, value] pairs (each CIDR checked with cidrProblem first). */
+export function compileCidrs<T>(list: readonly (readonly [string, T])[]): CidrTable<T> {
+  const entries: Entry<T>[] = list.map(([cidr, value]) => {
+    const [addr, bits] = ipaddr.parseCIDR(cidr);
+    if (addr.kind() === 'ipv4') {
+      const b = addr.toByteArray();
+      const mask = maskWords(bits, 1);
+      return {
+        v: 4,
+        bits,
+        net: [((((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0) & mask[0]) >>> 0],
+        mask,
+        value,
+      };
+    }
+    const v6 = addr as ipaddr.IPv6;
+    // an IPv4-mapped network (::ffff:10.0.0.0/104) is the IPv4 network it maps
+    if (v6.isIPv4MappedAddress() && bits >= 96) {
+      const b = v6.toIPv4Address().toByteArray();
+      const mask = maskWords(bits - 96, 1);
+      return {
+        v: 4,
+        bits: bits - 96,
+        net: [((((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0) & mask[0]) >>> 0],
+        mask,
+        value,
+      };
+    }
+    const p = v6.parts;
+    const mask = maskWords(bits, 4);
+    const net = [0, 2, 4, 6].map((i, k) => (((p[i] * 65536 + p[i + 1]) >>> 0) & mask[k]) >>> 0);
+    return { v: 6, bits, net, mask, value };
+  });
+  // longest prefix first; a stable sort keeps the listed order on ties
+  const v4 = entries.filter((e) => e.v === 4).sort((a, b) => b.bits - a.bits);
+  const v6 = entries.filter((e) => e.v === 6).sort((a, b) => b.bits - a.bits);
+  // as signed 32-bit integers, so the scan stays in int32 arithmetic
+  const nets4 = Int32Array.from(v4, (e) => e.net[0] | 0);
+  const masks4 = Int32Array.from(v4, (e) => e.mask[0] | 0);
+  const nets6 = Int32Array.from(
+    v6.flatMap((e) => e.net),
+    (x) => x | 0,
+  );
+  const masks6 = Int32Array.from(
+    v6.flatMap((e) => e.mask),
+    (x) => x | 0,
+  );
+  return {
+    size: entries.length,
+    match(ip) {
+      if (ip === null) return undefined;
+      if (typeof ip === 'number') {
+        const n = ip;
+        for (let i = 0; i < nets4.length; i++) if ((n & masks4[i]) === nets4[i]) return v4[i].value;
+        return undefined;
+      }
+      const w0 = ip[0] | 0;
+      const w1 = ip[1] | 0;
+      const w2 = ip[2] | 0;
+      const w3 = ip[3] | 0;
+      for (let i = 0, k = 0; i < v6.length; i++, k += 4) {
+        if (
+          (w0 & masks6[k]) === nets6[k] &&
+          (w1 & masks6[k + 1]) === nets6[k + 1] &&
+          (w2 & masks6[k + 2]) === nets6[k + 2] &&
+          (w3 & masks6[k + 3]) === nets6[k + 3]
+        ) {
+          return v6[i].value;
+        }
+      }
+      return undefined;
+    },
+  };
+}
