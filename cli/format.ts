@@ -1,5 +1,6 @@
 // Human-readable output of the CLI.
 import { COUNTRIES, type Decision, type HealthDoc, type Reason, type Router, route } from '../shared';
+import type { SimulationReport } from '../shared/simulate';
 
 export function formatDecision(d: Decision, notes: readonly string[], docFile?: string): string {
   const o = d.origin;
@@ -70,4 +71,42 @@ export function formatTable(table: Record<string, TableRow>): string {
     return `${iso}  ${name.slice(0, 28).padEnd(28)}  ${r.target.padEnd(16)}  ${r.reason}${split}`;
   });
   return [`${'CC  country'.padEnd(32)}  ${'target'.padEnd(16)}  reason`, ...rows].join('\n');
+}
+
+/** The impact of a change, as a table of destinations, the moves, and the countries that move. */
+export function formatSimulation(r: SimulationReport, opts: { brief?: boolean } = {}): string {
+  const names = [...new Set([...Object.keys(r.before), ...Object.keys(r.after)])].sort();
+  const pct = (n: number | undefined) => `${(n ?? 0).toFixed(2)}%`.padStart(8);
+  const lines = [
+    `traffic impact (${r.moved.toFixed(2)}% of traffic moves):`,
+    `  ${'destination'.padEnd(28)}  before     after`,
+  ];
+  for (const n of names) lines.push(`  ${n.padEnd(28)}${pct(r.before[n])}  ${pct(r.after[n])}`);
+  const moves = Object.entries(r.matrix).flatMap(([from, tos]) =>
+    Object.entries(tos)
+      .filter(([to]) => to !== from)
+      .map(([to, share]) => ({ from, to, share })),
+  );
+  if (moves.length) {
+    lines.push('  moves:');
+    for (const m of moves.sort((a, b) => b.share - a.share))
+      lines.push(`    ${m.from} → ${m.to}: ${m.share.toFixed(2)}%`);
+  }
+  const countries = Object.entries(r.countries);
+  if (countries.length) {
+    const shown = opts.brief ? countries.slice(0, 10) : countries;
+    lines.push(`  countries that move (${countries.length}):`);
+    for (const [cc, c] of shown) {
+      const fmt = (m: Record<string, number>) =>
+        Object.entries(m)
+          .map(([k, v]) => (v === 100 ? k : `${k} ${v}%`))
+          .join(', ');
+      lines.push(
+        `    ${cc} ${COUNTRIES.get(cc)?.name ?? ''} (${c.share.toFixed(2)}% of traffic): ${fmt(c.before)} → ${fmt(c.after)}`,
+      );
+    }
+    if (shown.length < countries.length)
+      lines.push(`    … and ${countries.length - shown.length} more (edge-router simulate lists them all)`);
+  }
+  return lines.join('\n');
 }

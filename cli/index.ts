@@ -1,8 +1,10 @@
 // edge-router: the operator's command line. A shell over the routing core, like the edge functions.
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import * as ipaddr from 'ipaddr.js';
 import { countryOf } from '../lib/geoip';
 import { type Decision, type Facts, type HealthDoc, route } from '../shared';
+import { addDocCommands } from './doc';
 import { formatDecision, formatTable, routingTable } from './format';
 import { addKeyCommands, loadKeyRing, readKeys } from './keys';
 import { CliError, checkConfig, checkDoc, loadConfig, loadDoc, problemLines } from './load';
@@ -45,7 +47,45 @@ interface ExplainOptions {
   cookie: string[];
   time?: string;
   keyFile?: string;
+  ipFile?: string;
   json?: boolean;
+}
+
+/** explain for many viewers at once (one per line of --ip-file), each geolocated unless --country is given. */
+function explainMany(o: ExplainOptions): void {
+  const file = o.ipFile as string;
+  let ips: string[];
+  try {
+    ips = readFileSync(file, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+  } catch (e) {
+    throw new CliError([`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`], { cause: e });
+  }
+  const { router, data: config, warnings } = loadConfig(o.config);
+  const doc = o.doc ? loadDoc(o.doc, config) : undefined;
+  for (const w of [...warnings, ...(doc?.warnings ?? [])]) console.error(w);
+  const keys = o.keyFile ? loadKeyRing(o.keyFile) : undefined;
+  const out: string[] = [];
+  ips.forEach((ip, i) => {
+    if (!ipaddr.isValid(ip))
+      throw new CliError([`${file}: line ${i + 1}: ${JSON.stringify(ip)} is not an IP address`]);
+    const { facts } = toFacts({ ...o, ip });
+    const d = route(facts, doc?.data ?? null, router, { keys });
+    out.push(
+      o.json
+        ? JSON.stringify({
+            ip,
+            target: d.target.id,
+            kind: d.target.kind,
+            reason: d.reason,
+            origin: d.origin.domainName,
+          })
+        : `${ip}\t${d.target.id}\t${d.reason}\t${d.origin.domainName}`,
+    );
+  });
+  console.log(out.join('\n'));
 }
 
 export function program(): Command {
@@ -100,8 +140,10 @@ export function program(): Command {
     .option('--cookie <name=value>', 'a request cookie (repeatable)', collect, [])
     .option('--time <iso>', 'request time (default: now)')
     .option('--key-file <file>', 'signing keys, to check an x-route-token header')
+    .option('--ip-file <file>', 'one viewer IP per line: one line out per IP (JSON lines with --json)')
     .option('--json', 'print the Decision object')
     .action((o: ExplainOptions) => {
+      if (o.ipFile !== undefined) return explainMany(o);
       const { facts, notes } = toFacts(o);
       const { router, data: config, warnings } = loadConfig(o.config);
       const doc = o.doc ? loadDoc(o.doc, config) : undefined;
@@ -129,6 +171,7 @@ export function program(): Command {
     });
 
   addKeyCommands(cli);
+  addDocCommands(cli);
   return cli;
 }
 

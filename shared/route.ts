@@ -1,8 +1,16 @@
 // The routing policy: route(facts, doc, router) → Decision. Pure: no I/O, no globals, never throws.
 import { nearestAnchor } from './geo';
-import { bucket } from './hash';
+import { bucket, fnv1a32 } from './hash';
 import { type Ip, parseIp } from './net';
-import type { CountryRoute, Destination, Ranking, ResolvedOrigin, Router, Target } from './router';
+import type {
+  CountryRoute,
+  Destination,
+  Ranking,
+  RegionEntry,
+  ResolvedOrigin,
+  Router,
+  Target,
+} from './router';
 import type { HealthDoc } from './schema';
 import { checkToken, type KeyRing } from './token';
 
@@ -22,6 +30,7 @@ export interface Facts {
 export type Reason =
   | 'override'
   | 'network'
+  | 'canary'
   | 'nearest'
   | 'failover'
   | 'dial-spill'
@@ -97,7 +106,10 @@ export function route(facts: Facts, doc: DocInput, router: Router, ctx: RouteCon
         return made(dest, 'network', serial, stale, ov, trace);
       }
     }
-    const d = decide(facts, doc, router, trace);
+    const key = viewerKey(facts, router);
+    const d = decide(facts, doc, router, trace, key);
+    const canary = d.reason === 'fail-open' ? undefined : canaryFor(d.dest, key, facts, doc, trace);
+    if (canary) return made(canary, 'canary', serial, stale, ov, trace);
     return made(d.dest, d.reason, serial, stale, ov, trace);
   } catch (e) {
     return errorDecision(router, e, serial, stale, trace);
@@ -206,7 +218,71 @@ function ignored(
   return { authorised, outcome: { requested: shown, from, honoured: false, why } };
 }
 
-function decide(facts: Facts, doc: DocInput, router: Router, trace: string[]): Pick | NoGeoPick {
+/** The stable viewer key for dials and canaries: config sticky cookie, else header, else the IP (at most 256 chars). */
+function viewerKey(facts: Facts, router: Router): string {
+  const { cookie, header } = router.sticky;
+  let key: unknown;
+  if (cookie !== undefined) key = facts.cookies?.[cookie];
+  if (typeof key !== 'string' && header !== undefined) key = facts.headers?.[header];
+  if (typeof key !== 'string') key = facts.ip;
+  return typeof key === 'string' ? (key.length > 256 ? key.slice(0, 256) : key) : '';
+}
+
+// Per document, computed once: the canary seed's hash state and the schedule's times.
+const seedStates = new WeakMap<object, number>();
+const scheduleTimes = new WeakMap<object, number[]>();
+
+/** The canary percent at `now`: the last schedule step whose time has passed, else canary.percent. */
+export function canaryPercent(canary: NonNullable<HealthDoc['canary']>, now: number): number {
+  let pct = canary.percent;
+  const steps = canary.schedule;
+  if (Array.isArray(steps) && steps.length) {
+    let times = scheduleTimes.get(steps);
+    if (!times) {
+      times = steps.map((s) => Date.parse(s.at));
+      scheduleTimes.set(steps, times);
+    }
+    for (let i = 0; i < times.length && times[i] <= now; i++) pct = steps[i].percent;
+  }
+  return pct;
+}
+
+/**
+ * The canary step: a viewer whose region is in the canary goes to its canaryOrigin when
+ * FNV-1a("canary:<seed>:<key>") mod 10000 < percent × 100 — sticky, monotonic in the percent, and independent
+ * of the dial's per-region buckets.
+ */
+function canaryFor(
+  dest: Destination,
+  key: string,
+  facts: Facts,
+  doc: DocInput,
+  trace: string[],
+): Destination | undefined {
+  const canary = doc?.canary;
+  const r = dest as RegionEntry;
+  if (!r.canary || typeof canary !== 'object' || canary === null) return undefined;
+  if (Array.isArray(canary.regions) && !canary.regions.includes(r.id)) return undefined;
+  const pct = canaryPercent(canary, typeof facts.now === 'number' ? facts.now : Date.now());
+  if (!(typeof pct === 'number' && pct > 0)) return undefined;
+  const h = healthOf(doc, r.id);
+  if (h.status === 'down' || h.canaryStatus === 'down') {
+    trace.push(`canary: ${r.id} canary down, none sent`);
+    return undefined;
+  }
+  let seed = seedStates.get(canary);
+  if (seed === undefined) {
+    seed = fnv1a32(`canary:${typeof canary.seed === 'string' ? canary.seed : ''}:`);
+    seedStates.set(canary, seed);
+  }
+  const b = bucket(key, seed);
+  const threshold = Math.round(pct * 100);
+  if (b >= threshold) return undefined;
+  trace.push(`canary: bucket ${b} < ${threshold} (${pct}%): ${r.id} canary`);
+  return r.canary;
+}
+
+function decide(facts: Facts, doc: DocInput, router: Router, trace: string[], key: string): Pick | NoGeoPick {
   let country = facts.country;
   let byCountry: CountryRoute | undefined;
   if (typeof country === 'string') {
@@ -234,7 +310,7 @@ function decide(facts: Facts, doc: DocInput, router: Router, trace: string[]): P
     ranking = router.noGeo;
   }
   trace.push(ranking.text);
-  const pick = choose(ranking, typeof facts.ip === 'string' ? facts.ip : '', doc, router, trace);
+  const pick = choose(ranking, key, doc, router, trace);
   return ranking === router.noGeo ? { dest: pick.dest, reason: 'no-geo' } : pick;
 }
 
@@ -250,7 +326,10 @@ interface NoGeoPick {
 const UP = { status: 'up' } as const;
 
 /** A region's health from the doc; a region missing from it (or any doc problem) reads as up, active, dial 100. */
-function healthOf(doc: DocInput, id: string): { status?: unknown; role?: unknown; dial?: unknown } {
+function healthOf(
+  doc: DocInput,
+  id: string,
+): { status?: unknown; role?: unknown; dial?: unknown; canaryStatus?: unknown } {
   const regions = doc?.regions;
   if (typeof regions !== 'object' || regions === null || !Object.hasOwn(regions, id)) return UP;
   const h = regions[id];

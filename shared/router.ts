@@ -30,6 +30,8 @@ export interface RegionEntry extends Destination, Site {
   readonly dialSeed: number;
   /** the trace lines of the hot path, made once */
   readonly says: { readonly down: string; readonly chose: string };
+  /** the region's canary deployment (config canaryOrigin), as a destination of the same target */
+  readonly canary?: Destination;
 }
 
 /** Candidate regions for one kind of viewer, best first, with a one-line description for traces. */
@@ -69,6 +71,8 @@ export interface Router {
   /** whether routing reads the viewer's IP address beyond hashing it */
   readonly needsIp: boolean;
   readonly maxTokenTtlSeconds: number;
+  /** where the stable viewer key comes from (config sticky), else the viewer IP */
+  readonly sticky: { readonly cookie?: string; readonly header?: string };
 }
 
 export function resolveOrigin(o: Origin): ResolvedOrigin {
@@ -93,6 +97,12 @@ export function compileRouter(config: RouterConfig): Router {
       origin: resolveOrigin(r.origin),
       dialSeed: fnv1a32(`dial:${id}:`),
       says: Object.freeze({ down: `${id}: down`, chose: `chose ${id}` }),
+      canary: r.canaryOrigin
+        ? Object.freeze({
+            target: Object.freeze({ kind: 'region' as const, id }),
+            origin: resolveOrigin(r.canaryOrigin),
+          })
+        : undefined,
     });
   });
   const environments = new Map<string, Destination>(
@@ -170,5 +180,6 @@ export function compileRouter(config: RouterConfig): Router {
     allow,
     needsIp: networks.size + allow.size > 0,
     maxTokenTtlSeconds: config.override?.maxTokenTtlSeconds ?? 7 * 86400,
+    sticky: Object.freeze({ ...config.sticky }),
   });
 }

@@ -58,6 +58,10 @@ const LocationSchema = z.strictObject({
 
 export const RegionConfigSchema = z.strictObject({
   origin: OriginSchema,
+  canaryOrigin: OriginSchema.optional().meta({
+    description:
+      "The new version's deployment in this region: the health document's canary sends a share of viewers here.",
+  }),
   location: LocationSchema.optional().meta({
     description:
       'Where the origin is. Required for a site that is not an AWS region; for an AWS region code it overrides the built-in coordinates.',
@@ -157,6 +161,19 @@ export const RouterConfigSchema = z
     }),
     override: OverrideSchema.optional(),
     trace: TraceSchema.optional(),
+    sticky: z
+      .strictObject({
+        cookie: z.string().min(1).max(128).optional(),
+        header: z
+          .string()
+          .regex(/^[a-z0-9-]{1,64}$/, 'a lower-case header name')
+          .optional(),
+      })
+      .optional()
+      .meta({
+        description:
+          'The stable viewer key for canaries and dials (a user or session id): this cookie, else this header, else the viewer IP.',
+      }),
     healthDoc: HealthDocSourceSchema.optional(),
   })
   .superRefine((c, ctx) => {
@@ -244,7 +261,49 @@ export const RegionHealthSchema = z.strictObject({
     description:
       'Percent (0-100, default 100) of the traffic that would naturally route here that the region accepts; the rest spills to the next candidate.',
   }),
+  canaryStatus: z
+    .enum(['up', 'down'])
+    .optional()
+    .meta({ description: "The region's canary deployment: down sends nobody to it." }),
 });
+
+const percent = z
+  .number()
+  .min(0, 'at least 0')
+  .max(100, 'at most 100')
+  .refine((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-6, 'in steps of 0.01');
+
+export const CanarySchema = z
+  .strictObject({
+    percent: percent.meta({
+      description: 'Share of the viewers of each canary region sent to its canaryOrigin.',
+    }),
+    regions: z
+      .array(z.string())
+      .optional()
+      .meta({ description: 'Regions in the canary (default: every region with a canaryOrigin).' }),
+    seed: z.string().max(64).optional().meta({ description: 'A new seed reshuffles who is in the canary.' }),
+    schedule: z
+      .array(z.strictObject({ at: z.iso.datetime({ offset: true }), percent }))
+      .optional()
+      .superRefine((steps, ctx) => {
+        if (!steps) return;
+        for (let i = 1; i < steps.length; i++) {
+          if (Date.parse(steps[i].at) <= Date.parse(steps[i - 1].at)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'at'],
+              message: 'schedule steps must be in time order',
+            });
+          }
+        }
+      })
+      .meta({
+        description:
+          'A ramp evaluated at the edge: the percent is that of the last step whose time has passed.',
+      }),
+  })
+  .meta({ description: 'A sticky, weighted canary.' });
 
 export const MAX_DOC_BYTES = 256 * 1024;
 
@@ -292,6 +351,7 @@ export const HealthDocSchema = z
     regions: z.record(z.string().min(1).max(64), RegionHealthSchema).meta({
       description: 'Health per region or environment id. A region missing here is up, active, dial 100.',
     }),
+    canary: CanarySchema.optional(),
   })
   .meta({ title: 'edge-router health document', description: 'Run-time region health, read by every edge.' });
 

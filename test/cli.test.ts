@@ -10,7 +10,7 @@ const BIN = join(ROOT, 'bin', 'edge-router.cjs');
 const tmp = mkdtempSync(join(tmpdir(), 'edge-router-cli-'));
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -182,6 +182,41 @@ describe('explain', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toMatch(NO_STACK);
+  });
+});
+
+describe('explain --ip-file (many viewers at once)', () => {
+  test('canary at 10%: 20,000 distinct IPs send 10% ± 0.5 points to the canary origin; the same IP, the same answer', () => {
+    const doc = docFile('canary.json', (d) => {
+      d.canary = { percent: 10 };
+    });
+    const ips = join(tmp, 'ips.txt');
+    writeFileSync(
+      ips,
+      Array.from({ length: 20000 }, (_, i) => `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`).join(
+        '\n',
+      ),
+    );
+    const run = () => cli('explain', ...base, '--doc', doc, '--country', 'KR', '--ip-file', ips, '--json');
+    const first = run();
+    expect(first.code).toBe(0);
+    const rows = first.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(20000);
+    const canary = rows.filter((r) => r.origin === 'canary.ap-northeast-2.example.com');
+    expect(canary.every((r) => r.reason === 'canary' && r.target === 'ap-northeast-2')).toBe(true);
+    expect(Math.abs((canary.length / 20000) * 100 - 10)).toBeLessThan(0.5);
+    expect(run().stdout).toBe(first.stdout);
+  });
+
+  test('a line that is not an IP: file and line', () => {
+    const ips = join(tmp, 'bad-ips.txt');
+    writeFileSync(ips, '198.51.100.1\nnot-an-ip\n');
+    const r = cli('explain', ...base, '--ip-file', ips);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${ips}: line 2: "not-an-ip" is not an IP address`);
   });
 });
 

@@ -26,3 +26,11 @@ test('data/countries.json is what scripts/gen-countries.mjs makes from ../shared
     }),
   ).not.toThrow();
 });
+
+test('data/traffic-mix.csv is what scripts/gen-traffic-mix.mjs makes, with a weight for every country', () => {
+  expect(() =>
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'gen-traffic-mix.mjs'), '--check'], {
+      stdio: 'pipe',
+    }),
+  ).not.toThrow();
+});

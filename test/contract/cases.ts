@@ -12,6 +12,8 @@ export interface ContractCase {
   readonly facts: Facts;
   /** region changes applied to examples/health.json; null: no document at all */
   readonly doc: Record<string, Partial<RegionHealth>> | null;
+  /** the document's canary, if any */
+  readonly canary?: HealthDoc['canary'];
   readonly expect: { readonly target: string; readonly reason: Reason };
 }
 
@@ -270,9 +272,74 @@ export const CASES: readonly ContractCase[] = (
       doc: {},
       expect: { target: 'ap-northeast-2', reason: 'network' },
     },
+    // canaries: Seoul and Frankfurt have a canaryOrigin
+    {
+      name: 'canary at 100%: every Korean viewer reaches the Seoul canary',
+      facts: { country: 'KR', ip: '198.51.100.1' },
+      doc: {},
+      canary: { percent: 100 },
+      expect: { target: 'ap-northeast-2', reason: 'canary' },
+    },
+    {
+      name: 'canary at 0%: nobody',
+      facts: { country: 'KR', ip: '198.51.100.1' },
+      doc: {},
+      canary: { percent: 0 },
+      expect: { target: 'ap-northeast-2', reason: 'nearest' },
+    },
+    {
+      name: 'a region without a canaryOrigin has no canary',
+      facts: { country: 'US', ip: '198.51.100.1' },
+      doc: {},
+      canary: { percent: 100 },
+      expect: { target: 'us-east-1', reason: 'nearest' },
+    },
+    {
+      name: 'canaryStatus down sends nobody to the canary',
+      facts: { country: 'KR', ip: '198.51.100.1' },
+      doc: { 'ap-northeast-2': { canaryStatus: 'down' } },
+      canary: { percent: 100 },
+      expect: { target: 'ap-northeast-2', reason: 'nearest' },
+    },
+    {
+      name: 'a canary limited to other regions',
+      facts: { country: 'KR', ip: '198.51.100.1' },
+      doc: {},
+      canary: { percent: 100, regions: ['eu-central-1'] },
+      expect: { target: 'ap-northeast-2', reason: 'nearest' },
+    },
+    {
+      name: 'a failover region may be in the canary',
+      facts: { country: 'GB', ip: '198.51.100.1' },
+      doc: { 'us-east-1': { status: 'down' } },
+      canary: { percent: 100 },
+      expect: { target: 'eu-central-1', reason: 'canary' },
+    },
+    {
+      name: 'a schedule: the last step whose time has passed (NOW is 2027-01-15T08:00Z)',
+      facts: { country: 'KR', ip: '198.51.100.1' },
+      doc: {},
+      canary: {
+        percent: 0,
+        schedule: [
+          { at: '2027-01-15T07:00:00Z', percent: 100 },
+          { at: '2027-01-15T09:00:00Z', percent: 0 },
+        ],
+      },
+      expect: { target: 'ap-northeast-2', reason: 'canary' },
+    },
+    {
+      name: 'a network route is not split by the canary',
+      facts: { country: 'KR', ip: '10.8.0.9' },
+      doc: {},
+      canary: { percent: 100 },
+      expect: { target: 'ap-northeast-2', reason: 'network' },
+    },
   ] as ContractCase[]
 ).map((c) => ({ ...c, facts: { now: NOW, ...c.facts } }));
 
 export function docFor(c: ContractCase): HealthDoc | null {
-  return c.doc === null ? null : docWith(c.doc);
+  if (c.doc === null) return null;
+  const doc = docWith(c.doc);
+  return c.canary ? { ...doc, canary: c.canary } : doc;
 }

@@ -70,8 +70,12 @@ describe('contract table: the Lambda@Edge bundle', () => {
       target: r.headers['x-route-region'][0].value,
       reason: r.headers['x-route-reason'][0].value,
     }).toEqual(c.expect);
-    const target = config.regions[c.expect.target] ?? config.environments?.[c.expect.target];
-    expect(r.origin?.custom?.domainName).toBe(target?.origin.domainName);
+    const region = config.regions[c.expect.target];
+    const origin =
+      c.expect.reason === 'canary'
+        ? region?.canaryOrigin
+        : (region ?? config.environments?.[c.expect.target])?.origin;
+    expect(r.origin?.custom?.domainName).toBe(origin?.domainName);
   });
 });
 

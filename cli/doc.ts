@@ -1,0 +1,483 @@
+// edge-router doc: the operator's safe writes to the live health document, and edge-router simulate.
+// Every write: read → change → validate → refuse if it leaves a residency group or the world with no region →
+// show the diff and the traffic impact → confirm → write over the ETag read (If-Match); on a conflict, re-read and
+// show the new diff rather than overwrite.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import diff from 'microdiff';
+import {
+  ConflictError,
+  listVersions,
+  readDoc,
+  type Stored,
+  type StoreLocation,
+  s3Client,
+  writeDoc,
+} from '../lib/doc-store';
+import { type HealthDoc, jsonPath, parseHealthDocText, type Router, type RouterConfig } from '../shared';
+import { parseTrafficCsv, simulate, type TrafficMix } from '../shared/simulate';
+import { formatSimulation } from './format';
+import { CliError, loadConfig, loadDoc, problemLines } from './load';
+
+interface StoreOptions {
+  config: string;
+  bucket?: string;
+  key?: string;
+  region?: string;
+  endpoint?: string;
+  traffic?: string;
+}
+interface WriteOptions extends StoreOptions {
+  dryRun?: boolean;
+  yes?: boolean;
+  force?: boolean;
+}
+
+const MAX_CONFLICTS = 3;
+
+/** The built-in traffic mix (data/traffic-mix.csv), found from the source tree or the bundle in dist/. */
+function builtInMixFile(): string {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const f = join(dir, 'data', 'traffic-mix.csv');
+    if (existsSync(f)) return f;
+  }
+  throw new CliError(['data/traffic-mix.csv not found: give --traffic FILE']);
+}
+
+export function loadMix(file?: string): TrafficMix {
+  const f = file ?? builtInMixFile();
+  let text: string;
+  try {
+    text = readFileSync(f, 'utf8');
+  } catch (e) {
+    throw new CliError([`${f}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`], { cause: e });
+  }
+  const { mix, errors } = parseTrafficCsv(text);
+  if (errors.length) throw new CliError(errors.map((p) => `${f}: ${p.path}: ${p.message}`));
+  if (mix.size === 0) throw new CliError([`${f}: no countries`]);
+  return mix;
+}
+
+function location(o: StoreOptions, config: RouterConfig): StoreLocation {
+  const src = config.healthDoc;
+  const bucket = o.bucket ?? src?.bucket;
+  const key = o.key ?? src?.key;
+  if (!bucket || !key) throw new CliError([`no --bucket/--key, and ${o.config} has no healthDoc`]);
+  return {
+    bucket,
+    key,
+    region: o.region ?? src?.region ?? 'us-east-1',
+    endpoint: o.endpoint ?? src?.endpoint,
+  };
+}
+
+function describeS3Error(loc: StoreLocation, e: unknown): CliError {
+  if (e instanceof CliError) return e;
+  const name = e instanceof Error ? e.name : 'Error';
+  const message = e instanceof Error ? e.message : String(e);
+  const lines = [`s3://${loc.bucket}/${loc.key}: ${name}: ${message}`];
+  if (name === 'NotImplemented' || name === 'MethodNotAllowed') {
+    lines.push(
+      'doc history and doc rollback need S3 object versions (a versioned bucket): this store does not list them',
+    );
+  }
+  return new CliError(lines, { cause: e });
+}
+
+function emptyDoc(): HealthDoc {
+  return { version: 1, serial: 0, updatedAt: new Date(0).toISOString(), regions: {} };
+}
+
+function parseLive(loc: StoreLocation, stored: Stored, config: RouterConfig): HealthDoc {
+  const parsed = parseHealthDocText(stored.text, config);
+  if (!parsed.success) {
+    throw new CliError([
+      ...problemLines(`s3://${loc.bucket}/${loc.key}`, parsed.errors),
+      'the live document is not valid: fix it with `edge-router doc publish FILE` or `doc rollback`',
+    ]);
+  }
+  return parsed.data;
+}
+
+/** Residency groups, or the whole world, left with no region that can serve (up, and not a pilot light). */
+export function servingProblems(router: Router, doc: HealthDoc | null): string[] {
+  const serves = (id: string) => {
+    const h = doc?.regions[id];
+    return h?.status !== 'down' && h?.role !== 'pilot';
+  };
+  const problems: string[] = [];
+  for (const g of router.config.residency ?? []) {
+    if (!g.regions.some(serves)) {
+      problems.push(
+        `residency group "${g.name}" (${g.countries.join(' ')}) would have no region serving: ${g.regions.join(', ')}`,
+      );
+    }
+  }
+  if (!router.regions.some((r) => serves(r.id))) problems.push('no region in the world would be serving');
+  return problems;
+}
+
+export function diffLines(before: unknown, after: unknown): string[] {
+  return diff(before as Record<string, unknown>, after as Record<string, unknown>).map((d) => {
+    const path = jsonPath(d.path);
+    if (d.type === 'CREATE') return `+ ${path}: ${JSON.stringify(d.value)}`;
+    if (d.type === 'REMOVE') return `- ${path}: ${JSON.stringify(d.oldValue)}`;
+    return `~ ${path}: ${JSON.stringify(d.oldValue)} → ${JSON.stringify(d.value)}`;
+  });
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    throw new CliError(['no terminal to confirm the write: pass --yes (or --dry-run to only look)']);
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** Reads, changes, checks, shows and writes; the change is applied again to a fresher document on a conflict. */
+export async function writeChange(
+  o: WriteOptions,
+  what: string,
+  change: (doc: HealthDoc, router: Router) => HealthDoc,
+  /** publish and rollback may replace a live document that is not valid */
+  replacesInvalid = false,
+): Promise<void> {
+  const { router, data: config } = loadConfig(o.config);
+  const loc = location(o, config);
+  const mix = loadMix(o.traffic);
+  const client = s3Client(loc);
+  const where = `s3://${loc.bucket}/${loc.key}`;
+  try {
+    for (let attempt = 1; attempt <= MAX_CONFLICTS; attempt++) {
+      const stored = await readDoc(client, loc);
+      let base: HealthDoc | null = null;
+      let lastSerial = 0;
+      if (stored) {
+        try {
+          base = parseLive(loc, stored, config);
+          lastSerial = base.serial;
+        } catch (e) {
+          if (!replacesInvalid || !(e instanceof CliError)) throw e;
+          for (const l of e.lines.slice(0, -1)) console.log(`warning: ${l}`);
+          console.log('warning: replacing a live document that is not valid');
+          const serial = (JSON.parse(stored.text) as { serial?: unknown } | null)?.serial;
+          lastSerial = typeof serial === 'number' && Number.isInteger(serial) && serial >= 0 ? serial : 0;
+        }
+      }
+      const next = change(structuredClone(base ?? emptyDoc()), router);
+      next.serial = lastSerial + 1;
+      next.updatedAt = new Date().toISOString();
+      const checked = parseHealthDocText(JSON.stringify(next), config);
+      if (!checked.success)
+        throw new CliError(problemLines(`${what} (the changed document)`, checked.errors));
+      const before = servingProblems(router, base);
+      const added = servingProblems(router, next).filter((p) => !before.includes(p));
+      if (added.length && !o.force) {
+        throw new CliError([
+          ...added.map((p) => `refused: ${p}`),
+          'nothing written (pass --force to write it anyway)',
+        ]);
+      }
+      const changes = diffLines(base ?? emptyDoc(), next).filter((l) => !/\$\.(serial|updatedAt)/.test(l));
+      console.log(`${where}: ${what}`);
+      console.log(
+        stored
+          ? `live: serial ${base?.serial}, ETag ${stored.etag}`
+          : 'live: no document yet (every region up)',
+      );
+      for (const l of changes.length ? changes : ['(no change to regions or canary)']) console.log(`  ${l}`);
+      console.log('');
+      console.log(formatSimulation(simulate(router, base, next, mix, Date.now()), { brief: true }));
+      for (const p of added) console.log(`warning (--force): ${p}`);
+      if (o.dryRun) {
+        console.log('dry run: nothing written');
+        return;
+      }
+      if (!o.yes && !(await confirm(`write serial ${next.serial} to ${where}? [y/N] `))) {
+        throw new CliError(['not confirmed: nothing written']);
+      }
+      try {
+        const etag = await writeDoc(client, loc, `${JSON.stringify(next, null, 2)}\n`, stored?.etag ?? null);
+        console.log(`wrote serial ${next.serial} to ${where} (ETag ${etag})`);
+        return;
+      } catch (e) {
+        if (!(e instanceof ConflictError)) throw e;
+        console.log(
+          `conflict: the live document changed since it was read; re-reading (attempt ${attempt + 1})`,
+        );
+      }
+    }
+    throw new CliError([
+      `${where}: the live document kept changing (${MAX_CONFLICTS} conflicts): nothing written`,
+    ]);
+  } catch (e) {
+    throw describeS3Error(loc, e);
+  } finally {
+    client.destroy();
+  }
+}
+
+function regionOf(router: Router, id: string): string {
+  if (!router.regions.some((r) => r.id === id) && !router.environments.has(id)) {
+    throw new CliError([`${id}: not a region or environment of the router config`]);
+  }
+  return id;
+}
+
+function entry(doc: HealthDoc, id: string) {
+  doc.regions[id] ??= { status: 'up' };
+  return doc.regions[id];
+}
+
+function storeOptions(c: Command): Command {
+  return c
+    .option(
+      '--config <file>',
+      'router config: the regions, and where the document lives',
+      'router.config.json',
+    )
+    .option('--bucket <name>', 'S3 bucket (default: healthDoc.bucket of the config)')
+    .option('--key <key>', 'object key (default: healthDoc.key)')
+    .option('--region <region>', 'bucket region (default: healthDoc.region)')
+    .option('--endpoint <url>', 'an S3-compatible endpoint (default: healthDoc.endpoint)')
+    .option(
+      '--traffic <csv>',
+      'traffic mix for the impact, lines "country,weight" (default: data/traffic-mix.csv)',
+    );
+}
+
+function writeCommand(parent: Command, spec: string, description: string): Command {
+  return storeOptions(parent.command(spec).description(description))
+    .option('--dry-run', 'show the diff and the impact, write nothing')
+    .option('--yes', 'do not ask before writing (for scripts)')
+    .option('--force', 'write even if a residency group or the world is left with no region');
+}
+
+const PERCENT = /^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$/;
+
+function percentArg(v: string, what: string): number {
+  if (!PERCENT.test(v)) throw new CliError([`${what} ${JSON.stringify(v)}: expected 0-100 in steps of 0.01`]);
+  return Number(v);
+}
+
+export function addDocCommands(cli: Command): void {
+  const doc = cli.command('doc').description('read and change the live health document in S3, safely');
+
+  storeOptions(doc.command('get').description('print the live document, its serial, ETag and age')).action(
+    async (o: StoreOptions) => {
+      const { data: config } = loadConfig(o.config);
+      const loc = location(o, config);
+      const client = s3Client(loc);
+      try {
+        const stored = await readDoc(client, loc);
+        if (!stored)
+          throw new CliError([
+            `s3://${loc.bucket}/${loc.key}: no document (the edge routes with every region up)`,
+          ]);
+        const live = parseLive(loc, stored, config);
+        const age = stored.lastModified
+          ? Math.round((Date.now() - stored.lastModified.getTime()) / 1000)
+          : undefined;
+        console.error(
+          `serial ${live.serial}, ETag ${stored.etag}, updated ${live.updatedAt}${age === undefined ? '' : `, written ${age} s ago`}`,
+        );
+        console.log(JSON.stringify(live, null, 2));
+      } catch (e) {
+        throw describeS3Error(loc, e);
+      } finally {
+        client.destroy();
+      }
+    },
+  );
+
+  writeCommand(doc, 'status <id> <status>', 'mark a region (or environment) up or down; --canary: its canary')
+    .option('--canary', 'set the canaryStatus instead')
+    .action(async (id: string, status: string, o: WriteOptions & { canary?: boolean }) => {
+      if (status !== 'up' && status !== 'down')
+        throw new CliError([`status ${JSON.stringify(status)}: expected up or down`]);
+      await writeChange(o, `${o.canary ? 'canaryStatus' : 'status'} ${id} ${status}`, (d, router) => {
+        const e = entry(d, regionOf(router, id));
+        if (o.canary) e.canaryStatus = status;
+        else e.status = status;
+        return d;
+      });
+    });
+
+  writeCommand(
+    doc,
+    'dial <id> <percent>',
+    'set the share of its natural traffic a region accepts (0-100)',
+  ).action(async (id: string, pct: string, o: WriteOptions) => {
+    const dial = percentArg(pct, 'dial');
+    await writeChange(o, `dial ${id} ${dial}`, (d, router) => {
+      const e = entry(d, regionOf(router, id));
+      if (dial === 100) delete e.dial;
+      else e.dial = dial;
+      return d;
+    });
+  });
+
+  writeCommand(
+    doc,
+    'role <id> <role>',
+    'promote or demote a region: active, standby (warm) or pilot (pilot light)',
+  ).action(async (id: string, role: string, o: WriteOptions) => {
+    if (role !== 'active' && role !== 'standby' && role !== 'pilot') {
+      throw new CliError([`role ${JSON.stringify(role)}: expected active, standby or pilot`]);
+    }
+    await writeChange(o, `role ${id} ${role}`, (d, router) => {
+      const e = entry(d, regionOf(router, id));
+      if (role === 'active') delete e.role;
+      else e.role = role;
+      return d;
+    });
+  });
+
+  writeCommand(
+    doc,
+    'canary <percent>',
+    'set the canary: percent, and optionally regions, seed and a ramp schedule',
+  )
+    .option('--regions <ids>', 'comma-separated regions (default: every region with a canaryOrigin)')
+    .option('--seed <seed>', 'a new seed reshuffles who is in the canary')
+    .option(
+      '--schedule <steps>',
+      'a ramp: comma-separated ISO-time=percent, e.g. 2026-12-01T09:00Z=5,2026-12-01T12:00Z=25',
+    )
+    .action(async (pct: string, o: WriteOptions & { regions?: string; seed?: string; schedule?: string }) => {
+      const percent = percentArg(pct, 'percent');
+      const schedule = o.schedule?.split(',').map((step) => {
+        const i = step.lastIndexOf('=');
+        const at = step.slice(0, i).trim();
+        if (i < 1 || Number.isNaN(Date.parse(at))) {
+          throw new CliError([`--schedule step ${JSON.stringify(step)}: expected ISO-time=percent`]);
+        }
+        return {
+          at: new Date(at).toISOString(),
+          percent: percentArg(step.slice(i + 1).trim(), '--schedule percent'),
+        };
+      });
+      await writeChange(o, `canary ${percent}%`, (d, router) => {
+        const regions = o.regions?.split(',').map((id) => {
+          regionOf(router, id.trim());
+          if (!router.config.regions[id.trim()]?.canaryOrigin)
+            throw new CliError([`${id}: has no canaryOrigin in the config`]);
+          return id.trim();
+        });
+        d.canary = {
+          percent,
+          ...(regions ? { regions } : d.canary?.regions ? { regions: d.canary.regions } : {}),
+          ...(o.seed !== undefined
+            ? { seed: o.seed }
+            : d.canary?.seed !== undefined
+              ? { seed: d.canary.seed }
+              : {}),
+          ...(schedule ? { schedule } : {}),
+        };
+        return d;
+      });
+    });
+
+  writeCommand(
+    doc,
+    'publish <file>',
+    'replace the live document with a file (serial and updatedAt are set for you)',
+  ).action(async (file: string, o: WriteOptions) => {
+    const { data: config } = loadConfig(o.config);
+    const next = loadDoc(file, config).data;
+    await writeChange(o, `publish ${file}`, () => structuredClone(next), true);
+  });
+
+  storeOptions(
+    doc.command('history').description('the versions of the live document (a versioned bucket)'),
+  ).action(async (o: StoreOptions) => {
+    const { data: config } = loadConfig(o.config);
+    const loc = location(o, config);
+    const client = s3Client(loc);
+    try {
+      const versions = await listVersions(client, loc);
+      for (const v of versions) {
+        const stored = await readDoc(client, loc, v.versionId);
+        const parsed = stored ? parseHealthDocText(stored.text, config) : undefined;
+        const serial = parsed?.success ? `serial ${parsed.data.serial}` : 'invalid';
+        console.log(
+          `${v.versionId}  ${v.lastModified?.toISOString() ?? '?'}  ${serial}${v.isLatest ? '  (live)' : ''}`,
+        );
+      }
+      if (versions.length === 0) console.log('no versions (is the bucket versioned?)');
+    } catch (e) {
+      throw describeS3Error(loc, e);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  writeCommand(
+    doc,
+    'rollback',
+    'publish an earlier version again, as a new serial (default: the one before the live one)',
+  )
+    .option('--to <versionId>', 'the version to go back to (see doc history)')
+    .action(async (o: WriteOptions & { to?: string }) => {
+      const { data: config } = loadConfig(o.config);
+      const loc = location(o, config);
+      const client = s3Client(loc);
+      let previous: HealthDoc;
+      let version: string;
+      try {
+        const versions = await listVersions(client, loc);
+        const live = versions.findIndex((v) => v.isLatest);
+        const target = o.to ? versions.find((v) => v.versionId === o.to) : versions[live + 1];
+        if (!target)
+          throw new CliError([
+            o.to
+              ? `no version ${o.to} of s3://${loc.bucket}/${loc.key}`
+              : 'no earlier version to roll back to',
+          ]);
+        version = target.versionId;
+        const stored = await readDoc(client, loc, version);
+        if (!stored) throw new CliError([`version ${version} is gone`]);
+        previous = parseLive(loc, stored, config);
+      } catch (e) {
+        throw describeS3Error(loc, e);
+      } finally {
+        client.destroy();
+      }
+      await writeChange(
+        o,
+        `rollback to version ${version} (serial ${previous.serial})`,
+        () => structuredClone(previous),
+        true,
+      );
+    });
+
+  cli
+    .command('simulate')
+    .description('the traffic impact of a change: share per target before and after, and what moves where')
+    .requiredOption('--config <file>', 'router config')
+    .requiredOption('--from <file>', 'the health document now')
+    .requiredOption('--to <file>', 'the health document after the change')
+    .option(
+      '--traffic <csv>',
+      'traffic mix, lines "country,weight" (default: data/traffic-mix.csv, population)',
+    )
+    .option('--at <iso>', 'time for canary schedules (default: now)')
+    .option('--json', 'print the report as JSON')
+    .action(
+      (o: { config: string; from: string; to: string; traffic?: string; at?: string; json?: boolean }) => {
+        const { router, data: config } = loadConfig(o.config);
+        const from = loadDoc(o.from, config).data;
+        const to = loadDoc(o.to, config).data;
+        const at = o.at === undefined ? Date.now() : Date.parse(o.at);
+        if (Number.isNaN(at)) throw new CliError([`--at ${JSON.stringify(o.at)}: not an ISO 8601 time`]);
+        const report = simulate(router, from, to, loadMix(o.traffic), at);
+        console.log(o.json ? JSON.stringify(report, null, 2) : formatSimulation(report));
+      },
+    );
+}

@@ -1,0 +1,139 @@
+// Dry run of a health-document change: who goes where before and after, weighted by a traffic mix. Pure and
+// deterministic: every country's viewers are sampled with the same synthetic keys, so dials and canaries split
+// them exactly as the edge would.
+import { route } from './route';
+import type { Router } from './router';
+import type { HealthDoc } from './schema';
+import type { Problem } from './validate';
+
+/** Traffic weight per ISO country code. */
+export type TrafficMix = ReadonlyMap<string, number>;
+
+export interface SimulationReport {
+  /** percent of all traffic per destination ("eu-central-1", "eu-central-1 (canary)", "staging") */
+  readonly before: Record<string, number>;
+  readonly after: Record<string, number>;
+  /** percent of all traffic from a destination before to one after (moves and stays) */
+  readonly matrix: Record<string, Record<string, number>>;
+  /** percent of all traffic whose destination changes */
+  readonly moved: number;
+  /** per region, its load (canary included) before and after, in percent of all traffic */
+  readonly regions: Record<
+    string,
+    { readonly before: number; readonly after: number; readonly delta: number }
+  >;
+  /** the countries whose viewers move, with where they go; the largest share of traffic first */
+  readonly countries: Record<
+    string,
+    {
+      readonly share: number;
+      readonly before: Record<string, number>;
+      readonly after: Record<string, number>;
+    }
+  >;
+  readonly samplesPerCountry: number;
+}
+
+export function parseTrafficCsv(text: string): { mix: Map<string, number>; errors: Problem[] } {
+  const mix = new Map<string, number>();
+  const errors: Problem[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || (i === 0 && /^country\s*,/i.test(line))) return;
+    const [cc, w, extra] = line.split(',').map((s) => s.trim());
+    const n = Number(w);
+    if (
+      extra !== undefined ||
+      !/^[A-Za-z]{2}$/.test(cc ?? '') ||
+      w === undefined ||
+      w === '' ||
+      !Number.isFinite(n) ||
+      n < 0
+    ) {
+      errors.push({
+        path: `line ${i + 1}`,
+        message: `expected "country,weight" (ISO code, a number >= 0): ${JSON.stringify(raw.slice(0, 80))}`,
+      });
+      return;
+    }
+    mix.set(cc.toUpperCase(), (mix.get(cc.toUpperCase()) ?? 0) + n);
+  });
+  return { mix, errors };
+}
+
+function destination(d: ReturnType<typeof route>): string {
+  return d.reason === 'canary' ? `${d.target.id} (canary)` : d.target.id;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+export function simulate(
+  router: Router,
+  from: HealthDoc | null,
+  to: HealthDoc | null,
+  mix: TrafficMix,
+  now: number,
+  samplesPerCountry = 200,
+): SimulationReport {
+  let total = 0;
+  for (const [cc, w] of mix) if (router.byCountry.has(cc)) total += w;
+  const before: Record<string, number> = {};
+  const after: Record<string, number> = {};
+  const matrix: Record<string, Record<string, number>> = {};
+  const moves: [string, { share: number; before: Record<string, number>; after: Record<string, number> }][] =
+    [];
+  let moved = 0;
+  if (total > 0) {
+    for (const [cc, w] of mix) {
+      if (!router.byCountry.has(cc) || w <= 0) continue;
+      const share = (w / total) * 100;
+      const each = share / samplesPerCountry;
+      const cb: Record<string, number> = {};
+      const ca: Record<string, number> = {};
+      let changed = false;
+      for (let i = 0; i < samplesPerCountry; i++) {
+        const facts = { country: cc, ip: `sim-${i}`, now };
+        const a = destination(route(facts, from, router));
+        const b = destination(route(facts, to, router));
+        before[a] = (before[a] ?? 0) + each;
+        after[b] = (after[b] ?? 0) + each;
+        matrix[a] ??= {};
+        matrix[a][b] = (matrix[a][b] ?? 0) + each;
+        cb[a] = (cb[a] ?? 0) + 100 / samplesPerCountry;
+        ca[b] = (ca[b] ?? 0) + 100 / samplesPerCountry;
+        if (a !== b) {
+          moved += each;
+          changed = true;
+        }
+      }
+      if (changed) moves.push([cc, { share: round(share), before: roundAll(cb), after: roundAll(ca) }]);
+    }
+  }
+  const countries = Object.fromEntries(
+    moves.sort((a, b) => b[1].share - a[1].share || (a[0] < b[0] ? -1 : 1)),
+  );
+  const regions: Record<string, { before: number; after: number; delta: number }> = {};
+  for (const r of router.regions) {
+    const load = (m: Record<string, number>) => (m[r.id] ?? 0) + (m[`${r.id} (canary)`] ?? 0);
+    const b = round(load(before));
+    const a = round(load(after));
+    regions[r.id] = { before: b, after: a, delta: round(a - b) };
+  }
+  return {
+    before: roundAll(before),
+    after: roundAll(after),
+    matrix: Object.fromEntries(Object.entries(matrix).map(([k, v]) => [k, roundAll(v)])),
+    moved: round(moved),
+    regions,
+    countries,
+    samplesPerCountry,
+  };
+}
+
+function roundAll(m: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(m)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => [k, round(v)]),
+  );
+}

@@ -1,0 +1,410 @@
+// The operator's doc commands against a real S3 API (s3rver, in-process), and what no local server can do
+// (conditional-write conflicts, object versions) through aws-sdk-client-mock.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  GetObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { main } from '../cli/index';
+import { buildOriginRequest, coldStart, configWith } from './helpers/bundle';
+import { originRequest } from './helpers/fixtures';
+import { docWith, EXAMPLE_CONFIG, ROOT, readJson } from './helpers/load';
+import { type LocalS3, startS3 } from './helpers/s3';
+
+const BUCKET = 'example-edge-router-health'; // router.config.json's healthDoc
+const KEY = 'health.json';
+const BIN = join(ROOT, 'bin', 'edge-router.cjs');
+const tmp = mkdtempSync(join(tmpdir(), 'edge-router-doc-'));
+let s3: LocalS3;
+
+/**
+ * The built CLI as a child process. Asynchronous, because s3rver answers from this process's event loop; jest gives
+ * each file its own process.env: it is passed on, with the S3 credentials of test/setup-env.ts.
+ */
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args, '--endpoint', s3.endpoint], {
+      cwd: ROOT,
+      env: process.env,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.stdin.end();
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+const live = async () => {
+  const r = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: KEY }));
+  return JSON.parse((await r.Body?.transformToString()) ?? 'null');
+};
+const NO_STACK = /^\s+at |node:internal/m;
+
+beforeAll(async () => {
+  s3 = await startS3([BUCKET]);
+});
+afterAll(async () => {
+  await s3?.close();
+});
+beforeEach(async () => {
+  await s3.remove(BUCKET, KEY);
+});
+
+describe('against s3rver', () => {
+  test('get with no document: a clear message, exit 1', async () => {
+    const r = await cli('doc', 'get');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`s3://${BUCKET}/${KEY}: no document`);
+  });
+
+  test('status: diff, impact (Korea moves), written with serial 1; get prints it', async () => {
+    const r = await cli('doc', 'status', 'ap-northeast-2', 'down', '--yes');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('+ $.regions["ap-northeast-2"]: {"status":"down"}');
+    expect(r.stdout).toMatch(/KR South Korea \(\d+\.\d\d% of traffic\): ap-northeast-2 → us-east-1/);
+    expect(r.stdout).toContain(`wrote serial 1 to s3://${BUCKET}/${KEY}`);
+    expect(await live()).toMatchObject({
+      version: 1,
+      serial: 1,
+      regions: { 'ap-northeast-2': { status: 'down' } },
+    });
+    const g = await cli('doc', 'get');
+    expect(g.code).toBe(0);
+    expect(JSON.parse(g.stdout)).toMatchObject({ serial: 1 });
+    expect(g.stderr).toMatch(/^serial 1, ETag "[0-9a-f]+"/);
+  });
+
+  test('dial, role, canary with a schedule, each a new serial over the last', async () => {
+    expect((await cli('doc', 'dial', 'eu-central-1', '30', '--yes')).code).toBe(0);
+    expect((await cli('doc', 'role', 'sa-east-1', 'standby', '--yes')).code).toBe(0);
+    const c = await cli(
+      'doc',
+      'canary',
+      '5',
+      '--schedule',
+      '2026-12-01T09:00:00Z=10,2026-12-01T12:00:00Z=25',
+      '--seed',
+      'v42',
+      '--yes',
+    );
+    expect(c.code).toBe(0);
+    expect(await live()).toMatchObject({
+      serial: 3,
+      regions: { 'eu-central-1': { status: 'up', dial: 30 }, 'sa-east-1': { status: 'up', role: 'standby' } },
+      canary: {
+        percent: 5,
+        seed: 'v42',
+        schedule: [
+          { at: '2026-12-01T09:00:00.000Z', percent: 10 },
+          { at: '2026-12-01T12:00:00.000Z', percent: 25 },
+        ],
+      },
+    });
+  });
+
+  test('publish a file; --dry-run writes nothing', async () => {
+    const file = join(tmp, 'publish.json');
+    writeFileSync(file, JSON.stringify(docWith({ 'us-east-1': { status: 'down' } }, 40)));
+    const dry = await cli('doc', 'publish', file, '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('dry run: nothing written');
+    expect(s3.gets(KEY)).toBeGreaterThan(0);
+    await expect(live()).rejects.toThrow();
+    expect((await cli('doc', 'publish', file, '--yes')).code).toBe(0);
+    expect(await live()).toMatchObject({ serial: 1, regions: { 'us-east-1': { status: 'down' } } });
+  });
+
+  test('refuses to leave a residency group with no region, unless --force', async () => {
+    const r = await cli('doc', 'status', 'eu-central-1', 'down', '--yes');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('refused: residency group "eu" (DE FR IT ES NL) would have no region serving');
+    expect(r.stderr).toContain('nothing written');
+    await expect(live()).rejects.toThrow();
+    expect((await cli('doc', 'status', 'eu-central-1', 'down', '--yes', '--force')).code).toBe(0);
+    expect(await live()).toMatchObject({ regions: { 'eu-central-1': { status: 'down' } } });
+  });
+
+  test('without a terminal and without --yes: refused, nothing written', async () => {
+    const r = await cli('doc', 'status', 'ap-northeast-2', 'down');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no terminal to confirm the write: pass --yes');
+    await expect(live()).rejects.toThrow();
+  });
+
+  test.each([
+    [['doc', 'status', 'mars-1', 'down', '--yes'], 'mars-1: not a region or environment'],
+    [['doc', 'status', 'ap-northeast-2', 'sideways', '--yes'], 'expected up or down'],
+    [['doc', 'dial', 'ap-northeast-2', '100.001', '--yes'], 'expected 0-100 in steps of 0.01'],
+    [['doc', 'canary', '100.001', '--yes'], 'expected 0-100 in steps of 0.01'],
+    [
+      ['doc', 'canary', '5', '--schedule', '2026-12-01T12:00:00Z=25,2026-12-01T09:00:00Z=10', '--yes'],
+      '$.canary.schedule[1].at: schedule steps must be in time order',
+    ],
+    [['doc', 'canary', '5', '--regions', 'us-east-1', '--yes'], 'us-east-1: has no canaryOrigin'],
+    [['doc', 'role', 'sa-east-1', 'primary', '--yes'], 'expected active, standby or pilot'],
+  ])('bad input %j: a clear message, exit 1, the live document untouched', async (args, message) => {
+    await s3.put(BUCKET, KEY, JSON.stringify(docWith({}, 9)));
+    const r = await cli(...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(NO_STACK);
+    expect(await live()).toEqual(docWith({}, 9));
+  });
+
+  test('a malformed live document: named with its JSON path; a write refused until it is replaced', async () => {
+    await s3.put(BUCKET, KEY, '{"version":1,"serial":"x","updatedAt":"2026-11-25T08:00:00Z","regions":{}}');
+    const r = await cli('doc', 'dial', 'eu-central-1', '50', '--yes');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`s3://${BUCKET}/${KEY}: $.serial: `);
+    expect(r.stderr).toContain('the live document is not valid');
+    const file = join(tmp, 'fix.json');
+    writeFileSync(file, JSON.stringify(docWith({}, 1)));
+    expect((await cli('doc', 'publish', file, '--yes')).code).toBe(0);
+  });
+
+  test('a malformed file to publish: file and JSON path', async () => {
+    const file = join(tmp, 'bad.json');
+    writeFileSync(file, JSON.stringify({ ...docWith(), regions: { 'us-east-1': { status: 'maybe' } } }));
+    const r = await cli('doc', 'publish', file, '--yes');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}: $.regions["us-east-1"].status: `);
+  });
+
+  test('an S3 error (no such bucket): said, exit 1', async () => {
+    const r = await cli('doc', 'dial', 'eu-central-1', '50', '--yes', '--bucket', 'no-such-bucket');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/s3:\/\/no-such-bucket\/health\.json: NoSuchBucket/);
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+
+  test('history on a store without versioning: said plainly', async () => {
+    const r = await cli('doc', 'history');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/MethodNotAllowed|NotImplemented/);
+    expect(r.stderr).toContain('doc history and doc rollback need S3 object versions (a versioned bucket)');
+  });
+
+  test('acceptance: doc status ap-northeast-2 down moves Korean viewers of the Lambda@Edge bundle within ttlSeconds', async () => {
+    await s3.put(BUCKET, KEY, JSON.stringify(docWith({}, 1)));
+    const bundle = buildOriginRequest(
+      configWith({ bucket: BUCKET, key: KEY, region: 'us-east-1', endpoint: s3.endpoint, ttlSeconds: 0.5 }),
+    );
+    jest.spyOn(console, 'log').mockImplementation(() => {});
+    const mod = coldStart(bundle);
+    const korea = async () =>
+      (await mod.handler(originRequest({ 'CloudFront-Viewer-Country': 'KR' }))).origin?.custom?.domainName;
+    expect(await korea()).toBe('api.ap-northeast-2.example.com');
+    expect((await cli('doc', 'status', 'ap-northeast-2', 'down', '--yes')).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await korea()).toBe('api.us-east-1.example.com');
+    jest.restoreAllMocks();
+  });
+});
+
+describe('simulate', () => {
+  test("Seoul down: Korea's traffic moves to us-east-1, and Seoul's load to the regions that take it", () => {
+    const from = join(tmp, 'from.json');
+    const to = join(tmp, 'to.json');
+    writeFileSync(from, JSON.stringify(docWith({}, 1)));
+    writeFileSync(to, JSON.stringify(docWith({ 'ap-northeast-2': { status: 'down' } }, 2)));
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'simulate', '--config', EXAMPLE_CONFIG, '--from', from, '--to', to, '--json'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.countries.KR).toMatchObject({
+      before: { 'ap-northeast-2': 100 },
+      after: { 'us-east-1': 100 },
+    });
+    expect(Object.keys(report.countries)[0]).toBe('CN'); // the largest share of traffic first
+    expect(report.regions['ap-northeast-2'].after).toBe(0);
+    expect(report.regions['ap-northeast-2'].before).toBeGreaterThan(10);
+    expect(report.regions['us-east-1'].delta).toBeGreaterThan(0);
+    expect(report.moved).toBeCloseTo(report.regions['ap-northeast-2'].before, 1);
+    // deterministic
+    const again = spawnSync(
+      process.execPath,
+      [BIN, 'simulate', '--config', EXAMPLE_CONFIG, '--from', from, '--to', to, '--json'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(again.stdout).toBe(r.stdout);
+    const text = spawnSync(
+      process.execPath,
+      [BIN, 'simulate', '--config', EXAMPLE_CONFIG, '--from', from, '--to', to],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(text.stdout).toMatch(/ap-northeast-2 → us-east-1: \d+\.\d\d%/);
+  });
+
+  test('a traffic mix of your own; a broken one is named by line', () => {
+    const mix = join(tmp, 'mix.csv');
+    writeFileSync(mix, 'country,weight\nKR,3\nDE,1\n');
+    const from = join(tmp, 'from.json');
+    const to = join(tmp, 'to.json');
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'simulate', '--config', EXAMPLE_CONFIG, '--from', from, '--to', to, '--traffic', mix, '--json'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(JSON.parse(r.stdout).moved).toBe(75);
+    writeFileSync(mix, 'KR,3\nGermany,x\n');
+    const bad = spawnSync(
+      process.execPath,
+      [BIN, 'simulate', '--config', EXAMPLE_CONFIG, '--from', from, '--to', to, '--traffic', mix],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain(`${mix}: line 2: expected "country,weight"`);
+  });
+});
+
+describe('what no local S3 server does (aws-sdk-client-mock)', () => {
+  // s3rver ignores If-Match and has no object versions: these paths are driven by a mocked S3 client.
+  let mock: ReturnType<typeof mockClient>;
+  beforeAll(() => {
+    mock = mockClient(S3Client);
+  });
+  afterAll(() => mock.restore());
+  let out: string[];
+  // the part of the SDK's streaming body that the CLI reads
+  const body = (doc: unknown) => ({ transformToString: async () => JSON.stringify(doc) });
+  const run = (...args: string[]) =>
+    main(['node', 'edge-router', ...args, '--config', EXAMPLE_CONFIG, '--endpoint', 'http://mocked.invalid']);
+
+  beforeEach(() => {
+    mock.reset();
+    out = [];
+    jest.spyOn(console, 'log').mockImplementation((l: string) => out.push(l));
+    jest.spyOn(console, 'error').mockImplementation((l: string) => out.push(l));
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  test('a conflicting write (412): re-read, show the new diff, write over the new ETag, keep both changes', async () => {
+    const first = docWith({}, 5);
+    const theirs = docWith({ 'eu-central-1': { dial: 40 } }, 6);
+    mock
+      .on(GetObjectCommand)
+      .resolvesOnce({ Body: body(first), ETag: '"etag-5"' } as never)
+      .resolvesOnce({ Body: body(theirs), ETag: '"etag-6"' } as never);
+    mock
+      .on(PutObjectCommand)
+      .rejectsOnce(
+        new S3ServiceException({
+          name: 'PreconditionFailed',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 412 },
+          message: 'At least one of the pre-conditions you specified did not hold',
+        }),
+      )
+      .resolves({ ETag: '"etag-7"' });
+    expect(await run('doc', 'status', 'ap-northeast-2', 'down', '--yes')).toBe(0);
+    const puts = mock.commandCalls(PutObjectCommand);
+    expect(puts.map((c) => c.args[0].input.IfMatch)).toEqual(['"etag-5"', '"etag-6"']);
+    const written = JSON.parse(String(puts[1].args[0].input.Body));
+    expect(written).toMatchObject({
+      serial: 7,
+      regions: { 'eu-central-1': { dial: 40 }, 'ap-northeast-2': { status: 'down' } },
+    });
+    expect(out.join('\n')).toContain('conflict: the live document changed since it was read; re-reading');
+    expect(out.filter((l) => l.includes('live: serial'))).toEqual([
+      'live: serial 5, ETag "etag-5"',
+      'live: serial 6, ETag "etag-6"',
+    ]);
+  });
+
+  test('a first write when there is no document uses If-None-Match: *', async () => {
+    mock.on(GetObjectCommand).rejects(
+      new S3ServiceException({
+        name: 'NoSuchKey',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 404 },
+        message: 'no',
+      }),
+    );
+    mock.on(PutObjectCommand).resolves({ ETag: '"e1"' });
+    expect(await run('doc', 'dial', 'eu-central-1', '50', '--yes')).toBe(0);
+    expect(mock.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({ IfNoneMatch: '*' });
+  });
+
+  test('conflicts that keep coming: gives up after 3, nothing overwritten', async () => {
+    mock.on(GetObjectCommand).callsFake(() => ({ Body: body(docWith({}, 5)), ETag: '"e"' }));
+    mock.on(PutObjectCommand).rejects(
+      new S3ServiceException({
+        name: 'PreconditionFailed',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 412 },
+        message: 'x',
+      }),
+    );
+    expect(await run('doc', 'dial', 'eu-central-1', '50', '--yes')).toBe(1);
+    expect(mock.commandCalls(PutObjectCommand)).toHaveLength(3);
+    expect(out.join('\n')).toContain('kept changing (3 conflicts): nothing written');
+  });
+
+  test('history lists versions with their serials; rollback republishes the one before, as a new serial', async () => {
+    const t = (m: number) => new Date(Date.UTC(2026, 10, 25, 8, m));
+    mock.on(ListObjectVersionsCommand).resolves({
+      Versions: [
+        { Key: KEY, VersionId: 'v3', IsLatest: true, LastModified: t(3) },
+        { Key: KEY, VersionId: 'v2', IsLatest: false, LastModified: t(2) },
+        { Key: KEY, VersionId: 'v1', IsLatest: false, LastModified: t(1) },
+      ],
+    });
+    const versions: Record<string, unknown> = {
+      v3: docWith({ 'ap-northeast-2': { status: 'down' } }, 3),
+      v2: docWith({}, 2),
+      v1: docWith({}, 1),
+    };
+    mock.on(GetObjectCommand).callsFake((input: { VersionId?: string }) => ({
+      Body: body(versions[input.VersionId ?? 'v3']),
+      ETag: `"${input.VersionId ?? 'v3'}"`,
+      VersionId: input.VersionId ?? 'v3',
+    }));
+    mock.on(PutObjectCommand).resolves({ ETag: '"v4"' });
+    expect(await run('doc', 'history')).toBe(0);
+    expect(out.filter((l) => /^v\d/.test(l))).toEqual([
+      'v3  2026-11-25T08:03:00.000Z  serial 3  (live)',
+      'v2  2026-11-25T08:02:00.000Z  serial 2',
+      'v1  2026-11-25T08:01:00.000Z  serial 1',
+    ]);
+    expect(await run('doc', 'rollback', '--yes')).toBe(0);
+    const put = mock.commandCalls(PutObjectCommand)[0].args[0].input;
+    expect(put.IfMatch).toBe('"v3"');
+    expect(JSON.parse(String(put.Body))).toMatchObject({
+      serial: 4,
+      regions: { 'ap-northeast-2': { status: 'up' } },
+    });
+    expect(await run('doc', 'rollback', '--to', 'v9', '--yes')).toBe(1);
+    expect(out.join('\n')).toContain('no version v9');
+  });
+});
+
+test('the README example config names this bucket', () => {
+  expect(readJson<{ healthDoc: { bucket: string } }>(join(ROOT, 'router.config.json')).healthDoc.bucket).toBe(
+    BUCKET,
+  );
+});
