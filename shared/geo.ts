@@ -1,6 +1,9 @@
 // Geometry for ranking regions by expected latency. Only used when a router is compiled, and for viewers
 // who come with latitude/longitude; a request with only a country does a table lookup.
+import { type Anchor, anchorAt, nearestAnchor } from './anchor';
 import { AWS_REGIONS, awsLatencyMs, type Place } from './geo-data';
+
+export { type Anchor, nearestAnchor };
 
 const EARTH_KM = 6371;
 const RAD = Math.PI / 180;
@@ -15,47 +18,8 @@ export function distanceKm(a: Place, b: Place): number {
   return 2 * EARTH_KM * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
-export interface Anchor {
-  readonly code: string;
-  readonly place: Place;
-  // unit vector, so the nearest anchor is the one with the largest dot product
-  readonly x: number;
-  readonly y: number;
-  readonly z: number;
-}
-
-function unit(p: Place): [number, number, number] {
-  const la = p.lat * RAD;
-  const lo = p.lon * RAD;
-  return [Math.cos(la) * Math.cos(lo), Math.cos(la) * Math.sin(lo), Math.sin(la)];
-}
-
 /** Every AWS region with measured latencies: the network points a viewer is attached to. */
-export const ANCHORS: readonly Anchor[] = [...AWS_REGIONS].map(([code, place]) => {
-  const [x, y, z] = unit(place);
-  return { code, place, x, y, z };
-});
-
-/** Index into ANCHORS of the AWS region nearest (great circle) to a point. */
-export function nearestAnchor(lat: number, lon: number): number {
-  const la = lat * RAD;
-  const lo = lon * RAD;
-  const c = Math.cos(la);
-  const x = c * Math.cos(lo);
-  const y = c * Math.sin(lo);
-  const z = Math.sin(la);
-  let best = 0;
-  let bestDot = -2;
-  for (let i = 0; i < ANCHORS.length; i++) {
-    const a = ANCHORS[i];
-    const dot = a.x * x + a.y * y + a.z * z;
-    if (dot > bestDot) {
-      bestDot = dot;
-      best = i;
-    }
-  }
-  return best;
-}
+export const ANCHORS: readonly Anchor[] = [...AWS_REGIONS].map(([code, place]) => anchorAt(code, place));
 
 export interface Site {
   readonly id: string;
@@ -70,7 +34,7 @@ export interface Site {
 export function expectedLatencyMs(anchor: Anchor, site: Site): number {
   const measured = awsLatencyMs(anchor.code, site.id);
   if (measured !== undefined) return measured;
-  const via = ANCHORS[nearestAnchor(site.place.lat, site.place.lon)];
+  const via = ANCHORS[nearestAnchor(site.place.lat, site.place.lon, ANCHORS)];
   const hop = awsLatencyMs(anchor.code, via.code) ?? distanceKm(anchor.place, via.place) * RTT_MS_PER_KM;
   return hop + distanceKm(via.place, site.place) * RTT_MS_PER_KM;
 }

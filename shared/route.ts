@@ -1,7 +1,7 @@
 // The routing policy: route(facts, doc, router) → Decision. Pure: no I/O, no globals, never throws.
-import { nearestAnchor } from './geo';
+import { nearestAnchor } from './anchor';
 import { bucket, fnv1a32 } from './hash';
-import { type Ip, parseIp } from './net';
+import { type Ip, matchCidr, parseIp } from './net';
 import type {
   CountryRoute,
   Destination,
@@ -97,7 +97,7 @@ export function route(facts: Facts, doc: DocInput, router: Router, ctx: RouteCon
     const ip = router.needsIp ? parseIp(facts.ip) : null;
     const ov = override(facts, ip, router, ctx.keys, trace);
     if (ov.dest) return made(ov.dest, 'override', serial, stale, ov, trace);
-    const net = router.networks.match(ip);
+    const net = matchCidr(router.networks, ip);
     if (net !== undefined) {
       const r = router.config.networkRoutes?.[net];
       const dest = r && router.targets.get(r.target);
@@ -158,7 +158,7 @@ function override(
   const header = headers?.[OVERRIDE_HEADER];
   const cookie = facts.cookies?.[OVERRIDE_COOKIE];
   const token = headers?.[TOKEN_HEADER];
-  const allowed = router.allow.match(ip) === true;
+  const allowed = matchCidr(router.allow, ip) === true;
   const requested = typeof header === 'string' ? header : typeof cookie === 'string' ? cookie : undefined;
   const now = typeof facts.now === 'number' ? facts.now : 0;
   if (requested === undefined) {
@@ -297,7 +297,7 @@ function decide(facts: Facts, doc: DocInput, router: Router, trace: string[], ke
   const { lat, lon } = facts;
   let ranking: Ranking;
   if (typeof lat === 'number' && typeof lon === 'number' && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) {
-    const anchor = nearestAnchor(lat, lon);
+    const anchor = nearestAnchor(lat, lon, router.anchors);
     ranking = router.byAnchor[(byCountry ? byCountry.group : -1) + 1][anchor];
     trace.push(router.anchorGeo[anchor]);
   } else if (byCountry) {

@@ -1,10 +1,12 @@
 // Compiling a router config: everything a request needs that depends only on the config is computed here,
 // once (at build time or module load), so that `route()` does table lookups, not geometry.
 
+import type { Anchor } from './anchor';
+import { compileCidrs } from './cidr';
 import { ANCHORS, nearestAnchor, rankSites, type Site } from './geo';
 import { AWS_REGIONS, COUNTRIES, type Place } from './geo-data';
 import { fnv1a32 } from './hash';
-import { type CidrTable, compileCidrs } from './net';
+import type { CidrTable } from './net';
 import type { Origin, RouterConfig } from './schema';
 
 export interface Target {
@@ -60,6 +62,8 @@ export interface Router {
   readonly byAnchor: readonly (readonly Ranking[])[];
   /** [anchor index] → the trace line that places a latitude/longitude viewer */
   readonly anchorGeo: readonly string[];
+  /** the AWS regions a viewer may be attached to (indexes of byAnchor and anchorGeo) */
+  readonly anchors: readonly Anchor[];
   /** Fallback first, then the others by latency from it: viewers with no geography. */
   readonly noGeo: Ranking;
   /** every region and environment by id: what an override may name */
@@ -142,7 +146,7 @@ export function compileRouter(config: RouterConfig): Router {
   const byCountry = new Map<string, CountryRoute>();
   for (const [iso, c] of COUNTRIES) {
     const group = groupOf.get(iso) ?? -1;
-    const anchor = nearestAnchor(c.lat, c.lon);
+    const anchor = nearestAnchor(c.lat, c.lon, ANCHORS);
     const code = ANCHORS[anchor].code;
     byCountry.set(
       iso,
@@ -156,7 +160,7 @@ export function compileRouter(config: RouterConfig): Router {
   }
 
   const fb = regions[fallback];
-  const fbAnchor = nearestAnchor(fb.place.lat, fb.place.lon);
+  const fbAnchor = nearestAnchor(fb.place.lat, fb.place.lon, ANCHORS);
   const others = rankSites(ANCHORS[fbAnchor], fb.place, regions).filter((s) => s.id !== fb.id);
   const noGeo = ranking([fb, ...others], -1);
 
@@ -174,6 +178,7 @@ export function compileRouter(config: RouterConfig): Router {
     byCountry,
     byAnchor,
     anchorGeo,
+    anchors: ANCHORS,
     noGeo,
     targets,
     networks,

@@ -2,8 +2,8 @@
 // published JSON Schemas (schemas/*.schema.json, written by `npm run schemas`) all come from here.
 import * as ipaddr from 'ipaddr.js';
 import * as z from 'zod';
+import { cidrProblem } from './cidr';
 import { AWS_REGIONS, COUNTRIES } from './geo-data';
-import { cidrProblem } from './net';
 
 const TARGET_ID = /^[a-z][a-z0-9-]{0,62}$/;
 const COUNTRY = /^[A-Z]{2}$/;

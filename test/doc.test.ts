@@ -350,6 +350,24 @@ describe('what no local S3 server does (aws-sdk-client-mock)', () => {
     expect(mock.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({ IfNoneMatch: '*' });
   });
 
+  test('an S3 error in the middle of a write (500 on PUT): said, exit 1, no retry over it', async () => {
+    mock.on(GetObjectCommand).callsFake(() => ({ Body: body(docWith({}, 5)), ETag: '"e"' }));
+    mock.on(PutObjectCommand).rejects(
+      new S3ServiceException({
+        name: 'InternalError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+        message: 'We encountered an internal error. Please try again.',
+      }),
+    );
+    expect(await run('doc', 'status', 'ap-northeast-2', 'down', '--yes')).toBe(1);
+    expect(mock.commandCalls(PutObjectCommand)).toHaveLength(1);
+    expect(out.join('\n')).toContain(
+      `s3://${BUCKET}/${KEY}: InternalError: We encountered an internal error`,
+    );
+    expect(out.join('\n')).not.toMatch(/^\s+at /m);
+  });
+
   test('conflicts that keep coming: gives up after 3, nothing overwritten', async () => {
     mock.on(GetObjectCommand).callsFake(() => ({ Body: body(docWith({}, 5)), ETag: '"e"' }));
     mock.on(PutObjectCommand).rejects(
