@@ -73,11 +73,11 @@ export function compileCidrs<T>(list: readonly (readonly [string, T])[]): CidrTa
   const v4 = entries.filter((e) => e.v === 4).sort((a, b) => b.bits - a.bits);
   const v6 = entries.filter((e) => e.v === 6).sort((a, b) => b.bits - a.bits);
   // as signed 32-bit integers, so the scan stays in int32 arithmetic
+  const { starts, values } = intervals4(v4);
   return {
     size: entries.length,
-    nets4: Int32Array.from(v4, (e) => e.net[0] | 0),
-    masks4: Int32Array.from(v4, (e) => e.mask[0] | 0),
-    values4: v4.map((e) => e.value),
+    starts4: Float64Array.from(starts),
+    values4: values,
     nets6: Int32Array.from(
       v6.flatMap((e) => e.net),
       (x) => x | 0,
@@ -88,4 +88,24 @@ export function compileCidrs<T>(list: readonly (readonly [string, T])[]): CidrTa
     ),
     values6: v6.map((e) => e.value),
   };
+}
+
+/** IPv4 networks (longest prefix first) as disjoint intervals over the whole space, adjacent equal values merged. */
+function intervals4<T>(v4: readonly Entry<T>[]): { starts: number[]; values: (T | undefined)[] } {
+  const ranges = v4.map((e) => ({ start: e.net[0], end: e.net[0] + 2 ** (32 - e.bits) - 1, value: e.value }));
+  const cuts = new Set<number>([0]);
+  for (const r of ranges) {
+    cuts.add(r.start);
+    if (r.end + 1 <= 0xffffffff) cuts.add(r.end + 1);
+  }
+  const starts: number[] = [];
+  const values: (T | undefined)[] = [];
+  for (const cut of [...cuts].sort((a, b) => a - b)) {
+    // every address of an elementary interval is in the same networks: the first (longest) one decides
+    const value = ranges.find((r) => r.start <= cut && cut <= r.end)?.value;
+    if (starts.length && values[values.length - 1] === value) continue;
+    starts.push(cut);
+    values.push(value);
+  }
+  return { starts, values };
 }

@@ -127,9 +127,12 @@ export function parseIp(s: unknown): Ip | null {
  */
 export interface CidrTable<T> {
   readonly size: number;
-  readonly nets4: Int32Array;
-  readonly masks4: Int32Array;
-  readonly values4: readonly T[];
+  /**
+   * IPv4 as sorted, disjoint intervals covering the whole space: starts4[i] is where interval i begins, and
+   * values4[i] the value of the longest prefix that contains it (undefined: none), so a lookup is a binary search.
+   */
+  readonly starts4: Float64Array;
+  readonly values4: readonly (T | undefined)[];
   /** four words per network */
   readonly nets6: Int32Array;
   readonly masks6: Int32Array;
@@ -140,11 +143,16 @@ export interface CidrTable<T> {
 export function matchCidr<T>(t: CidrTable<T>, ip: Ip | null): T | undefined {
   if (ip === null || t.size === 0) return undefined;
   if (typeof ip === 'number') {
-    const n = ip | 0;
-    const nets = t.nets4;
-    const masks = t.masks4;
-    for (let i = 0; i < nets.length; i++) if ((n & masks[i]) === nets[i]) return t.values4[i];
-    return undefined;
+    // the last interval that starts at or before the address
+    const starts = t.starts4;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= ip) lo = mid;
+      else hi = mid - 1;
+    }
+    return t.values4[lo];
   }
   const w0 = ip[0] | 0;
   const w1 = ip[1] | 0;

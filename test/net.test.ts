@@ -127,6 +127,48 @@ describe('CIDR tables', () => {
     );
   });
 
+  test('overlapping networks: the longest prefix wins, the first listed on a tie (against ipaddr.js)', () => {
+    const cidr = fc
+      .tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 }))
+      .map(([net, bits]) => `${ipaddr.IPv4.networkAddressFromCIDR(`${net}/${bits}`)}/${bits}`);
+    // addresses near the networks' edges, where intervals begin and end
+    fc.assert(
+      fc.property(
+        fc.array(cidr, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.ipV4(), { maxLength: 20 }),
+        (cidrs, extra) => {
+          const table = compileCidrs(cidrs.map((c, i) => [c, i] as const));
+          const probes = [...extra];
+          for (const c of cidrs) {
+            const [, bits] = ipaddr.parseCIDR(c);
+            const start = ipaddr.IPv4.networkAddressFromCIDR(c)
+              .toByteArray()
+              .reduce((n, b) => n * 256 + b, 0);
+            const end = start + 2 ** (32 - bits) - 1;
+            for (const n of [start - 1, start, end, end + 1]) {
+              if (n >= 0 && n <= 0xffffffff)
+                probes.push([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'));
+            }
+          }
+          for (const ip of probes) {
+            const addr = ipaddr.parse(ip);
+            let expected: number | undefined;
+            let best = -1;
+            cidrs.forEach((c, i) => {
+              const parsed = ipaddr.parseCIDR(c);
+              if (addr.match(parsed) && parsed[1] > best) {
+                best = parsed[1];
+                expected = i;
+              }
+            });
+            expect(matchCidr(table, parseIp(ip))).toBe(expected);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   test.each([
     ['10.8.1.0/16', /host bits are set: the network is 10\.8\.0\.0\/16/],
     ['10.8.0.0', /not a CIDR/],
