@@ -290,6 +290,13 @@ describe('what no local S3 server does (aws-sdk-client-mock)', () => {
   });
   afterAll(() => mock.restore());
   let out: string[];
+  const s3Error = (name: string, httpStatusCode: number, message: string) =>
+    new S3ServiceException({
+      name,
+      $fault: httpStatusCode >= 500 ? 'server' : 'client',
+      $metadata: { httpStatusCode },
+      message,
+    });
   // the part of the SDK's streaming body that the CLI reads
   const body = (doc: unknown) => ({ transformToString: async () => JSON.stringify(doc) });
   const run = (...args: string[]) =>
@@ -313,12 +320,7 @@ describe('what no local S3 server does (aws-sdk-client-mock)', () => {
     mock
       .on(PutObjectCommand)
       .rejectsOnce(
-        new S3ServiceException({
-          name: 'PreconditionFailed',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 412 },
-          message: 'At least one of the pre-conditions you specified did not hold',
-        }),
+        s3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold'),
       )
       .resolves({ ETag: '"etag-7"' });
     expect(await run('doc', 'status', 'ap-northeast-2', 'down', '--yes')).toBe(0);
@@ -337,14 +339,7 @@ describe('what no local S3 server does (aws-sdk-client-mock)', () => {
   });
 
   test('a first write when there is no document uses If-None-Match: *', async () => {
-    mock.on(GetObjectCommand).rejects(
-      new S3ServiceException({
-        name: 'NoSuchKey',
-        $fault: 'client',
-        $metadata: { httpStatusCode: 404 },
-        message: 'no',
-      }),
-    );
+    mock.on(GetObjectCommand).rejects(s3Error('NoSuchKey', 404, 'no'));
     mock.on(PutObjectCommand).resolves({ ETag: '"e1"' });
     expect(await run('doc', 'dial', 'eu-central-1', '50', '--yes')).toBe(0);
     expect(mock.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({ IfNoneMatch: '*' });
@@ -352,14 +347,9 @@ describe('what no local S3 server does (aws-sdk-client-mock)', () => {
 
   test('an S3 error in the middle of a write (500 on PUT): said, exit 1, no retry over it', async () => {
     mock.on(GetObjectCommand).callsFake(() => ({ Body: body(docWith({}, 5)), ETag: '"e"' }));
-    mock.on(PutObjectCommand).rejects(
-      new S3ServiceException({
-        name: 'InternalError',
-        $fault: 'server',
-        $metadata: { httpStatusCode: 500 },
-        message: 'We encountered an internal error. Please try again.',
-      }),
-    );
+    mock
+      .on(PutObjectCommand)
+      .rejects(s3Error('InternalError', 500, 'We encountered an internal error. Please try again.'));
     expect(await run('doc', 'status', 'ap-northeast-2', 'down', '--yes')).toBe(1);
     expect(mock.commandCalls(PutObjectCommand)).toHaveLength(1);
     expect(out.join('\n')).toContain(
@@ -370,14 +360,7 @@ describe('what no local S3 server does (aws-sdk-client-mock)', () => {
 
   test('conflicts that keep coming: gives up after 3, nothing overwritten', async () => {
     mock.on(GetObjectCommand).callsFake(() => ({ Body: body(docWith({}, 5)), ETag: '"e"' }));
-    mock.on(PutObjectCommand).rejects(
-      new S3ServiceException({
-        name: 'PreconditionFailed',
-        $fault: 'client',
-        $metadata: { httpStatusCode: 412 },
-        message: 'x',
-      }),
-    );
+    mock.on(PutObjectCommand).rejects(s3Error('PreconditionFailed', 412, 'x'));
     expect(await run('doc', 'dial', 'eu-central-1', '50', '--yes')).toBe(1);
     expect(mock.commandCalls(PutObjectCommand)).toHaveLength(3);
     expect(out.join('\n')).toContain('kept changing (3 conflicts): nothing written');
