@@ -85,7 +85,8 @@ export type DocInput = HealthDoc | null | undefined;
 
 /**
  * Decides where a request goes. Precedence: an authorised override, then a network route, then geography
- * (residency, latency ranking, health, dials, standby).
+ * (residency, latency ranking, health, dials, standby), after which the canary may send the viewer to the chosen
+ * region's canaryOrigin. Reads nothing but its arguments: the request time is facts.now.
  */
 export function route(facts: Facts, doc: DocInput, router: Router, ctx: RouteContext = {}): Decision {
   const trace: string[] = [];
@@ -263,7 +264,8 @@ function canaryFor(
   const r = dest as RegionEntry;
   if (!r.canary || typeof canary !== 'object' || canary === null) return undefined;
   if (Array.isArray(canary.regions) && !canary.regions.includes(r.id)) return undefined;
-  const pct = canaryPercent(canary, typeof facts.now === 'number' ? facts.now : Date.now());
+  // without a request time no schedule step has passed: the base percent
+  const pct = canaryPercent(canary, typeof facts.now === 'number' ? facts.now : 0);
   if (!(typeof pct === 'number' && pct > 0)) return undefined;
   const h = healthOf(doc, r.id);
   if (h.status === 'down' || h.canaryStatus === 'down') {
