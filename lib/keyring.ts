@@ -1,6 +1,7 @@
 // Signing keys for x-route-token, on Node.js (Lambda@Edge, the CLI): HMAC-SHA256 with node:crypto.
 import { createHmac, randomBytes } from 'node:crypto';
-import type { KeyRing, KeysDoc } from '../shared';
+import type { KeysDoc } from '../shared/schema';
+import type { KeyRing } from '../shared/token';
 
 /** A KeyRing over the keys of a keys document; retired keys neither sign nor verify. */
 export function keyRing(doc: KeysDoc): KeyRing {

@@ -3,7 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { HealthDocSchema, KeysDocSchema, RouterConfigSchema } from '../shared/schema';
+import { RouterConfigSchema } from '../shared/config-schema';
+import { HealthDocSchema, KeysDocSchema } from '../shared/schema';
 
 const SCHEMAS = {
   'router.config.schema.json': RouterConfigSchema,

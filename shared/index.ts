@@ -1,5 +1,6 @@
 // The routing core: pure, no I/O. Runtimes (functions/*, cli/) adapt their input to Facts, call route(),
 // and apply the Decision.
+export { parseRouterConfig } from './config-schema';
 export { AWS_REGIONS, COUNTRIES } from './geo-data';
 export { bucket, fnv1a32 } from './hash';
 export { type Ip, parseIp } from './net';
@@ -26,5 +27,4 @@ export {
   parseHealthDoc,
   parseHealthDocText,
   parseJsonText,
-  parseRouterConfig,
 } from './validate';

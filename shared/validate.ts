@@ -1,13 +1,7 @@
 // Parsing and validation that never throws: every problem comes back with the JSON path it is at.
 import * as jsonc from 'jsonc-parser';
 import type { z } from 'zod';
-import {
-  type HealthDoc,
-  HealthDocSchema,
-  MAX_DOC_BYTES,
-  type RouterConfig,
-  RouterConfigSchema,
-} from './schema';
+import { type HealthDoc, HealthDocSchema, MAX_DOC_BYTES, type RouterConfig } from './schema';
 
 export interface Problem {
   /** JSONPath of the offending value, e.g. `$.regions["us-east-1"].origin.port` */
@@ -46,13 +40,6 @@ export function problemsOf(error: z.ZodError): Problem[] {
     }
   }
   return out;
-}
-
-export function parseRouterConfig(input: unknown): Parsed<RouterConfig> {
-  const r = RouterConfigSchema.safeParse(input);
-  return r.success
-    ? { success: true, data: r.data, warnings: [] }
-    : { success: false, errors: problemsOf(r.error) };
 }
 
 /**

@@ -5,13 +5,13 @@ import {
   type Decision,
   errorDecision,
   type Facts,
-  type KeyRing,
-  type KeysDoc,
   OVERRIDE_COOKIE,
-  type Router,
   route,
   TOKEN_HEADER,
-} from '../../shared';
+} from '../../shared/route';
+import type { Router } from '../../shared/router';
+import type { KeysDoc } from '../../shared/schema';
+import type { KeyRing } from '../../shared/token';
 import type { DocState } from './object-cache';
 import { METRICS, type Telemetry } from './telemetry';
 

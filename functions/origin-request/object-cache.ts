@@ -4,13 +4,11 @@
 import {
   type HealthDoc,
   type KeysDoc,
-  type Parsed,
-  parseHealthDocText,
-  parseJsonText,
+  KeysDocSchema,
+  MAX_DOC_BYTES,
   type RouterConfig,
-} from '../../shared';
-import { KeysDocSchema, MAX_DOC_BYTES } from '../../shared/schema';
-import { problemsOf } from '../../shared/validate';
+} from '../../shared/schema';
+import { type Parsed, parseHealthDocText, parseJsonText, problemsOf } from '../../shared/validate';
 import type { Telemetry } from './telemetry';
 
 export type FetchResult =

@@ -3,7 +3,7 @@
 // and metrics are counted in memory and flushed as ONE CloudWatch Embedded Metric Format line per container
 // at most every `flushMs` (or after `flushCount` decisions).
 // EMF: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
-import type { Decision } from '../../shared';
+import type { Decision } from '../../shared/route';
 
 export const METRIC_NAMESPACE = 'EdgeRouter';
 

@@ -1,0 +1,263 @@
+// The one source of the router config format (deploy time): its type, its validator and its published JSON Schema
+// (schemas/router.config.schema.json, written by `npm run schemas`). Kept apart from the run-time document
+// schemas (shared/schema.ts) so that the edge functions, which read only documents, do not build it at load.
+import * as ipaddr from 'ipaddr.js';
+import * as z from 'zod';
+import { cidrProblem } from './cidr';
+import { AWS_REGIONS, COUNTRIES } from './geo-data';
+import { type Parsed, problemsOf } from './validate';
+
+const TARGET_ID = /^[a-z][a-z0-9-]{0,62}$/;
+const COUNTRY = /^[A-Z]{2}$/;
+// A DNS name as CloudFront accepts it for a custom origin: labels of letters, digits and hyphens.
+const HOSTNAME =
+  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+const PORT_ERROR = { error: 'must be 80, 443 or an integer from 1024 to 65535' };
+
+export const OriginSchema = z
+  .strictObject({
+    domainName: z
+      .string()
+      .max(253, 'at most 253 characters')
+      .refine((s) => !s.includes(':'), 'must not contain ":" (give the port in "port")')
+      .refine(
+        (s) => !ipaddr.isValid(s),
+        'must be a DNS name, not an IP address (CloudFront origins are names)',
+      )
+      .regex(HOSTNAME, 'must be a DNS name (letters, digits, hyphens and dots)')
+      .meta({ description: 'DNS name of the origin, as CloudFront connects to it.' }),
+    port: z
+      .union(
+        [z.literal(80), z.literal(443), z.int().min(1024, PORT_ERROR).max(65535, PORT_ERROR)],
+        PORT_ERROR,
+      )
+      .optional()
+      .meta({
+        description:
+          'Origin port; defaults to 443 for https and 80 for http. Lambda@Edge allows 80, 443, 1024-65535.',
+      }),
+    protocol: z
+      .enum(['https', 'http'])
+      .optional()
+      .meta({ description: 'Origin protocol, https by default.' }),
+    path: z
+      .string()
+      .max(255, 'at most 255 characters')
+      .regex(/^\/.*[^/]$/, 'must start with "/" and must not end with "/"')
+      .optional()
+      .meta({
+        description:
+          'Path prefix prepended to the request URI at the origin; starts with "/", no trailing "/".',
+      }),
+  })
+  .meta({ id: 'Origin', description: 'Where CloudFront sends the request.' });
+
+const LocationSchema = z.strictObject({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+});
+
+export const RegionConfigSchema = z.strictObject({
+  origin: OriginSchema,
+  canaryOrigin: OriginSchema.optional().meta({
+    description:
+      "The new version's deployment in this region: the health document's canary sends a share of viewers here.",
+  }),
+  location: LocationSchema.optional().meta({
+    description:
+      'Where the origin is. Required for a site that is not an AWS region; for an AWS region code it overrides the built-in coordinates.',
+  }),
+});
+
+export const EnvironmentConfigSchema = z.strictObject({ origin: OriginSchema });
+
+export const ResidencySchema = z.strictObject({
+  name: z.string().min(1).max(64),
+  countries: z
+    .array(z.string().regex(COUNTRY, 'must be an ISO 3166-1 alpha-2 code in capitals'))
+    .min(1)
+    .meta({ description: 'Viewers from these countries are only ever routed to `regions`.' }),
+  regions: z.array(z.string()).min(1),
+});
+
+export const HealthDocSourceSchema = z.strictObject({
+  bucket: z.string().min(3).max(63),
+  key: z.string().min(1).max(1024),
+  region: z.string().regex(TARGET_ID),
+  ttlSeconds: z
+    .number()
+    .min(0)
+    .max(3600)
+    .default(10)
+    .meta({ description: 'How long an edge reuses a fetched document.' }),
+  timeoutMs: z.number().int().min(1).max(30000).optional(),
+  maxStaleSeconds: z.number().min(0).optional().meta({
+    description: 'How long a last-known-good document may be served when the store cannot be read.',
+  }),
+  endpoint: z.url().optional().meta({ description: 'An S3-compatible endpoint, for local runs and tests.' }),
+});
+
+const CidrSchema = z.string().superRefine((c, ctx) => {
+  const problem = cidrProblem(c);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(c)}: ${problem}` });
+});
+
+export const NetworkRouteSchema = z.strictObject({
+  name: z.string().min(1).max(64),
+  cidrs: z
+    .array(CidrSchema)
+    .min(1)
+    .meta({ description: 'IPv4 or IPv6 networks, e.g. "10.8.0.0/16", "2001:db8:8::/48".' }),
+  target: z.string().meta({ description: 'A configured region or environment.' }),
+});
+
+export const OverrideSchema = z.strictObject({
+  allowCidrs: z.array(CidrSchema).default([]).meta({
+    description:
+      'Viewers from these networks (the VPN egress) may choose a target with x-route-to or the route_to cookie.',
+  }),
+  keysKey: z.string().min(1).max(1024).default('keys.json').meta({
+    description:
+      'Object key, in the health document bucket, of the signing keys for x-route-token (never in the repo or a bundle).',
+  }),
+  maxTokenTtlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86400)
+    .default(7 * 86400)
+    .meta({ description: 'Tokens that expire later than this from now are refused.' }),
+});
+
+export const TraceSchema = z.strictObject({
+  publicRegion: z.boolean().default(false).meta({
+    description:
+      'Send x-route-region on every response; the full x-route-decision goes only to authorised viewers.',
+  }),
+});
+
+const targetId = (what: string) =>
+  z
+    .string()
+    .regex(TARGET_ID, `${what} must be lower-case letters, digits and hyphens, starting with a letter`);
+
+export const RouterConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    regions: z
+      .record(targetId('a region id'), RegionConfigSchema)
+      .refine((r) => Object.keys(r).length > 0, 'at least one region is required')
+      .meta({ description: 'The regional origins, keyed by AWS region code (or any id with a `location`).' }),
+    environments: z
+      .record(targetId('an environment name'), EnvironmentConfigSchema)
+      .optional()
+      .meta({ description: 'Named non-regional targets (staging, ...) that geo routing never picks.' }),
+    fallbackRegion: z
+      .string()
+      .meta({ description: 'Where a request goes when it cannot be placed or routing fails.' }),
+    residency: z.array(ResidencySchema).optional(),
+    networkRoutes: z.array(NetworkRouteSchema).optional().meta({
+      description:
+        'Viewers from these networks go to the route target (reason network); the longest prefix wins.',
+    }),
+    override: OverrideSchema.optional(),
+    trace: TraceSchema.optional(),
+    sticky: z
+      .strictObject({
+        cookie: z.string().min(1).max(128).optional(),
+        header: z
+          .string()
+          .regex(/^[a-z0-9-]{1,64}$/, 'a lower-case header name')
+          .optional(),
+      })
+      .optional()
+      .meta({
+        description:
+          'The stable viewer key for canaries and dials (a user or session id): this cookie, else this header, else the viewer IP.',
+      }),
+    healthDoc: HealthDocSourceSchema.optional(),
+  })
+  .superRefine((c, ctx) => {
+    const regions = c.regions;
+    for (const [id, r] of Object.entries(regions)) {
+      if (!AWS_REGIONS.has(id) && !r.location) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions', id],
+          message: `"${id}" is not an AWS region code: give it a location {lat, lon}`,
+        });
+      }
+    }
+    if (!Object.hasOwn(regions, c.fallbackRegion)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fallbackRegion'],
+        message: `"${c.fallbackRegion}" is not a configured region`,
+      });
+    }
+    for (const name of Object.keys(c.environments ?? {})) {
+      if (Object.hasOwn(regions, name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', name],
+          message: `"${name}" is also a region id`,
+        });
+      }
+    }
+    const isTarget = (id: string) => Object.hasOwn(regions, id) || Object.hasOwn(c.environments ?? {}, id);
+    (c.networkRoutes ?? []).forEach((r, i) => {
+      if (!isTarget(r.target)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['networkRoutes', i, 'target'],
+          message: `"${r.target}" is not a configured region or environment`,
+        });
+      }
+    });
+    const seen = new Map<string, string>();
+    (c.residency ?? []).forEach((group, g) => {
+      group.regions.forEach((id, i) => {
+        if (!Object.hasOwn(regions, id)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['residency', g, 'regions', i],
+            message: `"${id}" is not a configured region`,
+          });
+        }
+      });
+      group.countries.forEach((cc, i) => {
+        if (COUNTRY.test(cc) && !COUNTRIES.has(cc)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['residency', g, 'countries', i],
+            message: `"${cc}" is not a known country code`,
+          });
+        }
+        const other = seen.get(cc);
+        if (other !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['residency', g, 'countries', i],
+            message: `"${cc}" is already in residency group "${other}"`,
+          });
+        }
+        seen.set(cc, group.name);
+      });
+    });
+  })
+  .meta({
+    title: 'edge-router router config',
+    description: 'Deploy-time configuration, baked into the edge functions.',
+  });
+
+export type Origin = z.output<typeof OriginSchema>;
+export type RouterConfig = z.output<typeof RouterConfigSchema>;
+export type RouterConfigInput = z.input<typeof RouterConfigSchema>;
+
+export function parseRouterConfig(input: unknown): Parsed<RouterConfig> {
+  const r = RouterConfigSchema.safeParse(input);
+  return r.success
+    ? { success: true, data: r.data, warnings: [] }
+    : { success: false, errors: problemsOf(r.error) };
+}
