@@ -1,6 +1,6 @@
 // Human-readable output of the CLI.
 import { COUNTRIES, type Decision, type HealthDoc, type Reason, type Router, route } from '../shared';
-import type { SimulationReport } from '../shared/simulate';
+import { destinationOf, type SimulationReport } from '../shared/simulate';
 
 export function formatDecision(d: Decision, notes: readonly string[], docFile?: string): string {
   const o = d.origin;
@@ -25,37 +25,47 @@ export function formatDecision(d: Decision, notes: readonly string[], docFile?: 
 export interface TableRow {
   readonly target: string;
   readonly reason: Reason;
-  /** percent of viewers per target, present when dials split the country's traffic */
+  /**
+   * percent of viewers per destination ("eu-central-1", "ap-northeast-2 (canary)"), present when dials or a
+   * canary split the country's viewers
+   */
   readonly split?: Readonly<Record<string, number>>;
 }
 
-/** Viewer keys sampled per country when a dial splits traffic (0.1 % resolution). */
+/** Viewer keys sampled per country when dials or a canary split traffic (0.1 % resolution). */
 const SAMPLES = 1000;
 
-/** For every country CloudFront can send, where its viewers go and why. */
-export function routingTable(router: Router, doc: HealthDoc | null): Record<string, TableRow> {
-  const dialled =
-    doc !== null && Object.values(doc.regions).some((h) => h.dial !== undefined && h.dial < 100);
+/** For every country CloudFront can send, where its viewers go and why, at time `now`. */
+export function routingTable(router: Router, doc: HealthDoc | null, now: number): Record<string, TableRow> {
+  const splits =
+    doc !== null &&
+    (Object.values(doc.regions).some((h) => h.dial !== undefined && h.dial < 100) ||
+      doc.canary !== undefined);
   const table: Record<string, TableRow> = {};
   for (const iso of [...COUNTRIES.keys()].sort()) {
-    if (!dialled) {
-      const d = route({ country: iso }, doc, router);
+    if (!splits) {
+      const d = route({ country: iso, now }, doc, router);
       table[iso] = { target: d.target.id, reason: d.reason };
       continue;
     }
-    // a dial splits a country's viewers by key: sample keys, report the majority and the split
-    const counts = new Map<string, { n: number; reason: Reason }>();
+    // dials and canaries split a country's viewers by key: sample keys, report the majority and the split
+    const counts = new Map<string, { n: number; target: string; reason: Reason }>();
     for (let i = 0; i < SAMPLES; i++) {
-      const d = route({ country: iso, ip: `sample-${i}` }, doc, router);
-      const c = counts.get(d.target.id);
-      counts.set(d.target.id, { n: (c?.n ?? 0) + 1, reason: c?.reason ?? d.reason });
+      const d = route({ country: iso, ip: `sample-${i}`, now }, doc, router);
+      const label = destinationOf(d);
+      const c = counts.get(label);
+      counts.set(label, { n: (c?.n ?? 0) + 1, target: d.target.id, reason: c?.reason ?? d.reason });
     }
     const ranked = [...counts].sort((a, b) => b[1].n - a[1].n);
-    const [target, { reason }] = ranked[0];
+    const { target, reason } = ranked[0][1];
     table[iso] =
       ranked.length === 1
         ? { target, reason }
-        : { target, reason, split: Object.fromEntries(ranked.map(([id, c]) => [id, (c.n * 100) / SAMPLES])) };
+        : {
+            target,
+            reason,
+            split: Object.fromEntries(ranked.map(([label, c]) => [label, (c.n * 100) / SAMPLES])),
+          };
   }
   return table;
 }

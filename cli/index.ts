@@ -166,7 +166,7 @@ export function program(): Command {
       const { router, data: config, warnings } = loadConfig(o.config);
       const doc: HealthDoc | null = o.doc ? loadDoc(o.doc, config).data : null;
       for (const w of warnings) console.error(w);
-      const table = routingTable(router, doc);
+      const table = routingTable(router, doc, Date.now());
       console.log(o.json ? JSON.stringify(table, null, 2) : formatTable(table));
     });
 

@@ -1,7 +1,7 @@
 // Dry run of a health-document change: who goes where before and after, weighted by a traffic mix. Pure and
 // deterministic: every country's viewers are sampled with the same synthetic keys, so dials and canaries split
 // them exactly as the edge would.
-import { route } from './route';
+import { type Decision, route } from './route';
 import type { Router } from './router';
 import type { HealthDoc } from './schema';
 import type { Problem } from './validate';
@@ -61,7 +61,8 @@ export function parseTrafficCsv(text: string): { mix: Map<string, number>; error
   return { mix, errors };
 }
 
-function destination(d: ReturnType<typeof route>): string {
+/** Where a decision sends the viewer, telling a region's canary from the region: "ap-northeast-2 (canary)". */
+export function destinationOf(d: Decision): string {
   return d.reason === 'canary' ? `${d.target.id} (canary)` : d.target.id;
 }
 
@@ -93,8 +94,8 @@ export function simulate(
       let changed = false;
       for (let i = 0; i < samplesPerCountry; i++) {
         const facts = { country: cc, ip: `sim-${i}`, now };
-        const a = destination(route(facts, from, router));
-        const b = destination(route(facts, to, router));
+        const a = destinationOf(route(facts, from, router));
+        const b = destinationOf(route(facts, to, router));
         before[a] = (before[a] ?? 0) + each;
         after[b] = (after[b] ?? 0) + each;
         matrix[a] ??= {};

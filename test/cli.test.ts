@@ -244,6 +244,17 @@ describe('table', () => {
     expect(table.DE).toEqual({ target: 'eu-central-1', reason: 'nearest' });
   });
 
+  test('a canary shows how it splits a country too', () => {
+    const doc = docFile('canary-table.json', (d) => {
+      d.canary = { percent: 20 };
+    });
+    const table = JSON.parse(cli('table', ...base, '--doc', doc, '--json').stdout);
+    expect(table.KR).toMatchObject({ target: 'ap-northeast-2', reason: 'nearest' });
+    expect(table.KR.split['ap-northeast-2 (canary)']).toBeGreaterThan(15);
+    expect(table.KR.split['ap-northeast-2 (canary)']).toBeLessThan(25);
+    expect(table.US).toEqual({ target: 'us-east-1', reason: 'nearest' });
+  });
+
   test('the text view has a row per country', () => {
     const r = cli('table', ...base);
     expect(r.code).toBe(0);
