@@ -151,6 +151,19 @@ export function program(): Command {
       const keys = o.keyFile ? loadKeyRing(o.keyFile) : undefined;
       if (facts.headers?.['x-route-token'] !== undefined && !keys)
         notes.push('x-route-token not checked: give --key-file');
+      const { cookie, header } = router.sticky;
+      const keyed =
+        facts.ip !== undefined ||
+        (cookie !== undefined && facts.cookies?.[cookie] !== undefined) ||
+        (header !== undefined && facts.headers?.[header] !== undefined);
+      const splits =
+        doc?.data.canary !== undefined ||
+        Object.values(doc?.data.regions ?? {}).some((h) => (h.dial ?? 100) < 100);
+      if (splits && !keyed) {
+        notes.push(
+          'no viewer key (--ip, or the sticky cookie/header): dials and the canary see one empty key',
+        );
+      }
       const decision: Decision = route(facts, doc?.data ?? null, router, { keys });
       if (o.json) console.log(JSON.stringify(decision, null, 2));
       else console.log(formatDecision(decision, notes, o.doc));

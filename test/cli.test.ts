@@ -156,6 +156,17 @@ describe('explain', () => {
     });
   });
 
+  test('with a dial or canary set and no viewer key, the human view says the split cannot apply', () => {
+    const doc = docFile('canary-note.json', (d) => {
+      d.canary = { percent: 20 };
+    });
+    const r = cli('explain', ...base, '--doc', doc, '--country', 'KR');
+    expect(r.stdout).toContain('note:    no viewer key (--ip, or the sticky cookie/header)');
+    expect(
+      cli('explain', ...base, '--doc', doc, '--country', 'KR', '--ip', '198.51.100.1').stdout,
+    ).not.toContain('no viewer key');
+  });
+
   test('--lat/--lon place the viewer', () => {
     expect(decision('--lat', '-23.55', '--lon', '-46.63')).toMatchObject({ target: { id: 'sa-east-1' } });
   });
