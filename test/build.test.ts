@@ -1,0 +1,51 @@
+// The build (`node esbuild.config.mjs --config FILE --outdir DIR`): a bad config fails it with the validator's lines.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXAMPLE_CONFIG, ROOT, readJson } from './helpers/load';
+
+const dir = mkdtempSync(join(tmpdir(), 'edge-router-build-test-'));
+
+function build(config: unknown) {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(config));
+  const outdir = join(dir, 'out');
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'esbuild.config.mjs'), '--config', file, '--outdir', outdir],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
+  return { ...r, file, outdir };
+}
+
+test('a bad config fails the build: one line per problem with file and JSON path, no stack trace, no function', () => {
+  const c = readJson<any>(EXAMPLE_CONFIG);
+  c.regions['us-east-1'].origin.port = 22;
+  c.fallbackRegion = 'mars-1';
+  const r = build(c);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain(
+    `${r.file}: $.regions["us-east-1"].origin.port: must be 80, 443 or an integer from 1024 to 65535`,
+  );
+  expect(r.stderr).toContain(`${r.file}: $.fallbackRegion: "mars-1" is not a configured region`);
+  expect(r.stderr).toContain('build failed');
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(existsSync(join(r.outdir, 'origin-request', 'index.js'))).toBe(false);
+});
+
+test('a good config builds both Lambda@Edge functions with the config baked in', () => {
+  const c = readJson<any>(EXAMPLE_CONFIG);
+  c.regions['us-east-1'].origin.domainName = 'baked.us-east-1.example.com';
+  const r = build(c);
+  expect(r.status).toBe(0);
+  const mod = require(join(r.outdir, 'origin-request', 'index.js'));
+  expect(typeof mod.handler).toBe('function');
+  expect(readFileSync(join(r.outdir, 'origin-request', 'index.js'), 'utf8')).toContain(
+    'baked.us-east-1.example.com',
+  );
+  expect(existsSync(join(r.outdir, 'origin-response', 'index.js'))).toBe(true);
+});
