@@ -3,6 +3,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { keyRing, newSecret } from '../lib/keyring';
 import { type KeyRing, type KeysDoc, mintToken, parseJsonText } from '../shared';
+import { TARGET_ID } from '../shared/ids';
 import { KeysDocSchema } from '../shared/schema';
 import { problemsOf } from '../shared/validate';
 import { CliError, loadConfig, problemLines } from './load';
@@ -50,7 +51,7 @@ export function addKeyCommands(cli: Command): void {
     .option('--config <file>', 'router config: checks the target and the maximum TTL')
     .action((o: { target: string; ttl: string; keyFile: string; keyId?: string; config?: string }) => {
       const ttl = parseTtl(o.ttl);
-      if (o.target !== '*' && !/^[a-z][a-z0-9-]{0,62}$/.test(o.target)) {
+      if (o.target !== '*' && !TARGET_ID.test(o.target)) {
         throw new CliError([
           `--target ${JSON.stringify(o.target)}: expected a region or environment id, or *`,
         ]);

@@ -5,9 +5,9 @@ import * as ipaddr from 'ipaddr.js';
 import * as z from 'zod';
 import { cidrProblem } from './cidr';
 import { AWS_REGIONS, COUNTRIES } from './geo-data';
+import { TARGET_ID } from './ids';
 import { type Parsed, problemsOf } from './validate';
 
-const TARGET_ID = /^[a-z][a-z0-9-]{0,62}$/;
 const COUNTRY = /^[A-Z]{2}$/;
 // A DNS name as CloudFront accepts it for a custom origin: labels of letters, digits and hyphens.
 const HOSTNAME =

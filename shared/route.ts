@@ -1,6 +1,7 @@
 // The routing policy: route(facts, doc, router) → Decision. Pure: no I/O, no globals, never throws.
 import { nearestAnchor } from './anchor';
 import { bucket, fnv1a32 } from './hash';
+import { TARGET_ID } from './ids';
 import { type Ip, matchCidr, parseIp } from './net';
 import type {
   CountryRoute,
@@ -136,8 +137,6 @@ function made(
     trace,
   };
 }
-
-const TARGET_ID = /^[a-z][a-z0-9-]{0,62}$/;
 
 interface OverrideStep {
   readonly dest?: Destination;

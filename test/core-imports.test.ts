@@ -21,6 +21,7 @@ test('route() bundles from shared/ alone, under 10 KB minified', async () => {
   expect(inputs.sort()).toEqual([
     'shared/anchor.ts',
     'shared/hash.ts',
+    'shared/ids.ts',
     'shared/net.ts',
     'shared/route.ts',
     'shared/token.ts',

@@ -12,14 +12,16 @@ import {
 import type { Router } from '../../shared/router';
 import type { KeysDoc } from '../../shared/schema';
 import type { KeyRing } from '../../shared/token';
+import {
+  AUTHORISED_HEADER,
+  DECISION_HEADER,
+  decisionHeader,
+  REASON_HEADER,
+  REGION_HEADER,
+  ROUTE_HEADER_PREFIX,
+} from '../route-headers';
 import type { DocState } from './object-cache';
 import { METRICS, type Telemetry } from './telemetry';
-
-/** Our headers to the origin. Any x-route-* header from the viewer is removed first, so the origin can trust them. */
-export const ROUTE_HEADER_PREFIX = 'x-route-';
-/** To the origin (and so to origin-response): how the request was routed, and whether the viewer may see it. */
-export const DECISION_HEADER = 'x-route-decision';
-export const AUTHORISED_HEADER = 'x-route-authorised';
 
 export interface HandlerDeps {
   readonly router: Router;
@@ -126,15 +128,11 @@ export function applyDecision(request: CloudFrontRequest, d: Decision): void {
     // CloudFront does not rewrite Host when a function changes the origin
     headers.host = [{ key: 'Host', value: o.domainName }];
   }
-  headers['x-route-region'] = [{ key: 'X-Route-Region', value: d.target.id }];
-  headers['x-route-reason'] = [{ key: 'X-Route-Reason', value: d.reason }];
+  // Our headers to the origin; any x-route-* header from the viewer was removed above, so the origin can trust them.
+  headers[REGION_HEADER] = [{ key: 'X-Route-Region', value: d.target.id }];
+  headers[REASON_HEADER] = [{ key: 'X-Route-Reason', value: d.reason }];
   headers[DECISION_HEADER] = [{ key: 'X-Route-Decision', value: decisionHeader(d) }];
   if (d.authorised) headers[AUTHORISED_HEADER] = [{ key: 'X-Route-Authorised', value: '1' }];
-}
-
-/** `target=staging; reason=override; doc=7; stale=0` */
-export function decisionHeader(d: Decision): string {
-  return `target=${d.target.id}; reason=${d.reason}; doc=${d.serial === null ? 'none' : d.serial}; stale=${d.stale ? 1 : 0}`;
 }
 
 /** The route_to cookie is for us, not the origin: removed, and nothing else of the Cookie header changed. */

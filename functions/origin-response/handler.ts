@@ -4,8 +4,13 @@
 // Every x-route-* header the origin returned is removed first: an origin that echoes what it received must not
 // show the topology to the public.
 import type { CloudFrontResponse, CloudFrontResponseEvent } from 'aws-lambda';
-
-const PREFIX = 'x-route-';
+import {
+  AUTHORISED_HEADER,
+  DECISION_HEADER,
+  decisionTarget,
+  REGION_HEADER,
+  ROUTE_HEADER_PREFIX,
+} from '../route-headers';
 
 export interface ResponseOptions {
   /** send x-route-region to every viewer (config trace.publicRegion) */
@@ -26,15 +31,15 @@ export function createHandler(opts: ResponseOptions) {
       }
       const headers = response.headers;
       for (const name of Object.keys(headers))
-        if (name.toLowerCase().startsWith(PREFIX)) delete headers[name];
+        if (name.toLowerCase().startsWith(ROUTE_HEADER_PREFIX)) delete headers[name];
       const sent = cf.request?.headers ?? {};
-      const decision = sent['x-route-decision']?.[0]?.value;
+      const decision = sent[DECISION_HEADER]?.[0]?.value;
       if (typeof decision !== 'string') return response;
-      if (sent['x-route-authorised']?.[0]?.value === '1') {
-        headers['x-route-decision'] = [{ key: 'X-Route-Decision', value: decision }];
+      if (sent[AUTHORISED_HEADER]?.[0]?.value === '1') {
+        headers[DECISION_HEADER] = [{ key: 'X-Route-Decision', value: decision }];
       }
-      const region = /^target=([a-z][a-z0-9-]{0,62});/.exec(decision)?.[1];
-      if (opts.publicRegion && region) headers['x-route-region'] = [{ key: 'X-Route-Region', value: region }];
+      const region = decisionTarget(decision);
+      if (opts.publicRegion && region) headers[REGION_HEADER] = [{ key: 'X-Route-Region', value: region }];
     } catch (e) {
       // never a 5xx for the trace: the response goes out as the origin sent it
       log(
