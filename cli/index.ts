@@ -3,7 +3,16 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import * as ipaddr from 'ipaddr.js';
 import { countryOf } from '../lib/geoip';
-import { type Decision, type Facts, type HealthDoc, route } from '../shared';
+import {
+  compileRouter,
+  type Decision,
+  type Facts,
+  type HealthDoc,
+  type RouterConfig,
+  route,
+} from '../shared';
+import type { PackedRouter } from '../shared/packed-router';
+import { packRouter } from '../shared/router';
 import { addDocCommands } from './doc';
 import { formatDecision, formatTable, routingTable } from './format';
 import { addKeyCommands, loadKeyRing, readKeys } from './keys';
@@ -220,6 +229,10 @@ function toFacts(o: ExplainOptions): { facts: Facts; notes: string[] } {
 
 /** For the build (esbuild.config.mjs): the same validation as `edge-router validate`. */
 export { checkConfig };
+/** For the build: the CloudFront Functions bundle carries the router packed. */
+export function packedRouter(config: RouterConfig): PackedRouter {
+  return packRouter(compileRouter(config), { names: false });
+}
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -137,6 +137,22 @@ export const TraceSchema = z.strictObject({
   }),
 });
 
+/** Status codes CloudFront accepts as origin-group failover criteria. */
+export const FAILOVER_STATUS_CODES = [400, 403, 404, 416, 500, 502, 503, 504] as const;
+
+export const OriginGroupsSchema = z
+  .strictObject({
+    failoverStatusCodes: z
+      .array(z.union(FAILOVER_STATUS_CODES.map((c) => z.literal(c))))
+      .min(1)
+      .default([500, 502, 503, 504])
+      .meta({ description: 'Responses of the chosen region that send the request to the next one.' }),
+  })
+  .meta({
+    description:
+      'CloudFront Functions only: route each request through an origin group of the chosen region and the next candidate, so a failed GET, HEAD or OPTIONS is retried on the next region within the same request. Needs one distribution origin per region whose origin id is the region id (the infra app makes them).',
+  });
+
 const targetId = (what: string) =>
   z
     .string()
@@ -177,6 +193,7 @@ export const RouterConfigSchema = z
           'The stable viewer key for canaries and dials (a user or session id): this cookie, else this header, else the viewer IP.',
       }),
     healthDoc: HealthDocSourceSchema.optional(),
+    originGroups: OriginGroupsSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const regions = c.regions;

@@ -8,8 +8,9 @@ export const FNV_OFFSET = 0x811c9dc5;
  * FNV-1a of `s`; with `state` (an earlier result), the hash of that earlier string followed by `s`, so a
  * fixed prefix is hashed once: fnv1a32(b, fnv1a32(a)) === fnv1a32(a + b).
  */
-export function fnv1a32(s: string, state = FNV_OFFSET): number {
-  let h = state;
+export function fnv1a32(s: string, state?: number): number {
+  // no default parameters: the CloudFront Functions runtime does not have them (nor does esbuild lower them)
+  let h = state === undefined ? FNV_OFFSET : state;
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
     if (c < 0x80) {
@@ -43,6 +44,6 @@ function mix(h: number, byte: number): number {
 }
 
 /** A stable bucket in [0, 10000) (0.01 % steps) of `key`, optionally after a prefix's hash state. */
-export function bucket(key: string, prefixState = FNV_OFFSET): number {
+export function bucket(key: string, prefixState?: number): number {
   return fnv1a32(key, prefixState) % 10000;
 }

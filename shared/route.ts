@@ -3,13 +3,14 @@ import { nearestAnchor } from './anchor';
 import { bucket, fnv1a32 } from './hash';
 import { TARGET_ID } from './ids';
 import { type Ip, matchCidr, parseIp } from './net';
+import { hasOwn } from './own';
 import type {
   CountryRoute,
   Destination,
   Ranking,
   RegionEntry,
   ResolvedOrigin,
-  Router,
+  RouteTable,
   Target,
 } from './router';
 import type { HealthDoc } from './schema';
@@ -74,6 +75,12 @@ interface DecisionBase {
   readonly authorised: boolean;
   /** present when the request asked for an override */
   readonly override?: OverrideOutcome;
+  /**
+   * Where to retry this request if the chosen origin fails (an origin group in CloudFront Functions): for a
+   * geographic choice, the best-ranked other region that is up and active (else a standby); for a canary, the
+   * region's stable origin. Absent for overrides, network routes, fail-open and errors.
+   */
+  readonly next?: Destination;
   /** the steps taken, in order, in words */
   readonly trace: readonly string[];
 }
@@ -89,30 +96,33 @@ export type DocInput = HealthDoc | null | undefined;
  * (residency, latency ranking, health, dials, standby), after which the canary may send the viewer to the chosen
  * region's canaryOrigin. Reads nothing but its arguments: the request time is facts.now.
  */
-export function route(facts: Facts, doc: DocInput, router: Router, ctx: RouteContext = {}): Decision {
+export function route(facts: Facts, doc: DocInput, router: RouteTable, ctx?: RouteContext): Decision {
   const trace: string[] = [];
   let serial: number | null = null;
-  const stale = ctx.stale === true;
+  const stale = ctx !== undefined && ctx.stale === true;
   try {
     serial = doc && typeof doc.serial === 'number' ? doc.serial : null;
-    if (stale) trace.push('doc: last known good, older than maxStaleSeconds');
+    if (stale) {
+      TRACE: trace.push('doc: last known good, older than maxStaleSeconds');
+    }
     const ip = router.needsIp ? parseIp(facts.ip) : null;
-    const ov = override(facts, ip, router, ctx.keys, trace);
+    const ov = override(facts, ip, router, ctx === undefined ? undefined : ctx.keys, trace);
     if (ov.dest) return made(ov.dest, 'override', serial, stale, ov, trace);
     const net = matchCidr(router.networks, ip);
     if (net !== undefined) {
-      const r = router.config.networkRoutes?.[net];
+      const r = router.networkRoutes[net];
       const dest = r && router.targets.get(r.target);
       if (dest) {
-        trace.push(`network: ${r.name} → ${r.target}`);
+        TRACE: trace.push(`network: ${r.name} → ${r.target}`);
         return made(dest, 'network', serial, stale, ov, trace);
       }
     }
     const key = viewerKey(facts, router);
     const d = decide(facts, doc, router, trace, key);
     const canary = d.reason === 'fail-open' ? undefined : canaryFor(d.dest, key, facts, doc, trace);
-    if (canary) return made(canary, 'canary', serial, stale, ov, trace);
-    return made(d.dest, d.reason, serial, stale, ov, trace);
+    // a failed canary request is retried on the region's stable origin
+    if (canary) return made(canary, 'canary', serial, stale, ov, trace, d.dest);
+    return made(d.dest, d.reason, serial, stale, ov, trace, d.next);
   } catch (e) {
     return errorDecision(router, e, serial, stale, trace);
   }
@@ -125,6 +135,7 @@ function made(
   stale: boolean,
   ov: OverrideStep,
   trace: string[],
+  next?: Destination,
 ): Decision {
   return {
     target: dest.target,
@@ -134,6 +145,7 @@ function made(
     stale,
     authorised: ov.authorised,
     override: ov.outcome,
+    next,
     trace,
   };
 }
@@ -150,7 +162,7 @@ const AUTHORISED: OverrideStep = Object.freeze({ authorised: true });
 function override(
   facts: Facts,
   ip: Ip | null,
-  router: Router,
+  router: RouteTable,
   keys: KeyRing | undefined,
   trace: string[],
 ): OverrideStep {
@@ -172,7 +184,7 @@ function override(
   const dest = TARGET_ID.test(requested) ? router.targets.get(requested) : undefined;
   if (!dest) return ignored(requested, from, 'not a configured region or environment', allowed, trace);
   if (allowed) {
-    trace.push(`override: ${requested} (viewer in override.allowCidrs)`);
+    TRACE: trace.push(`override: ${requested} (viewer in override.allowCidrs)`);
     return { dest, authorised: true, outcome: { requested, from, honoured: true, why: 'allowCidrs' } };
   }
   if (token === undefined) {
@@ -180,29 +192,30 @@ function override(
   }
   const t = checkToken(token, requested, now, keys, router.maxTokenTtlSeconds);
   if (!t.ok) return ignored(requested, from, `unauthorised: token ${t.why}`, false, trace);
-  trace.push(`override: ${requested} (token, key ${t.keyId})`);
+  TRACE: trace.push(`override: ${requested} (token, key ${t.keyId})`);
   return { dest, authorised: true, outcome: { requested, from, honoured: true, why: `token ${t.keyId}` } };
 }
 
 /** The decision when routing itself failed: the fallback region, reason `error`, and why. */
 export function errorDecision(
-  router: Router,
+  router: RouteTable,
   error: unknown,
-  serial: number | null = null,
-  stale = false,
-  trace: string[] = [],
+  serial?: number | null,
+  stale?: boolean,
+  trace?: string[],
 ): Decision {
   const fb = router.regions[router.fallback];
-  trace.push(`error: routing failed; fallback ${fb.id}`);
+  const steps = trace || [];
+  TRACE: steps.push(`error: routing failed; fallback ${fb.id}`);
   return {
     target: fb.target,
     origin: fb.origin,
     reason: 'error',
     error: error instanceof Error ? error.message : String(error),
-    serial,
-    stale,
+    serial: serial === undefined ? null : serial,
+    stale: stale === true,
     authorised: false,
-    trace,
+    trace: steps,
   };
 }
 
@@ -214,13 +227,14 @@ function ignored(
   trace: string[],
 ): OverrideStep {
   const shown = requested.slice(0, 64);
-  trace.push(`override: ${JSON.stringify(shown)} ignored (${why})`);
+  TRACE: trace.push(`override: ${JSON.stringify(shown)} ignored (${why})`);
   return { authorised, outcome: { requested: shown, from, honoured: false, why } };
 }
 
 /** The stable viewer key for dials and canaries: config sticky cookie, else header, else the IP (at most 256 chars). */
-function viewerKey(facts: Facts, router: Router): string {
-  const { cookie, header } = router.sticky;
+function viewerKey(facts: Facts, router: RouteTable): string {
+  const cookie = router.sticky.cookie;
+  const header = router.sticky.header;
   let key: unknown;
   if (cookie !== undefined) key = facts.cookies?.[cookie];
   if (typeof key !== 'string' && header !== undefined) key = facts.headers?.[header];
@@ -228,19 +242,21 @@ function viewerKey(facts: Facts, router: Router): string {
   return typeof key === 'string' ? (key.length > 256 ? key.slice(0, 256) : key) : '';
 }
 
-// Per document, computed once: the canary seed's hash state and the schedule's times.
-const seedStates = new WeakMap<object, number>();
-const scheduleTimes = new WeakMap<object, number[]>();
+// Computed once per document, not per request: the canary seed's hash state and the schedule's times. A
+// one-entry memo keyed by identity, not a WeakMap: the CloudFront Functions runtime has no WeakMap.
+let seedOf: object | undefined;
+let seedState = 0;
+let timesOf: object | undefined;
+let times: number[] = [];
 
 /** The canary percent at `now`: the last schedule step whose time has passed, else canary.percent. */
 export function canaryPercent(canary: NonNullable<HealthDoc['canary']>, now: number): number {
   let pct = canary.percent;
   const steps = canary.schedule;
   if (Array.isArray(steps) && steps.length) {
-    let times = scheduleTimes.get(steps);
-    if (!times) {
+    if (timesOf !== steps) {
       times = steps.map((s) => Date.parse(s.at));
-      scheduleTimes.set(steps, times);
+      timesOf = steps;
     }
     for (let i = 0; i < times.length && times[i] <= now; i++) pct = steps[i].percent;
   }
@@ -268,22 +284,27 @@ function canaryFor(
   if (!(typeof pct === 'number' && pct > 0)) return undefined;
   const h = healthOf(doc, r.id);
   if (h.status === 'down' || h.canaryStatus === 'down') {
-    trace.push(`canary: ${r.id} canary down, none sent`);
+    TRACE: trace.push(`canary: ${r.id} canary down, none sent`);
     return undefined;
   }
-  let seed = seedStates.get(canary);
-  if (seed === undefined) {
-    seed = fnv1a32(`canary:${typeof canary.seed === 'string' ? canary.seed : ''}:`);
-    seedStates.set(canary, seed);
+  if (seedOf !== canary) {
+    seedState = fnv1a32(`canary:${typeof canary.seed === 'string' ? canary.seed : ''}:`);
+    seedOf = canary;
   }
-  const b = bucket(key, seed);
+  const b = bucket(key, seedState);
   const threshold = Math.round(pct * 100);
   if (b >= threshold) return undefined;
-  trace.push(`canary: bucket ${b} < ${threshold} (${pct}%): ${r.id} canary`);
+  TRACE: trace.push(`canary: bucket ${b} < ${threshold} (${pct}%): ${r.id} canary`);
   return r.canary;
 }
 
-function decide(facts: Facts, doc: DocInput, router: Router, trace: string[], key: string): Pick | NoGeoPick {
+function decide(
+  facts: Facts,
+  doc: DocInput,
+  router: RouteTable,
+  trace: string[],
+  key: string,
+): Pick | NoGeoPick {
   let country = facts.country;
   let byCountry: CountryRoute | undefined;
   if (typeof country === 'string') {
@@ -295,33 +316,35 @@ function decide(facts: Facts, doc: DocInput, router: Router, trace: string[], ke
   } else {
     country = undefined;
   }
-  const { lat, lon } = facts;
+  const lat = facts.lat;
+  const lon = facts.lon;
   let ranking: Ranking;
   if (typeof lat === 'number' && typeof lon === 'number' && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) {
     const anchor = nearestAnchor(lat, lon, router.anchors);
     ranking = router.byAnchor[(byCountry ? byCountry.group : -1) + 1][anchor];
-    trace.push(router.anchorGeo[anchor]);
+    TRACE: trace.push(router.anchorGeo[anchor]);
   } else if (byCountry) {
     ranking = byCountry.ranking;
-    trace.push(byCountry.geo);
+    TRACE: trace.push(byCountry.geo);
   } else {
-    trace.push(
+    TRACE: trace.push(
       country ? `geo: unknown country ${JSON.stringify(country.slice(0, 8))}` : 'geo: no country, no lat/lon',
     );
-    ranking = router.noGeo;
+    const pick = choose(router.noGeo, key, doc, router, trace);
+    return { dest: pick.dest, reason: 'no-geo', next: pick.next };
   }
-  trace.push(ranking.text);
-  const pick = choose(ranking, key, doc, router, trace);
-  return ranking === router.noGeo ? { dest: pick.dest, reason: 'no-geo' } : pick;
+  return choose(ranking, key, doc, router, trace);
 }
 
 interface Pick {
   readonly dest: Destination;
   readonly reason: 'nearest' | 'failover' | 'dial-spill' | 'standby' | 'fail-open';
+  readonly next?: Destination;
 }
 interface NoGeoPick {
   readonly dest: Destination;
   readonly reason: 'no-geo';
+  readonly next?: Destination;
 }
 
 const UP = { status: 'up' } as const;
@@ -332,12 +355,13 @@ function healthOf(
   id: string,
 ): { status?: unknown; role?: unknown; dial?: unknown; canaryStatus?: unknown } {
   const regions = doc?.regions;
-  if (typeof regions !== 'object' || regions === null || !Object.hasOwn(regions, id)) return UP;
+  if (typeof regions !== 'object' || regions === null || !hasOwn(regions, id)) return UP;
   const h = regions[id];
   return typeof h === 'object' && h !== null ? h : UP;
 }
 
-function choose(ranking: Ranking, key: string, doc: DocInput, router: Router, trace: string[]): Pick {
+function choose(ranking: Ranking, key: string, doc: DocInput, router: RouteTable, trace: string[]): Pick {
+  TRACE: trace.push(ranking.text);
   const order = ranking.order;
   let nearest = -1; // best-ranked active region, whatever its health
   let nearestDown = false;
@@ -347,13 +371,13 @@ function choose(ranking: Ranking, key: string, doc: DocInput, router: Router, tr
     const r = router.regions[order[i]];
     const h = healthOf(doc, r.id);
     if (h.role === 'pilot') {
-      trace.push(`${r.id}: pilot, skipped`);
+      TRACE: trace.push(`${r.id}: pilot, skipped`);
       continue;
     }
     const up = h.status !== 'down';
     if (h.role === 'standby') {
       if (up && firstStandby < 0) firstStandby = order[i];
-      trace.push(`${r.id}: standby${up ? '' : ', down'}, held back`);
+      TRACE: trace.push(`${r.id}: standby${up ? '' : ', down'}, held back`);
       continue;
     }
     if (nearest < 0) {
@@ -361,32 +385,40 @@ function choose(ranking: Ranking, key: string, doc: DocInput, router: Router, tr
       nearestDown = !up;
     }
     if (!up) {
-      trace.push(r.says.down);
+      TRACE: trace.push(r.says.down);
       continue;
     }
     const dial = typeof h.dial === 'number' ? h.dial : 100;
     if (dial < 100) {
       const b = bucket(key, r.dialSeed); // = bucket(`dial:${id}:${key}`), per region so dials do not correlate
       if (b >= Math.round(dial * 100)) {
-        trace.push(`${r.id}: dial ${dial}, bucket ${b}, spill`);
+        TRACE: trace.push(`${r.id}: dial ${dial}, bucket ${b}, spill`);
         if (firstSpilled < 0) firstSpilled = order[i];
         continue;
       }
-      trace.push(`${r.id}: dial ${dial}, bucket ${b}, kept`);
+      TRACE: trace.push(`${r.id}: dial ${dial}, bucket ${b}, kept`);
     }
-    trace.push(r.says.chose);
-    return { dest: r, reason: order[i] === nearest ? 'nearest' : nearestDown ? 'failover' : 'dial-spill' };
+    TRACE: trace.push(r.says.chose);
+    return {
+      dest: r,
+      reason: order[i] === nearest ? 'nearest' : nearestDown ? 'failover' : 'dial-spill',
+      next: nextAfter(order, order[i], doc, router),
+    };
   }
   if (firstSpilled >= 0) {
     // every up active candidate spilled: a dial cannot send traffic nowhere, so the first one keeps it
     const r = router.regions[firstSpilled];
-    trace.push(`every up candidate spilled; chose ${r.id}, dial ignored`);
-    return { dest: r, reason: firstSpilled === nearest ? 'nearest' : 'failover' };
+    TRACE: trace.push(`every up candidate spilled; chose ${r.id}, dial ignored`);
+    return {
+      dest: r,
+      reason: firstSpilled === nearest ? 'nearest' : 'failover',
+      next: nextAfter(order, firstSpilled, doc, router),
+    };
   }
   if (firstStandby >= 0) {
     const r = router.regions[firstStandby];
-    trace.push(`no active candidate up; chose standby ${r.id}`);
-    return { dest: r, reason: 'standby' };
+    TRACE: trace.push(`no active candidate up; chose standby ${r.id}`);
+    return { dest: r, reason: 'standby', next: nextAfter(order, firstStandby, doc, router) };
   }
   // Nothing up: fail open to the best-ranked candidate regardless of health (as Route 53 and Global
   // Accelerator do), preferring one that is not a pilot light.
@@ -398,6 +430,25 @@ function choose(ranking: Ranking, key: string, doc: DocInput, router: Router, tr
     }
   }
   const r = router.regions[open];
-  trace.push(`nothing up; fail open to ${r.id}`);
+  TRACE: trace.push(`nothing up; fail open to ${r.id}`);
   return { dest: r, reason: 'fail-open' };
+}
+
+/** The retry for a chosen region: the best-ranked other region up and active (dials aside), else one in standby. */
+function nextAfter(
+  order: readonly number[],
+  chosen: number,
+  doc: DocInput,
+  router: RouteTable,
+): Destination | undefined {
+  let standby: Destination | undefined;
+  for (let i = 0; i < order.length; i++) {
+    if (order[i] === chosen) continue;
+    const r = router.regions[order[i]];
+    const h = healthOf(doc, r.id);
+    if (h.status === 'down' || h.role === 'pilot') continue;
+    if (h.role !== 'standby') return r;
+    if (!standby) standby = r;
+  }
+  return standby;
 }

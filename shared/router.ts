@@ -7,6 +7,14 @@ import { ANCHORS, nearestAnchor, rankSites, type Site } from './geo';
 import { AWS_REGIONS, COUNTRIES, type Place } from './geo-data';
 import { fnv1a32 } from './hash';
 import type { CidrTable } from './net';
+import {
+  CHAR0,
+  countrySlot,
+  MAX_CHAR_INDEX,
+  type PackedCidrs,
+  type PackedOrigin,
+  type PackedRouter,
+} from './packed-router';
 import type { Origin, RouterConfig } from './schema';
 
 export interface Target {
@@ -39,6 +47,8 @@ export interface RegionEntry extends Destination, Site {
 /** Candidate regions for one kind of viewer, best first, with a one-line description for traces. */
 export interface Ranking {
   readonly order: readonly number[];
+  /** the residency group the candidates were limited to (index into config.residency), or -1 */
+  readonly group: number;
   readonly text: string;
 }
 
@@ -52,12 +62,15 @@ export interface CountryRoute {
   readonly geo: string;
 }
 
-export interface Router {
-  readonly config: RouterConfig;
+/**
+ * What route() reads: the config compiled to lookup tables. Plain data, so that a runtime without room to compile
+ * (CloudFront Functions) can carry it packed (shared/packed-router.ts).
+ */
+export interface RouteTable {
   readonly regions: readonly RegionEntry[];
-  readonly environments: ReadonlyMap<string, Destination>;
   readonly fallback: number;
-  readonly byCountry: ReadonlyMap<string, CountryRoute>;
+  /** ISO 3166-1 alpha-2 (upper case) → how its viewers are ranked */
+  readonly byCountry: Lookup<CountryRoute>;
   /** [residency group + 1][anchor index] → ranking, for viewers placed by latitude/longitude */
   readonly byAnchor: readonly (readonly Ranking[])[];
   /** [anchor index] → the trace line that places a latitude/longitude viewer */
@@ -67,9 +80,11 @@ export interface Router {
   /** Fallback first, then the others by latency from it: viewers with no geography. */
   readonly noGeo: Ranking;
   /** every region and environment by id: what an override may name */
-  readonly targets: ReadonlyMap<string, Destination>;
-  /** viewer networks → index into config.networkRoutes */
+  readonly targets: Lookup<Destination>;
+  /** viewer networks → index into networkRoutes */
   readonly networks: CidrTable<number>;
+  /** config.networkRoutes: where each matched network goes */
+  readonly networkRoutes: readonly NetworkRoute[];
   /** viewer networks allowed to override (override.allowCidrs) */
   readonly allow: CidrTable<true>;
   /** whether routing reads the viewer's IP address beyond hashing it */
@@ -77,6 +92,24 @@ export interface Router {
   readonly maxTokenTtlSeconds: number;
   /** where the stable viewer key comes from (config sticky), else the viewer IP */
   readonly sticky: { readonly cookie?: string; readonly header?: string };
+}
+
+/** A read-only map as route() uses it: a Map, or a plain-object table where there is no Map (CloudFront Functions). */
+export interface Lookup<V> {
+  get(key: string): V | undefined;
+}
+
+export interface NetworkRoute {
+  readonly name: string;
+  readonly target: string;
+}
+
+/** A compiled router: the tables, and the config they came from (for the CLI's reports). */
+export interface Router extends RouteTable {
+  readonly config: RouterConfig;
+  readonly environments: ReadonlyMap<string, Destination>;
+  readonly byCountry: ReadonlyMap<string, CountryRoute>;
+  readonly targets: ReadonlyMap<string, Destination>;
 }
 
 export function resolveOrigin(o: Origin): ResolvedOrigin {
@@ -135,6 +168,7 @@ export function compileRouter(config: RouterConfig): Router {
     const prefix = group < 0 ? 'rank' : `rank (residency ${groups[group].name})`;
     return Object.freeze({
       order: Object.freeze(order),
+      group,
       text: `${prefix}: ${sites.map((s) => s.id).join(' > ')}`,
     });
   };
@@ -182,9 +216,85 @@ export function compileRouter(config: RouterConfig): Router {
     noGeo,
     targets,
     networks,
+    networkRoutes: Object.freeze(
+      (config.networkRoutes ?? []).map((r) => Object.freeze({ name: r.name, target: r.target })),
+    ),
     allow,
     needsIp: networks.size + allow.size > 0,
     maxTokenTtlSeconds: config.override?.maxTokenTtlSeconds ?? 7 * 86400,
     sticky: Object.freeze({ ...config.sticky }),
   });
+}
+
+/**
+ * The JSON form of a compiled router (build time, Node.js): see shared/packed-router.ts. Without `names` (the
+ * CloudFront Functions build, which has no trace), the anchor and country names the trace lines use are left out.
+ */
+export function packRouter(router: Router, opts: { names: boolean } = { names: true }): PackedRouter {
+  const rankings: number[][] = [];
+  const seen = new Map<string, number>();
+  const indexOf = (r: Ranking): number => {
+    const packed = [r.group + 1, ...r.order];
+    const key = packed.join(',');
+    let i = seen.get(key);
+    if (i === undefined) {
+      i = rankings.length;
+      rankings.push(packed);
+      seen.set(key, i);
+    }
+    return i;
+  };
+  const char = (i: number): string => {
+    if (!(i >= 0 && i <= MAX_CHAR_INDEX))
+      throw new Error(`cannot pack index ${i} (at most ${MAX_CHAR_INDEX})`);
+    return String.fromCharCode(CHAR0 + i);
+  };
+  const codes = router.anchors.map((a) => a.code);
+  const countries = Array<string>(26 * 26).fill(' ');
+  const countryAnchors = Array<string>(26 * 26).fill(' ');
+  for (const [cc, c] of router.byCountry) {
+    const slot = countrySlot(cc);
+    if (slot < 0) throw new Error(`country code ${cc} is not two capital letters`);
+    countries[slot] = char(indexOf(c.ranking));
+    countryAnchors[slot] = char(codes.indexOf(c.anchor));
+  }
+  return {
+    regions: router.regions.map((r) => [
+      r.id,
+      r.place.lat,
+      r.place.lon,
+      packOrigin(r.origin),
+      r.canary ? packOrigin(r.canary.origin) : 0,
+    ]),
+    environments: [...router.environments].map(([id, e]) => [id, packOrigin(e.origin)]),
+    fallback: router.fallback,
+    groups: (router.config.residency ?? []).map((g) => [g.name, g.countries.join('')]),
+    rankings,
+    anchorPlaces: router.anchors.flatMap((a) => [a.place.lat, a.place.lon]),
+    byAnchor: router.byAnchor.map((row) => row.map(indexOf)),
+    countries: countries.join(''),
+    noGeo: indexOf(router.noGeo),
+    networks: packCidrs(router.networks),
+    networkRoutes: router.networkRoutes.map((r) => [r.name, r.target]),
+    allow: packCidrs(router.allow),
+    needsIp: router.needsIp,
+    maxTokenTtlSeconds: router.maxTokenTtlSeconds,
+    sticky: router.sticky,
+    names: opts.names ? { anchors: codes.join(','), countryAnchors: countryAnchors.join('') } : undefined,
+  };
+}
+
+function packOrigin(o: ResolvedOrigin): PackedOrigin {
+  return [o.domainName, o.port, o.protocol, o.path];
+}
+
+function packCidrs<T>(t: CidrTable<T>): PackedCidrs<T> {
+  return {
+    size: t.size,
+    starts4: Array.prototype.slice.call(t.starts4),
+    values4: t.values4.map((v) => (v === undefined ? null : v)),
+    nets6: Array.prototype.slice.call(t.nets6),
+    masks6: Array.prototype.slice.call(t.masks6),
+    values6: t.values6.slice(),
+  };
 }

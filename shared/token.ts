@@ -43,7 +43,10 @@ export function checkToken(
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return { ok: false, why: 'malformed' };
   const m = TOKEN.exec(token);
   if (!m) return { ok: false, why: 'malformed' };
-  const [, keyId, tokenTarget, exp, signature] = m;
+  const keyId = m[1];
+  const tokenTarget = m[2];
+  const exp = m[3];
+  const signature = m[4];
   if (!keys) return { ok: false, why: 'no signing keys loaded' };
   const expected = keys.sign(keyId, tokenPayload(keyId, tokenTarget, Number(exp)));
   if (expected === undefined) return { ok: false, why: `unknown or retired key ${keyId}` };
@@ -58,12 +61,8 @@ export function checkToken(
 }
 
 /** A token for `target` (or `*`), signed with `keyId` (default: the newest key). */
-export function mintToken(
-  keys: KeyRing,
-  target: string,
-  expiresSec: number,
-  keyId = keys.ids[keys.ids.length - 1],
-): string {
+export function mintToken(keys: KeyRing, target: string, expiresSec: number, keyIdOrNewest?: string): string {
+  const keyId = keyIdOrNewest === undefined ? keys.ids[keys.ids.length - 1] : keyIdOrNewest;
   if (keyId === undefined) throw new Error('no signing key');
   const payload = tokenPayload(keyId, target, expiresSec);
   const sig = keys.sign(keyId, payload);

@@ -23,6 +23,7 @@ test('route() bundles from shared/ alone, under 10 KB minified', async () => {
     'shared/hash.ts',
     'shared/ids.ts',
     'shared/net.ts',
+    'shared/own.ts',
     'shared/route.ts',
     'shared/token.ts',
   ]);

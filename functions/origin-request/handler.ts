@@ -20,6 +20,7 @@ import {
   REGION_HEADER,
   ROUTE_HEADER_PREFIX,
 } from '../route-headers';
+import { coordinate, viewerIp } from '../viewer';
 import type { DocState } from './object-cache';
 import { METRICS, type Telemetry } from './telemetry';
 
@@ -62,29 +63,13 @@ function cookies(headers: CloudFrontHeaders | undefined): Record<string, string>
   return out;
 }
 
-/** CloudFront-Viewer-Address is `ip:port`, and IPv6 addresses are not bracketed: drop the last `:port`. */
-export function viewerIp(request: CloudFrontRequest, headers: Record<string, string>): string | undefined {
-  const address = headers['cloudfront-viewer-address'];
-  if (address) {
-    const i = address.lastIndexOf(':');
-    if (i > 0) return address.slice(0, i);
-  }
-  return typeof request.clientIp === 'string' ? request.clientIp : undefined;
-}
-
-function coordinate(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number.parseFloat(v);
-  return Number.isFinite(n) ? n : undefined;
-}
-
 export function toFacts(request: CloudFrontRequest, now: number): Facts {
   const headers = headerValues(request.headers);
   return {
     country: headers['cloudfront-viewer-country'],
     lat: coordinate(headers['cloudfront-viewer-latitude']),
     lon: coordinate(headers['cloudfront-viewer-longitude']),
-    ip: viewerIp(request, headers),
+    ip: viewerIp(headers['cloudfront-viewer-address'], request.clientIp),
     headers,
     cookies: cookies(request.headers),
     now,
