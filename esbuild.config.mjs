@@ -5,7 +5,10 @@
 //                                router config (default: router.config.json) validated and baked in, since
 //                                Lambda@Edge has no environment variables.
 //   DIR/origin-response/index.js the Lambda@Edge origin-response function (the decision trace), same config.
+//   DIR/viewer-request/index.js  the CloudFront Functions viewer-request function (cloudfront-js-2.0): the router
+//                                packed in, checked by scripts/check-cff.cjs (syntax, imports, 10 KB).
 
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,7 +45,9 @@ await build({
 });
 
 // The router config is validated by the CLI just built: the same validator as `edge-router validate`.
-const { checkConfig } = createRequire(import.meta.url)(resolve(outdir, 'cli/index.js'));
+const require = createRequire(import.meta.url);
+const { checkCloudFrontFunction, sizeProblem } = require('./scripts/check-cff.cjs');
+const { checkConfig, packedRouter } = require(resolve(outdir, 'cli/index.js'));
 const checked = checkConfig(values.config);
 if (!checked.success) {
   for (const e of checked.errors) console.error(`${values.config}: ${e.path}: ${e.message}`);
@@ -71,4 +76,164 @@ if (bytes > ORIGIN_REQUEST_BUDGET) {
     `build failed: origin-request/index.js is ${bytes} bytes; the budget is ${ORIGIN_REQUEST_BUDGET}`,
   );
   process.exit(1);
+}
+
+/** Property names of edge-router's own objects, shortened in the CloudFront Functions bundle. */
+export const INTERNAL_PROPS = new RegExp(
+  `^(${[
+    // RouteTable, PackedRouter and their parts
+    'fallback',
+    'byCountry',
+    'byAnchor',
+    'anchorGeo',
+    'anchors',
+    'anchorPlaces',
+    'noGeo',
+    'targets',
+    'networks',
+    'networkRoutes',
+    'allow',
+    'needsIp',
+    'maxTokenTtlSeconds',
+    'sticky',
+    'environments',
+    'groups',
+    'rankings',
+    'countries',
+    'names',
+    'starts4',
+    'values4',
+    'nets6',
+    'masks6',
+    'values6',
+    'place',
+    'dialSeed',
+    'says',
+    'down',
+    'chose',
+    'ranking',
+    'anchor',
+    'geo',
+    'group',
+    'order',
+    'text',
+    'kind',
+    // Decision, facts, override and token checks
+    'target',
+    'origin',
+    'reason',
+    'stale',
+    'authorised',
+    'override',
+    'outcome',
+    'requested',
+    'honoured',
+    'why',
+    'trace',
+    'next',
+    'dest',
+    'country',
+    'lat',
+    'lon',
+    'ok',
+    'keyId',
+    'expires',
+    'ids',
+    'sign',
+    // the viewer-request runtime
+    'table',
+    'crypto',
+    'failoverStatusCodes',
+    'doc',
+  ].join('|')})$`,
+);
+
+/** The CloudFront Functions budget we hold ourselves to (bytes); CloudFront's limit is CFF_MAX_BYTES. */
+export const VIEWER_REQUEST_BUDGET = 8 * 1024;
+
+const cff = await build({
+  entryPoints: ['functions/viewer-request/index.ts'],
+  bundle: true,
+  write: false,
+  format: 'esm',
+  platform: 'neutral',
+  // cloudfront-js-2.0 is ES 5.1 plus these; esbuild lowers the rest or refuses what it cannot (destructuring,
+  // for-of, default parameters, classes), so such code never reaches the bundle.
+  target: 'es5',
+  supported: {
+    'const-and-let': true,
+    arrow: true,
+    'template-literal': true,
+    'rest-argument': true,
+    'exponent-operator': true,
+    'async-await': true,
+    'regexp-named-capture-groups': true,
+  },
+  external: ['cloudfront', 'crypto'],
+  minify: true,
+  // the packed router's index characters go past ASCII: UTF-8 keeps them at two bytes, not six (\\uXXXX)
+  charset: 'utf8',
+  // the decision trace is for the Lambda@Edge trace header; here it would cost a third of the 10 KB
+  dropLabels: ['TRACE'],
+  // Our own objects' property names are shortened: they never meet CloudFront's (event, cf.*, the key value
+  // store), the health document's or the runtime's (Date.now, cf.kvs). A name used by both (regions, canary,
+  // headers, ip, now, kvs, ...) is not on this list; the harness tests run the shortened bundle.
+  mangleProps: INTERNAL_PROPS,
+  mangleQuoted: true,
+  logLevel: 'warning',
+  // The baked config, as a module (not a `define`, whose keys esbuild would not shorten with the code's).
+  plugins: [
+    {
+      name: 'edge-router-baked',
+      setup(b) {
+        b.onResolve({ filter: /^edge-router:baked$/ }, (a) => ({ path: a.path, namespace: 'baked' }));
+        b.onLoad({ filter: /.*/, namespace: 'baked' }, () => ({
+          loader: 'js',
+          contents: `export const packed = ${JSON.stringify(packedRouter(config))};
+export const failoverStatusCodes = ${JSON.stringify(config.originGroups?.failoverStatusCodes ?? null)};`,
+        }));
+      },
+    },
+  ],
+});
+// CloudFront calls a top-level `function handler`: the ES module's export becomes that declaration.
+let code = cff.outputFiles[0].text;
+const exported = /export\s*\{\s*([\w$]+) as handler\s*\};?\s*$/.exec(code);
+if (!exported) {
+  console.error('build failed: viewer-request/index.js does not export handler');
+  process.exit(1);
+}
+code = code.slice(0, exported.index);
+// The runtime wants `import cf from 'cloudfront'` as the first line ("Helper methods for origin modification");
+// imports are hoisted, so moving them up changes nothing else.
+const imports = [];
+code = code.replace(/import\s*([\w$]+)\s*from\s*"(cloudfront|crypto)";/g, (_m, name, mod) => {
+  imports[mod === 'cloudfront' ? 0 : 1] = `import ${name} from"${mod}";`;
+  return '';
+});
+code = imports.filter(Boolean).join('') + code;
+if (exported[1] !== 'handler') code += `async function handler(event){return ${exported[1]}(event)}\n`;
+const problems = checkCloudFrontFunction(code);
+if (problems.length) {
+  for (const p of problems) console.error(`viewer-request/index.js:${p}`);
+  console.error('build failed: viewer-request/index.js is not a valid cloudfront-js-2.0 function');
+  process.exit(1);
+}
+mkdirSync(resolve(outdir, 'viewer-request'), { recursive: true });
+writeFileSync(resolve(outdir, 'viewer-request/index.js'), code);
+// Too big to publish: fatal when the config deploys this runtime, a warning otherwise (the file is still written,
+// for the harness tests and to show how far over it is).
+const tooBig = sizeProblem(code);
+if (tooBig && config.runtime === 'cloudfront-functions') {
+  console.error(`build failed: viewer-request/index.js is ${tooBig}`);
+  process.exit(1);
+}
+if (tooBig) {
+  console.warn(
+    `warning: viewer-request/index.js is ${tooBig}: it cannot be published (runtime ${config.runtime})`,
+  );
+} else if (Buffer.byteLength(code) > VIEWER_REQUEST_BUDGET) {
+  console.warn(
+    `warning: viewer-request/index.js is ${Buffer.byteLength(code)} bytes, over our ${VIEWER_REQUEST_BUDGET}-byte budget`,
+  );
 }

@@ -193,6 +193,10 @@ export const RouterConfigSchema = z
           'The stable viewer key for canaries and dials (a user or session id): this cookie, else this header, else the viewer IP.',
       }),
     healthDoc: HealthDocSourceSchema.optional(),
+    runtime: z.enum(['lambda-edge', 'cloudfront-functions']).default('lambda-edge').meta({
+      description:
+        'Where routing runs: a Lambda@Edge origin-request function, or a CloudFront Functions viewer-request function (the build then fails unless that bundle fits its 10 KB).',
+    }),
     originGroups: OriginGroupsSchema.optional(),
   })
   .superRefine((c, ctx) => {

@@ -17,8 +17,23 @@ export {
   route,
   TOKEN_HEADER,
 } from './route';
-export { compileRouter, type Destination, type ResolvedOrigin, type Router, type Target } from './router';
-export type { HealthDoc, KeysDoc, Origin, RegionHealth, RouterConfig, SigningKey } from './schema';
+export {
+  compileRouter,
+  type Destination,
+  type ResolvedOrigin,
+  type Router,
+  type RouteTable,
+  type Target,
+} from './router';
+export type {
+  HealthDoc,
+  KeysDoc,
+  Origin,
+  RegionHealth,
+  RouterConfig,
+  RouterConfigInput,
+  SigningKey,
+} from './schema';
 export { checkToken, constantTimeEqual, type KeyRing, mintToken, type TokenCheck } from './token';
 export {
   jsonPath,

@@ -86,7 +86,11 @@ function holds(codes: string, cc: string): boolean {
 const NO_SAYS = { down: '', chose: '' };
 
 /** `rank (residency eu): eu-central-1 > ...`, the trace line of a ranking. */
-function rankingText(packed: number[], regions: readonly RegionEntry[], groups: PackedRouter['groups']): string {
+function rankingText(
+  packed: number[],
+  regions: readonly RegionEntry[],
+  groups: PackedRouter['groups'],
+): string {
   const ids: string[] = [];
   for (let k = 1; k < packed.length; k++) ids.push(regions[packed[k]].id);
   const g = packed[0] - 1;

@@ -5,7 +5,7 @@ import {
   parseHealthDocText,
   parseJsonText,
   parseRouterConfig,
-  type RouterConfig,
+  type RouterConfigInput,
 } from '../shared';
 import { EXAMPLE_CONFIG, EXAMPLE_DOC, exampleConfig, readJson } from './helpers/load';
 
@@ -157,7 +157,7 @@ describe('router config', () => {
     const r = parseRouterConfig({
       regions: { 'onprem-1': { origin: { domainName: 'dc.example.com' }, location: { lat: 1, lon: 2 } } },
       fallbackRegion: 'onprem-1',
-    } satisfies RouterConfig);
+    } satisfies RouterConfigInput);
     expect(r.success).toBe(true);
   });
 

@@ -26,20 +26,22 @@ export function configWith(healthDoc: Record<string, unknown> | undefined): Rout
   return c;
 }
 
-/** Runs `node esbuild.config.mjs --config ... --outdir ...`; returns the path of the origin-request bundle. */
-export function buildOriginRequest(config: unknown): string {
+/** Runs `node esbuild.config.mjs --config ... --outdir ...`; returns the output directory. */
+export function buildBundles(config: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'edge-router-build-'));
   const file = join(dir, 'router.config.json');
   writeFileSync(file, JSON.stringify(config));
   execFileSync(
     process.execPath,
     [join(ROOT, 'esbuild.config.mjs'), '--config', file, '--outdir', join(dir, 'dist')],
-    {
-      cwd: ROOT,
-      stdio: 'pipe',
-    },
+    { cwd: ROOT, stdio: 'pipe' },
   );
-  return join(dir, 'dist', 'origin-request', 'index.js');
+  return join(dir, 'dist');
+}
+
+/** The origin-request bundle of buildBundles(config). */
+export function buildOriginRequest(config: unknown): string {
+  return join(buildBundles(config), 'origin-request', 'index.js');
 }
 
 /** A fresh copy of a bundle: its own module scope, as a new Lambda container has. */

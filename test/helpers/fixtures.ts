@@ -21,3 +21,35 @@ export function originRequest(headers: Record<string, string> = {}): CloudFrontR
 export function setClientIp(event: CloudFrontRequestEvent, ip: string): void {
   (event.Records[0].cf.request as { clientIp: string }).clientIp = ip;
 }
+
+/** A CloudFront Functions viewer-request event (field names and shapes as CloudFront sends them). */
+export interface CffTestEvent {
+  version: string;
+  context: Record<string, string>;
+  viewer: { ip: string };
+  request: {
+    method: string;
+    uri: string;
+    querystring: Record<string, { value: string }>;
+    headers: Record<string, { value: string; multiValue?: { value: string }[] }>;
+    cookies: Record<string, { value: string; multiValue?: { value: string }[] }>;
+  };
+}
+
+/**
+ * The AWS docs' CloudFront Functions test event, with headers (lower-case names, as CloudFront sends them),
+ * cookies and the viewer IP set.
+ */
+export function viewerRequest(
+  headers: Record<string, string> = {},
+  cookies: Record<string, string> = {},
+  ip?: string,
+): CffTestEvent {
+  const event = loadEvent<CffTestEvent>('cloudfront-functions/cff-viewer-request-test-function.json');
+  event.request.querystring ??= {};
+  event.request.cookies ??= {};
+  for (const [name, value] of Object.entries(headers)) event.request.headers[name.toLowerCase()] = { value };
+  for (const [name, value] of Object.entries(cookies)) event.request.cookies[name] = { value };
+  if (ip !== undefined) event.viewer.ip = ip;
+  return event;
+}

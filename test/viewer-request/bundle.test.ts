@@ -1,0 +1,287 @@
+// The built CloudFront Functions file (dist/viewer-request/index.js) in the harness that behaves like the runtime:
+// the contract table, the AWS fixtures, the key value store and the origin helpers.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { asStore, healthEntries, keysEntries } from '../../lib/kvs';
+import type { HealthDoc } from '../../shared';
+import { KVS_HEALTH_KEY } from '../../shared/kvs-doc';
+import { CASES, docFor } from '../contract/cases';
+import { buildBundles } from '../helpers/bundle';
+import { CffHarness } from '../helpers/cff';
+import { FIXTURES, loadEvent, viewerRequest } from '../helpers/fixtures';
+import { NOW, TEST_KEYS } from '../helpers/keys';
+import { docWith, exampleConfig, ROOT } from '../helpers/load';
+
+const DIST_VIEWER_REQUEST = join(ROOT, 'dist', 'viewer-request', 'index.js');
+const config = exampleConfig();
+
+/** The store as `edge-router kvs export` fills it: the document (if any) and the signing keys. */
+function store(doc: HealthDoc | null): Record<string, string> {
+  return asStore([...(doc ? healthEntries(doc) : []), ...keysEntries(TEST_KEYS)]);
+}
+
+/** The origin a decision for `target` (and reason) must go to, from the config. */
+function originOf(target: string, reason: string): string | undefined {
+  const region = config.regions[target];
+  return reason === 'canary'
+    ? region?.canaryOrigin?.domainName
+    : (region ?? config.environments?.[target])?.origin.domainName;
+}
+
+describe('the contract table, through the built file in the harness', () => {
+  test.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const headers: Record<string, string> = { ...c.facts.headers };
+    if (c.facts.country !== undefined) headers['cloudfront-viewer-country'] = c.facts.country;
+    if (c.facts.lat !== undefined) headers['cloudfront-viewer-latitude'] = String(c.facts.lat);
+    if (c.facts.lon !== undefined) headers['cloudfront-viewer-longitude'] = String(c.facts.lon);
+    const harness = new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docFor(c)) });
+    const r = await harness.run(
+      viewerRequest(headers, c.facts.cookies ?? {}, c.facts.ip ?? '203.0.113.9'),
+      c.facts.now,
+    );
+    expect({
+      target: r.returned.headers['x-route-region'].value,
+      reason: r.returned.headers['x-route-reason'].value,
+    }).toEqual(c.expect);
+    expect(r.calls).toHaveLength(1);
+    expect(r.calls[0].helper).toBe('updateRequestOrigin');
+    expect((r.calls[0].args[0] as { domainName: string }).domainName).toBe(
+      originOf(c.expect.target, c.expect.reason),
+    );
+  });
+});
+
+describe('acceptance', () => {
+  test('a KR viewer goes to ap-northeast-2 via updateRequestOrigin (example config, everything up)', async () => {
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()) }).run(
+      viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }),
+      NOW,
+    );
+    expect(r.calls).toEqual([
+      {
+        helper: 'updateRequestOrigin',
+        args: [
+          {
+            domainName: 'api.ap-northeast-2.example.com',
+            originPath: '',
+            customOriginConfig: { port: 443, protocol: 'https', sslProtocols: ['TLSv1.2'] },
+          },
+        ],
+      },
+    ]);
+    expect(r.returned.headers['x-route-decision'].value).toBe(
+      'target=ap-northeast-2; reason=nearest; doc=7; stale=0',
+    );
+  });
+
+  test('and elsewhere when the document in the store marks it down', async () => {
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, {
+      kvs: store(docWith({ 'ap-northeast-2': { status: 'down' } }, 8)),
+    }).run(viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }), NOW);
+    expect(r.returned.headers['x-route-region'].value).toBe('us-east-1');
+    expect(r.returned.headers['x-route-decision'].value).toBe(
+      'target=us-east-1; reason=failover; doc=8; stale=0',
+    );
+    expect((r.calls[0].args[0] as { domainName: string }).domainName).toBe('api.us-east-1.example.com');
+  });
+});
+
+describe('the key value store', () => {
+  const kr = viewerRequest({ 'CloudFront-Viewer-Country': 'KR' });
+  const down = docWith({ 'ap-northeast-2': { status: 'down' } }, 9);
+
+  test('no store associated with the function: the baked-in defaults (every region up), and no log noise', async () => {
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, {}).run(kr, NOW);
+    expect(r.returned.headers['x-route-decision'].value).toBe(
+      'target=ap-northeast-2; reason=nearest; doc=none; stale=0',
+    );
+    expect(r.logs).toEqual([]);
+  });
+
+  test('a store without the document: the defaults, and the function says why', async () => {
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(null) }).run(kr, NOW);
+    expect(r.returned.headers['x-route-region'].value).toBe('ap-northeast-2');
+    expect(r.logs.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({
+        edgeRouter: 'doc-unreadable',
+        error: expect.stringContaining(KVS_HEALTH_KEY),
+      }),
+    ]);
+  });
+
+  test('a document in several parts is read whole; parts of two versions are refused, not glued', async () => {
+    // a document with long canary schedule and region notes does not fit one 1 KB value
+    const big: HealthDoc = {
+      ...down,
+      canary: {
+        percent: 0,
+        schedule: Array.from({ length: 30 }, (_, i) => ({
+          at: new Date(Date.UTC(2026, 0, 1 + i)).toISOString(),
+          percent: i,
+        })),
+      },
+    };
+    const parts = healthEntries(big);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const p of parts) expect(Buffer.byteLength(p.value)).toBeLessThanOrEqual(1024);
+    const whole = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(big) }).run(kr, NOW);
+    expect(whole.returned.headers['x-route-decision'].value).toBe(
+      'target=us-east-1; reason=failover; doc=9; stale=0',
+    );
+
+    // part 0 of serial 10 beside part 1 of serial 9: as the store may hold while it propagates
+    const newer = healthEntries({ ...big, serial: 10 });
+    const torn = { ...store(big), [KVS_HEALTH_KEY]: newer[0].value };
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: torn }).run(kr, NOW);
+    expect(r.returned.headers['x-route-decision'].value).toBe(
+      'target=ap-northeast-2; reason=nearest; doc=none; stale=0',
+    );
+    expect(r.logs.join('\n')).toContain('part of another version');
+  });
+
+  test('a value that is not a document: the defaults', async () => {
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: { [KVS_HEALTH_KEY]: '7/1|{not json' } }).run(
+      kr,
+      NOW,
+    );
+    expect(r.returned.headers['x-route-region'].value).toBe('ap-northeast-2');
+    expect(r.logs).toHaveLength(1);
+  });
+});
+
+describe('applying the decision', () => {
+  test("the viewer's x-route-* headers and route_to cookie are removed, other cookies kept; ours are set", async () => {
+    const event = viewerRequest(
+      { 'CloudFront-Viewer-Country': 'DE', 'X-Route-Region': 'forged', 'x-route-authorised': '1' },
+      { route_to: 'staging', session: 'abc' },
+    );
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()) }).run(event, NOW);
+    const h = r.returned.headers;
+    expect(h['x-route-region'].value).toBe('eu-central-1');
+    expect(h['x-route-authorised']).toBeUndefined();
+    expect(
+      Object.keys(h)
+        .filter((n) => n.startsWith('x-route-'))
+        .sort(),
+    ).toEqual(['x-route-decision', 'x-route-reason', 'x-route-region']);
+    expect(r.returned.cookies).toEqual({ session: { value: 'abc' } });
+    expect(r.logs.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({
+        edgeRouter: 'override-ignored',
+        asked: 'staging',
+        because: expect.stringContaining('unauthorised'),
+      }),
+    ]);
+  });
+
+  test('Date is frozen at the request start; the function reads it (token expiry)', async () => {
+    const harness = new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()) });
+    const { token } = await import('../helpers/keys');
+    const event = viewerRequest({ 'x-route-to': 'staging', 'x-route-token': token('staging', 60) });
+    expect((await harness.run(event, NOW)).returned.headers['x-route-region'].value).toBe('staging');
+    expect((await harness.run(event, NOW + 61_000)).returned.headers['x-route-region'].value).not.toBe(
+      'staging',
+    );
+  });
+});
+
+describe('origin groups (config originGroups)', () => {
+  let file: string;
+  beforeAll(() => {
+    const c = exampleConfig((cfg) => {
+      cfg.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
+    });
+    file = join(buildBundles(c), 'viewer-request', 'index.js');
+  });
+  const origins = ['us-east-1', 'eu-central-1', 'ap-northeast-2', 'sa-east-1', 'staging'];
+
+  test('the chosen region first and the next candidate second', async () => {
+    const r = await new CffHarness(file, { kvs: store(docWith()), origins }).run(
+      viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }),
+      NOW,
+    );
+    expect(r.calls).toEqual([
+      {
+        helper: 'createRequestOriginGroup',
+        args: [
+          {
+            originIds: [{ originId: 'ap-northeast-2' }, { originId: 'us-east-1' }],
+            failoverCriteria: { statusCodes: [500, 502, 503, 504] },
+          },
+        ],
+      },
+    ]);
+  });
+
+  test('the next candidate skips down regions', async () => {
+    const r = await new CffHarness(file, {
+      kvs: store(docWith({ 'us-east-1': { status: 'down' } })),
+      origins,
+    }).run(viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }), NOW);
+    expect((r.calls[0].args[0] as { originIds: unknown }).originIds).toEqual([
+      { originId: 'ap-northeast-2' },
+      { originId: 'eu-central-1' },
+    ]);
+  });
+
+  test('a network route to an environment, or a canary, changes the origin instead', async () => {
+    const staging = await new CffHarness(file, { kvs: store(docWith()), origins }).run(
+      viewerRequest({}, {}, '10.9.0.1'),
+      NOW,
+    );
+    expect(staging.calls.map((c) => c.helper)).toEqual(['updateRequestOrigin']);
+    const canary = await new CffHarness(file, {
+      kvs: store({ ...docWith(), canary: { percent: 100 } }),
+      origins,
+    }).run(viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }), NOW);
+    expect(canary.calls).toEqual([
+      expect.objectContaining({
+        helper: 'updateRequestOrigin',
+        args: [expect.objectContaining({ domainName: 'canary.ap-northeast-2.example.com' })],
+      }),
+    ]);
+  });
+});
+
+describe("AWS's CloudFront Functions test events", () => {
+  const dir = join(FIXTURES, 'cloudfront-functions');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const requests = files.filter(
+    (f) =>
+      loadEvent<{ context: { eventType: string } }>(`cloudfront-functions/${f}`).context.eventType ===
+      'viewer-request',
+  );
+
+  test('both spellings of multi-value fields are among them', () => {
+    const text = files.map((f) => JSON.stringify(loadEvent(`cloudfront-functions/${f}`))).join('');
+    expect(text).toContain('"multiValue"');
+    expect(text).toContain('"multivalue"');
+  });
+
+  test.each(requests)('%s: routed, one origin change, our headers set, nothing else touched', async (f) => {
+    const event = loadEvent<any>(`cloudfront-functions/${f}`);
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()) }).run(event, NOW);
+    expect(r.calls).toHaveLength(1);
+    const h = r.returned.headers;
+    expect(Object.keys(config.regions)).toContain(h['x-route-region'].value);
+    const before = Object.fromEntries(
+      Object.entries(event.request.headers ?? {}).filter(([n]) => !n.startsWith('x-route-')),
+    );
+    const after = Object.fromEntries(Object.entries(h).filter(([n]) => !n.startsWith('x-route-')));
+    expect(after).toEqual(before);
+    expect(r.returned.uri).toBe(event.request.uri);
+    expect(r.returned.querystring).toEqual(event.request.querystring);
+  });
+
+  test('a multi-value x-route-to is one malformed value, in either spelling', async () => {
+    for (const spelling of ['multiValue', 'multivalue']) {
+      const event: any = viewerRequest({}, {}, '10.8.0.1');
+      event.request.headers['x-route-to'] = {
+        value: 'staging',
+        [spelling]: [{ value: 'staging' }, { value: 'eu-central-1' }],
+      };
+      const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()) }).run(event, NOW);
+      expect(r.returned.headers['x-route-reason'].value).toBe('network');
+    }
+  });
+});

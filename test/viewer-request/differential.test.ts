@@ -1,0 +1,181 @@
+// Both built bundles, Lambda@Edge origin-request and CloudFront Functions viewer-request, on the same 10,000 random
+// requests (countries, coordinates, IPs, override headers and cookies, tokens, health documents with random
+// statuses, roles, dials and canaries): they must agree on every decision.
+
+import { join } from 'node:path';
+import type { CloudFrontRequestEvent } from 'aws-lambda';
+import fc from 'fast-check';
+import { keyRing } from '../../lib/keyring';
+import { asStore, healthEntries, keysEntries } from '../../lib/kvs';
+import { type HealthDoc, mintToken, type RegionHealth } from '../../shared';
+import { COUNTRY_CODES } from '../helpers/arbitraries';
+import { coldStart, DIST_ORIGIN_REQUEST } from '../helpers/bundle';
+import { CffHarness } from '../helpers/cff';
+import { originRequest, setClientIp, viewerRequest } from '../helpers/fixtures';
+import { NOW, TEST_KEYS, token } from '../helpers/keys';
+import { docWith, ROOT } from '../helpers/load';
+
+/** The retired test key, as if it still signed: its tokens must be refused by both. */
+const RETIRED = keyRing({ version: 1, keys: [{ ...TEST_KEYS.keys[2], retired: false }] });
+
+const TARGETS = ['us-east-1', 'eu-central-1', 'ap-northeast-2', 'sa-east-1', 'staging'];
+const REGIONS = TARGETS.slice(0, 4);
+
+const healthArb: fc.Arbitrary<RegionHealth> = fc.record(
+  {
+    status: fc.constantFrom('up', 'up', 'down'),
+    role: fc.constantFrom('active', 'active', 'standby', 'pilot'),
+    dial: fc.oneof(
+      fc.constant(100),
+      fc.integer({ min: 0, max: 10000 }).map((n) => n / 100),
+    ),
+    canaryStatus: fc.constantFrom('up', 'down'),
+  },
+  { requiredKeys: ['status'] },
+);
+
+const docArb: fc.Arbitrary<HealthDoc | null> = fc.option(
+  fc
+    .record({
+      regions: fc.dictionary(fc.constantFrom(...TARGETS), healthArb),
+      canary: fc.option(
+        fc.record(
+          {
+            percent: fc.integer({ min: 0, max: 10000 }).map((n) => n / 100),
+            seed: fc.string({ maxLength: 8 }),
+            regions: fc.subarray(REGIONS),
+            schedule: fc.constant<{ at: string; percent: number }[]>([
+              { at: '2027-01-15T07:00:00Z', percent: 5 },
+              { at: '2027-01-15T08:30:00Z', percent: 50 },
+            ]),
+          },
+          { requiredKeys: ['percent'] },
+        ),
+        { nil: undefined },
+      ),
+      serial: fc.nat({ max: 1000 }),
+    })
+    .map(({ regions, canary, serial }) => ({ ...docWith(regions, serial), ...(canary ? { canary } : {}) })),
+  { nil: null, freq: 10 },
+);
+
+const ipArb = fc.oneof(
+  fc.ipV4(),
+  fc.ipV6(),
+  fc.constantFrom('10.8.1.2', '10.9.0.77', '10.10.0.1', '2001:db8:8::1', '2001:db8:9::1', '::ffff:10.8.0.1'),
+);
+
+const overrideArb = fc.record(
+  {
+    to: fc.oneof(fc.constantFrom(...TARGETS), fc.string({ maxLength: 12 })),
+    via: fc.constantFrom('header', 'cookie'),
+    token: fc.oneof(
+      fc.constantFrom(...TARGETS, '*').map((t) => token(t)),
+      fc.constantFrom(...TARGETS).map((t) => token(t, -10)),
+      fc.constantFrom(...TARGETS).map((t) => mintToken(RETIRED, t, Math.floor(NOW / 1000) + 3600, 'old')),
+      fc.string({ maxLength: 20 }),
+    ),
+  },
+  { requiredKeys: ['to', 'via'] },
+);
+
+const requestArb = fc.record(
+  {
+    country: fc.oneof(fc.constantFrom(...COUNTRY_CODES), fc.constantFrom('kr', 'XX', 'EU', '')),
+    coords: fc.tuple(fc.integer({ min: -9000, max: 9000 }), fc.integer({ min: -18000, max: 18000 })),
+    ip: ipArb,
+    override: overrideArb,
+    cookies: fc.dictionary(fc.constantFrom('session', 'uid', 'route_to'), fc.string({ maxLength: 10 })),
+    minutes: fc.integer({ min: -120, max: 120 }),
+  },
+  { requiredKeys: ['ip', 'minutes'] },
+);
+
+describe('Lambda@Edge and CloudFront Functions bundles agree', () => {
+  const mod = coldStart(DIST_ORIGIN_REQUEST);
+  const cff = new CffHarness(join(ROOT, 'dist', 'viewer-request', 'index.js'));
+  const router = mod.compileRouter(require(join(ROOT, 'router.config.json')));
+  const keysStore = asStore(keysEntries(TEST_KEYS));
+
+  test('on 10,000 of 10,000 random requests', async () => {
+    let compared = 0;
+    let authorised = 0;
+    const reasons = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(requestArb, docArb, async (req, doc) => {
+        const now = NOW + req.minutes * 60_000;
+        const headers: Record<string, string> = {};
+        const cookies: Record<string, string> = { ...req.cookies };
+        if (req.country !== undefined) headers['cloudfront-viewer-country'] = req.country;
+        if (req.coords) {
+          headers['cloudfront-viewer-latitude'] = String(req.coords[0] / 100);
+          headers['cloudfront-viewer-longitude'] = String(req.coords[1] / 100);
+        }
+        if (req.override) {
+          if (req.override.via === 'header') headers['x-route-to'] = req.override.to;
+          else cookies.route_to = req.override.to;
+          if (req.override.token !== undefined) headers['x-route-token'] = req.override.token;
+        }
+
+        const event: CloudFrontRequestEvent = originRequest(headers);
+        const cookieHeader = Object.entries(cookies)
+          .map(([k, v]) => `${k}=${v}`)
+          .join('; ');
+        if (cookieHeader)
+          event.Records[0].cf.request.headers.cookie = [{ key: 'Cookie', value: cookieHeader }];
+        setClientIp(event, req.ip);
+        const lambda = await mod.createHandler({
+          router,
+          telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
+          docs: { current: async () => ({ doc, stale: false, ageMs: 0 }) },
+          keys: { current: async () => ({ doc: TEST_KEYS, stale: false, ageMs: 0 }) },
+          now: () => now,
+        })(event);
+
+        const store = { ...keysStore, ...(doc ? asStore(healthEntries(doc)) : {}) };
+        const f = await cff.run(viewerRequest(headers, cookies, req.ip), now, store);
+
+        const fromLambda = {
+          decision: lambda.headers['x-route-decision'][0].value,
+          authorised: lambda.headers['x-route-authorised']?.[0].value,
+          origin: lambda.origin?.custom?.domainName,
+          path: lambda.origin?.custom?.path,
+          port: lambda.origin?.custom?.port,
+        };
+        const arg = f.calls[0]?.args[0] as {
+          domainName: string;
+          originPath: string;
+          customOriginConfig: { port: number };
+        };
+        const fromCff = {
+          decision: f.returned.headers['x-route-decision'].value,
+          authorised: f.returned.headers['x-route-authorised']?.value,
+          origin: arg?.domainName,
+          path: arg?.originPath,
+          port: arg?.customOriginConfig.port,
+        };
+        expect(fromCff).toEqual(fromLambda);
+        compared++;
+        reasons.add(f.returned.headers['x-route-reason'].value);
+        if (fromCff.authorised) authorised++;
+      }),
+      { numRuns: 10_000, seed: 20261125 },
+    );
+    expect(compared).toBe(10_000);
+    // the random requests reach every kind of decision, not only the nearest region
+    expect([...reasons].sort()).toEqual(
+      [
+        'canary',
+        'dial-spill',
+        'fail-open',
+        'failover',
+        'nearest',
+        'network',
+        'no-geo',
+        'override',
+        'standby',
+      ].sort(),
+    );
+    expect(authorised).toBeGreaterThan(100);
+  });
+});
