@@ -16,7 +16,9 @@ import {
   s3Client,
   writeDoc,
 } from '../lib/doc-store';
+import { healthEntries, kvsClient, putParts, storedSerial } from '../lib/kvs';
 import { type HealthDoc, jsonPath, parseHealthDocText, type Router, type RouterConfig } from '../shared';
+import { KVS_HEALTH_KEY } from '../shared/kvs-doc';
 import { parseTrafficCsv, simulate, type TrafficMix } from '../shared/simulate';
 import { formatSimulation } from './format';
 import { CliError, loadConfig, loadDoc, problemLines } from './load';
@@ -28,6 +30,7 @@ interface StoreOptions {
   region?: string;
   endpoint?: string;
   traffic?: string;
+  kvsArn?: string;
 }
 interface WriteOptions extends StoreOptions {
   dryRun?: boolean;
@@ -58,6 +61,33 @@ export function loadMix(file?: string): TrafficMix {
   if (errors.length) throw new CliError(errors.map((p) => `${f}: ${p.path}: ${p.message}`));
   if (mix.size === 0) throw new CliError([`${f}: no countries`]);
   return mix;
+}
+
+/** The KeyValueStore the CloudFront Functions runtime reads (--kvs-arn, else healthDoc.kvsArn), if any. */
+export function kvsArnOf(o: { kvsArn?: string }, config: RouterConfig): string | undefined {
+  return o.kvsArn ?? config.healthDoc?.kvsArn;
+}
+
+/**
+ * After the S3 write: the same document into the KeyValueStore, so that the two never disagree for long. A
+ * failure here leaves S3 ahead; the message says how to catch up.
+ */
+export async function syncKvs(arn: string, doc: HealthDoc): Promise<void> {
+  const client = kvsClient();
+  try {
+    await putParts(client, arn, KVS_HEALTH_KEY, healthEntries(doc));
+    console.log(`KeyValueStore ${arn}: serial ${doc.serial}`);
+  } catch (e) {
+    throw new CliError(
+      [
+        `KeyValueStore ${arn}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+        `S3 has serial ${doc.serial} but the KeyValueStore was not updated: run \`edge-router kvs sync\``,
+      ],
+      { cause: e },
+    );
+  } finally {
+    client.destroy();
+  }
 }
 
 function location(o: StoreOptions, config: RouterConfig): StoreLocation {
@@ -205,6 +235,8 @@ export async function writeChange(
       try {
         const etag = await writeDoc(client, loc, `${JSON.stringify(next, null, 2)}\n`, stored?.etag ?? null);
         console.log(`wrote serial ${next.serial} to ${where} (ETag ${etag})`);
+        const arn = kvsArnOf(o, config);
+        if (arn) await syncKvs(arn, next);
         return;
       } catch (e) {
         if (!(e instanceof ConflictError)) throw e;
@@ -246,6 +278,7 @@ function storeOptions(c: Command): Command {
     .option('--key <key>', 'object key (default: healthDoc.key)')
     .option('--region <region>', 'bucket region (default: healthDoc.region)')
     .option('--endpoint <url>', 'an S3-compatible endpoint (default: healthDoc.endpoint)')
+    .option('--kvs-arn <arn>', 'also keep this CloudFront KeyValueStore in step (default: healthDoc.kvsArn)')
     .option(
       '--traffic <csv>',
       'traffic mix for the impact, lines "country,weight" (default: data/traffic-mix.csv)',
@@ -287,6 +320,20 @@ export function addDocCommands(cli: Command): void {
         console.error(
           `serial ${live.serial}, ETag ${stored.etag}, updated ${live.updatedAt}${age === undefined ? '' : `, written ${age} s ago`}`,
         );
+        const arn = kvsArnOf(o, config);
+        if (arn) {
+          const kvs = kvsClient();
+          try {
+            const serial = await storedSerial(kvs, arn);
+            const state =
+              serial === live.serial ? 'in step with S3' : 'not in step: run `edge-router kvs sync`';
+            console.error(`KeyValueStore ${arn}: serial ${serial ?? 'none'} (${state})`);
+          } catch (e) {
+            console.error(`KeyValueStore ${arn}: cannot read: ${e instanceof Error ? e.message : e}`);
+          } finally {
+            kvs.destroy();
+          }
+        }
         console.log(JSON.stringify(live, null, 2));
       } catch (e) {
         throw describeS3Error(loc, e);

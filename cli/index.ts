@@ -16,6 +16,7 @@ import { packRouter } from '../shared/router';
 import { addDocCommands } from './doc';
 import { formatDecision, formatTable, routingTable } from './format';
 import { addKeyCommands, loadKeyRing, readKeys } from './keys';
+import { addKvsCommands } from './kvs';
 import { CliError, checkConfig, checkDoc, loadConfig, loadDoc, problemLines } from './load';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -194,6 +195,7 @@ export function program(): Command {
 
   addKeyCommands(cli);
   addDocCommands(cli);
+  addKvsCommands(cli);
   return cli;
 }
 

@@ -96,6 +96,14 @@ export const HealthDocSourceSchema = z.strictObject({
     description: 'How long a last-known-good document may be served when the store cannot be read.',
   }),
   endpoint: z.url().optional().meta({ description: 'An S3-compatible endpoint, for local runs and tests.' }),
+  kvsArn: z
+    .string()
+    .regex(/^arn:aws:cloudfront::\d{12}:key-value-store\/[A-Za-z0-9-]+$/, 'a CloudFront KeyValueStore ARN')
+    .optional()
+    .meta({
+      description:
+        'The KeyValueStore the CloudFront Functions runtime reads: every `edge-router doc` write updates it too.',
+    }),
 });
 
 const CidrSchema = z.string().superRefine((c, ctx) => {
