@@ -11,18 +11,16 @@ import { fnv1a32 } from './hash';
 import type { CidrTable } from './net';
 import { hasOwn } from './own';
 import type {
-  CountryRoute,
   Destination,
-  Lookup,
   NetworkRoute,
   Ranking,
-  RegionEntry,
   ResolvedOrigin,
+  RouteRegion,
   RouteTable,
 } from './router';
 
-/** [domainName, port, protocol, path] */
-export type PackedOrigin = [string, number, 'https' | 'http', string];
+/** A domain name (https, port 443, no path), or [domainName, port, protocol, path]. */
+export type PackedOrigin = string | [string, number, 'https' | 'http', string];
 
 export interface PackedCidrs<T> {
   readonly size: number;
@@ -34,8 +32,8 @@ export interface PackedCidrs<T> {
 }
 
 export interface PackedRouter {
-  /** [id, lat, lon, origin, canary origin or 0] */
-  readonly regions: [string, number, number, PackedOrigin, PackedOrigin | 0][];
+  /** [id, origin, canary origin?] */
+  readonly regions: ([string, PackedOrigin] | [string, PackedOrigin, PackedOrigin])[];
   /** [id, origin] */
   readonly environments: [string, PackedOrigin][];
   readonly fallback: number;
@@ -43,15 +41,12 @@ export interface PackedRouter {
   readonly groups: [string, string][];
   /** each distinct ranking: [residency group + 1, ...region indexes] */
   readonly rankings: number[][];
-  /** anchor latitude and longitude, in pairs */
+  /** anchor latitude and longitude in 1/10000 degrees, in pairs */
   readonly anchorPlaces: number[];
   /** [group + 1][anchor] → index into rankings */
   readonly byAnchor: number[][];
-  /**
-   * 26 × 26 characters, one per two-letter code (AA, AB, ... ZZ): the country's ranking (index char), or a space
-   * where the code is not a country.
-   */
-  readonly countries: string;
+  /** per ranking (same index), the countries ranked so, two letters each */
+  readonly countries: string[];
   readonly noGeo: number;
   readonly networks: PackedCidrs<number>;
   readonly networkRoutes: [string, string][];
@@ -59,46 +54,34 @@ export interface PackedRouter {
   readonly needsIp: boolean;
   readonly maxTokenTtlSeconds: number;
   readonly sticky: { readonly cookie?: string; readonly header?: string };
-  /** For traces only (absent in the CloudFront Functions bundle, which has none): the anchor codes, joined by
-   * ",", and per two-letter code (as `countries`) the country's anchor. */
+  /**
+   * For traces only (absent in the CloudFront Functions bundle, which has none): the anchor codes, joined by ",",
+   * and per two-letter code (slot (first − 65) × 26 + second − 65) the country's anchor, as CHAR0 + index.
+   */
   readonly names?: { readonly anchors: string; readonly countryAnchors: string };
 }
 
-/** An index as one character, from "0" (48) up; the CloudFront Functions build writes the file as UTF-8. */
 export const CHAR0 = 48;
-export const MAX_CHAR_INDEX = 0x7ff - CHAR0;
 
-/** The slot of a two-letter code in PackedRouter.countries, or -1. */
+/** The slot of a two-letter code in a 26 × 26 table, or -1. */
 export function countrySlot(cc: string): number {
-  if (typeof cc !== 'string' || cc.length !== 2) return -1;
   const a = cc.charCodeAt(0) - 65;
   const b = cc.charCodeAt(1) - 65;
-  return a >= 0 && a < 26 && b >= 0 && b < 26 ? a * 26 + b : -1;
+  return cc.length === 2 && a >= 0 && a < 26 && b >= 0 && b < 26 ? a * 26 + b : -1;
 }
 
-/** Whether a string of two-letter codes holds `cc`. */
+/** Whether a string of two-letter codes holds `cc` (at an even position). */
 function holds(codes: string, cc: string): boolean {
-  for (let i = 0; i < codes.length; i += 2)
-    if (codes.charCodeAt(i) === cc.charCodeAt(0) && codes.charCodeAt(i + 1) === cc.charCodeAt(1)) return true;
+  for (let i = codes.indexOf(cc); i >= 0; i = codes.indexOf(cc, i + 1)) if (i % 2 === 0) return true;
   return false;
 }
 
 const NO_SAYS = { down: '', chose: '' };
 
-/** `rank (residency eu): eu-central-1 > ...`, the trace line of a ranking. */
-function rankingText(
-  packed: number[],
-  regions: readonly RegionEntry[],
-  groups: PackedRouter['groups'],
-): string {
-  const ids: string[] = [];
-  for (let k = 1; k < packed.length; k++) ids.push(regions[packed[k]].id);
-  const g = packed[0] - 1;
-  return `${g < 0 ? 'rank' : `rank (residency ${groups[g][0]})`}: ${ids.join(' > ')}`;
-}
-
 function unpackOrigin(o: PackedOrigin): ResolvedOrigin {
-  return { domainName: o[0], port: o[1], protocol: o[2], path: o[3] };
+  return typeof o === 'string'
+    ? { domainName: o, port: 443, protocol: 'https', path: '' }
+    : { domainName: o[0], port: o[1], protocol: o[2], path: o[3] };
 }
 
 function unpackCidrs<T>(t: PackedCidrs<T>): CidrTable<T> {
@@ -112,31 +95,24 @@ function unpackCidrs<T>(t: PackedCidrs<T>): CidrTable<T> {
   };
 }
 
-/** A lookup over an object's own keys (never an inherited one such as "constructor"). */
-function lookup<V>(table: Record<string, V>): Lookup<V> {
-  return { get: (key) => (hasOwn(table, key) ? table[key] : undefined) };
-}
-
 /**
  * The RouteTable of a packed router. Runs in every runtime, CloudFront Functions included, where the build drops
  * the TRACE-labelled statements (the trace lines are for the Lambda@Edge trace header) and `names`.
  */
 export function unpackRouter(p: PackedRouter): RouteTable {
   const targets: Record<string, Destination> = {};
-  const regions: RegionEntry[] = p.regions.map((r) => {
+  const regions = p.regions.map((r): RouteRegion => {
     const id = r[0];
     const target = { kind: 'region' as const, id };
-    const canary = r[4];
     let says = NO_SAYS;
     TRACE: says = { down: `${id}: down`, chose: `chose ${id}` };
-    const entry: RegionEntry = {
+    const entry: RouteRegion = {
       id,
-      place: { lat: r[1], lon: r[2] },
       target,
-      origin: unpackOrigin(r[3]),
+      origin: unpackOrigin(r[1]),
       dialSeed: fnv1a32(`dial:${id}:`),
       says,
-      canary: canary ? { target, origin: unpackOrigin(canary) } : undefined,
+      canary: r[2] ? { target, origin: unpackOrigin(r[2]) } : undefined,
     };
     targets[id] = entry;
     return entry;
@@ -145,65 +121,52 @@ export function unpackRouter(p: PackedRouter): RouteTable {
     const e = p.environments[i];
     targets[e[0]] = { target: { kind: 'environment', id: e[0] }, origin: unpackOrigin(e[1]) };
   }
-
-  const rankings: Ranking[] = [];
-  const ranking = (i: number): Ranking => {
-    let r = rankings[i];
-    if (!r) {
-      const packed = p.rankings[i];
-      const g = packed[0] - 1;
-      let text = '';
-      TRACE: text = rankingText(packed, regions, p.groups);
-      r = { order: packed.slice(1), group: g, text };
-      rankings[i] = r;
-    }
-    return r;
-  };
+  const rankings = p.rankings.map((packed): Ranking => {
+    const g = packed[0] - 1;
+    const order = packed.slice(1);
+    let text = '';
+    TRACE: text = `${g < 0 ? 'rank' : `rank (residency ${p.groups[g][0]})`}: ${order.map((k) => regions[k].id).join(' > ')}`;
+    return { order, group: g, text };
+  });
   const names = p.names;
   const codes = names ? names.anchors.split(',') : [];
-
-  const byCountry: Lookup<CountryRoute> = {
-    get: (cc) => {
-      const slot = countrySlot(cc);
-      const r = slot < 0 ? -1 : p.countries.charCodeAt(slot) - CHAR0;
-      if (r < 0) return undefined;
-      let group = -1;
-      for (let g = 0; g < p.groups.length; g++) if (holds(p.groups[g][1], cc)) group = g;
-      let anchor = '';
-      TRACE: anchor = names ? codes[names.countryAnchors.charCodeAt(slot) - CHAR0] : '';
-      let geo = '';
-      TRACE: geo = anchor ? `geo: country ${cc} near ${anchor}` : '';
-      return { anchor, ranking: ranking(r), group, geo };
-    },
-  };
-
-  // Only viewers placed by latitude/longitude need these: built on first use.
+  let anchorGeo: string[] = [];
+  TRACE: anchorGeo = codes.map((c) => `geo: lat/lon near ${c}`);
+  // only viewers placed by latitude/longitude need the anchors: made on first use
   let anchors: Anchor[] | undefined;
-  let byAnchor: Ranking[][] | undefined;
-  let anchorGeo: string[] | undefined;
   return {
     regions,
     fallback: p.fallback,
-    byCountry,
-    get byAnchor() {
-      if (!byAnchor) byAnchor = p.byAnchor.map((row) => row.map(ranking));
-      return byAnchor;
+    byCountry: {
+      get: (cc) => {
+        if (typeof cc !== 'string') return undefined;
+        let r = 0;
+        while (r < p.countries.length && !holds(p.countries[r], cc)) r++;
+        if (cc.length !== 2 || r === p.countries.length) return undefined;
+        let group = -1;
+        for (let g = 0; g < p.groups.length; g++) if (holds(p.groups[g][1], cc)) group = g;
+        let anchor = '';
+        TRACE: anchor = names ? codes[names.countryAnchors.charCodeAt(countrySlot(cc)) - CHAR0] : '';
+        let geo = '';
+        TRACE: geo = anchor ? `geo: country ${cc} near ${anchor}` : '';
+        return { anchor, ranking: rankings[r], group, geo };
+      },
     },
-    get anchorGeo() {
-      if (!anchorGeo) anchorGeo = codes.map((c) => `geo: lat/lon near ${c}`);
-      return anchorGeo;
-    },
+    byAnchor: p.byAnchor.map((row) => row.map((r) => rankings[r])),
+    anchorGeo,
     get anchors() {
       if (!anchors) {
         anchors = [];
         for (let i = 0; i < p.anchorPlaces.length; i += 2) {
-          anchors.push(anchorAt(codes[i / 2] || '', { lat: p.anchorPlaces[i], lon: p.anchorPlaces[i + 1] }));
+          anchors.push(
+            anchorAt(codes[i / 2] || '', { lat: p.anchorPlaces[i] / 1e4, lon: p.anchorPlaces[i + 1] / 1e4 }),
+          );
         }
       }
       return anchors;
     },
-    noGeo: ranking(p.noGeo),
-    targets: lookup(targets),
+    noGeo: rankings[p.noGeo],
+    targets: { get: (id) => (hasOwn(targets, id) ? targets[id] : undefined) },
     networks: unpackCidrs(p.networks),
     networkRoutes: p.networkRoutes.map((r): NetworkRoute => ({ name: r[0], target: r[1] })),
     allow: unpackCidrs(p.allow),

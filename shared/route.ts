@@ -8,8 +8,8 @@ import type {
   CountryRoute,
   Destination,
   Ranking,
-  RegionEntry,
   ResolvedOrigin,
+  RouteRegion,
   RouteTable,
   Target,
 } from './router';
@@ -276,7 +276,7 @@ function canaryFor(
   trace: string[],
 ): Destination | undefined {
   const canary = doc?.canary;
-  const r = dest as RegionEntry;
+  const r = dest as RouteRegion;
   if (!r.canary || typeof canary !== 'object' || canary === null) return undefined;
   if (Array.isArray(canary.regions) && !canary.regions.includes(r.id)) return undefined;
   // without a request time no schedule step has passed: the base percent

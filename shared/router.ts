@@ -7,14 +7,7 @@ import { ANCHORS, nearestAnchor, rankSites, type Site } from './geo';
 import { AWS_REGIONS, COUNTRIES, type Place } from './geo-data';
 import { fnv1a32 } from './hash';
 import type { CidrTable } from './net';
-import {
-  CHAR0,
-  countrySlot,
-  MAX_CHAR_INDEX,
-  type PackedCidrs,
-  type PackedOrigin,
-  type PackedRouter,
-} from './packed-router';
+import { CHAR0, countrySlot, type PackedCidrs, type PackedOrigin, type PackedRouter } from './packed-router';
 import type { Origin, RouterConfig } from './schema';
 
 export interface Target {
@@ -35,7 +28,9 @@ export interface Destination {
   readonly origin: ResolvedOrigin;
 }
 
-export interface RegionEntry extends Destination, Site {
+/** A region as route() reads it. */
+export interface RouteRegion extends Destination {
+  readonly id: string;
   /** FNV-1a state after `dial:<id>:`: a viewer's dial bucket is bucket(key, dialSeed) */
   readonly dialSeed: number;
   /** the trace lines of the hot path, made once */
@@ -43,6 +38,9 @@ export interface RegionEntry extends Destination, Site {
   /** the region's canary deployment (config canaryOrigin), as a destination of the same target */
   readonly canary?: Destination;
 }
+
+/** A region as compiled: where it is, too (for ranking). */
+export interface RegionEntry extends RouteRegion, Site {}
 
 /** Candidate regions for one kind of viewer, best first, with a one-line description for traces. */
 export interface Ranking {
@@ -67,7 +65,7 @@ export interface CountryRoute {
  * (CloudFront Functions) can carry it packed (shared/packed-router.ts).
  */
 export interface RouteTable {
-  readonly regions: readonly RegionEntry[];
+  readonly regions: readonly RouteRegion[];
   readonly fallback: number;
   /** ISO 3166-1 alpha-2 (upper case) → how its viewers are ranked */
   readonly byCountry: Lookup<CountryRoute>;
@@ -107,6 +105,7 @@ export interface NetworkRoute {
 /** A compiled router: the tables, and the config they came from (for the CLI's reports). */
 export interface Router extends RouteTable {
   readonly config: RouterConfig;
+  readonly regions: readonly RegionEntry[];
   readonly environments: ReadonlyMap<string, Destination>;
   readonly byCountry: ReadonlyMap<string, CountryRoute>;
   readonly targets: ReadonlyMap<string, Destination>;
@@ -244,36 +243,34 @@ export function packRouter(router: Router, opts: { names: boolean } = { names: t
     }
     return i;
   };
-  const char = (i: number): string => {
-    if (!(i >= 0 && i <= MAX_CHAR_INDEX))
-      throw new Error(`cannot pack index ${i} (at most ${MAX_CHAR_INDEX})`);
-    return String.fromCharCode(CHAR0 + i);
-  };
   const codes = router.anchors.map((a) => a.code);
-  const countries = Array<string>(26 * 26).fill(' ');
+  const countries: string[] = [];
   const countryAnchors = Array<string>(26 * 26).fill(' ');
   for (const [cc, c] of router.byCountry) {
     const slot = countrySlot(cc);
     if (slot < 0) throw new Error(`country code ${cc} is not two capital letters`);
-    countries[slot] = char(indexOf(c.ranking));
-    countryAnchors[slot] = char(codes.indexOf(c.anchor));
+    const r = indexOf(c.ranking);
+    countries[r] = (countries[r] ?? '') + cc;
+    countryAnchors[slot] = String.fromCharCode(CHAR0 + codes.indexOf(c.anchor));
   }
+  const byAnchor = router.byAnchor.map((row) => row.map(indexOf));
+  const noGeo = indexOf(router.noGeo);
   return {
-    regions: router.regions.map((r) => [
-      r.id,
-      r.place.lat,
-      r.place.lon,
-      packOrigin(r.origin),
-      r.canary ? packOrigin(r.canary.origin) : 0,
-    ]),
+    regions: router.regions.map((r) =>
+      r.canary ? [r.id, packOrigin(r.origin), packOrigin(r.canary.origin)] : [r.id, packOrigin(r.origin)],
+    ),
     environments: [...router.environments].map(([id, e]) => [id, packOrigin(e.origin)]),
     fallback: router.fallback,
     groups: (router.config.residency ?? []).map((g) => [g.name, g.countries.join('')]),
     rankings,
-    anchorPlaces: router.anchors.flatMap((a) => [a.place.lat, a.place.lon]),
-    byAnchor: router.byAnchor.map((row) => row.map(indexOf)),
-    countries: countries.join(''),
-    noGeo: indexOf(router.noGeo),
+    // whole 1/10000 degrees: the same doubles after division, fewer characters than decimals
+    anchorPlaces: router.anchors.flatMap((a) => [
+      Math.round(a.place.lat * 1e4),
+      Math.round(a.place.lon * 1e4),
+    ]),
+    byAnchor,
+    countries: Array.from(rankings, (_, i) => countries[i] ?? ''),
+    noGeo,
     networks: packCidrs(router.networks),
     networkRoutes: router.networkRoutes.map((r) => [r.name, r.target]),
     allow: packCidrs(router.allow),
@@ -284,8 +281,11 @@ export function packRouter(router: Router, opts: { names: boolean } = { names: t
   };
 }
 
+/** The default origin (https, 443, no path) as its domain name alone. */
 function packOrigin(o: ResolvedOrigin): PackedOrigin {
-  return [o.domainName, o.port, o.protocol, o.path];
+  return o.protocol === 'https' && o.port === 443 && o.path === ''
+    ? o.domainName
+    : [o.domainName, o.port, o.protocol, o.path];
 }
 
 function packCidrs<T>(t: CidrTable<T>): PackedCidrs<T> {

@@ -1,12 +1,15 @@
 // The CloudFront Functions bundle routes with unpackRouter(packRouter(router)): it must route exactly as the
 // compiled router does, trace included, for every country, every anchor and arbitrary requests.
 import fc from 'fast-check';
-import { COUNTRIES, compileRouter, type Facts, type Router, route } from '../shared';
+import { COUNTRIES, compileRouter, type Decision, type Facts, type Router, route } from '../shared';
 import { type PackedRouter, unpackRouter } from '../shared/packed-router';
 import type { RouteTable } from '../shared/router';
 import { packRouter } from '../shared/router';
 import { configArb, docArb, factsArb } from './helpers/arbitraries';
 import { docWith, exampleRouter } from './helpers/load';
+
+/** A decision with its `next` as a Destination only (the compiled one is the whole region entry). */
+const view = (d: Decision) => ({ ...d, next: d.next && { target: d.next.target, origin: d.next.origin } });
 
 /** Through JSON, as the build bakes it. */
 const roundTrip = (r: Router): RouteTable =>
@@ -37,10 +40,13 @@ describe.each(routers)('%s', (_name, router) => {
   });
 
   test('regions, targets, anchors, rankings and networks unpack equal', () => {
-    expect(table.regions).toEqual(router.regions);
+    // the unpacked regions leave out where they are: only compiling ranks by place
+    expect(table.regions).toEqual(router.regions.map(({ place: _, ...r }) => r));
     expect(table.fallback).toBe(router.fallback);
     for (const id of [...router.targets.keys(), 'constructor', 'nowhere']) {
-      expect(table.targets.get(id)).toEqual(router.targets.get(id));
+      const t = table.targets.get(id);
+      const r = router.targets.get(id);
+      expect(t && { target: t.target, origin: t.origin }).toEqual(r && { target: r.target, origin: r.origin });
     }
     expect(table.anchors).toEqual(router.anchors);
     expect(table.byAnchor).toEqual(router.byAnchor);
@@ -60,7 +66,7 @@ describe.each(routers)('%s', (_name, router) => {
     const config = router.config;
     fc.assert(
       fc.property(docArb(config), factsArb, (doc, facts) => {
-        expect(route(facts, doc, table)).toEqual(route(facts, doc, router));
+        expect(view(route(facts, doc, table))).toEqual(view(route(facts, doc, router)));
       }),
       { numRuns: 500 },
     );
@@ -73,7 +79,7 @@ test('the same decisions for arbitrary configs', () => {
       configArb.chain((config) => fc.tuple(fc.constant(config), docArb(config), factsArb)),
       ([config, doc, facts]) => {
         const router = compileRouter(config);
-        expect(route(facts, doc, roundTrip(router))).toEqual(route(facts, doc, router));
+        expect(view(route(facts, doc, roundTrip(router)))).toEqual(view(route(facts, doc, router)));
       },
     ),
     { numRuns: 200 },
@@ -85,8 +91,8 @@ test('without names (the CloudFront Functions pack) the decisions are the same b
   const slim = unpackRouter(JSON.parse(JSON.stringify(packRouter(router, { names: false }))) as PackedRouter);
   fc.assert(
     fc.property(docArb(router.config), factsArb, (doc, facts) => {
-      const { trace: _t, ...d } = route(facts, doc, slim);
-      const { trace: _u, ...e } = route(facts, doc, router);
+      const { trace: _t, ...d } = view(route(facts, doc, slim));
+      const { trace: _u, ...e } = view(route(facts, doc, router));
       expect(d).toEqual(e);
     }),
     { numRuns: 300 },

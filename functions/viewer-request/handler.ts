@@ -68,24 +68,21 @@ export interface Runtime {
 }
 
 /**
- * A field's values joined with "," (RFC 9110), so that a repeated x-route-to is one malformed value; for cookies,
- * the last value, as the Lambda@Edge handler reads `a=1; a=2`.
+ * Fields by name: a header's values joined with "," (RFC 9110), so that a repeated x-route-to is one malformed
+ * value; a cookie's last value, as the Lambda@Edge handler reads `a=1; a=2`. Header names are lower case already.
  */
-function fieldValue(f: Field | undefined, last: boolean): string | undefined {
-  if (typeof f !== 'object' || f === null) return undefined;
-  const many = f.multiValue || f.multivalue;
-  if (!Array.isArray(many) || many.length === 0) return typeof f.value === 'string' ? f.value : undefined;
-  if (last) return String(many[many.length - 1].value);
-  return many.map((v) => v.value).join(',');
-}
-
-function values(fields: Record<string, Field> | undefined, last: boolean): Record<string, string> {
+function values(fields: Record<string, Field> | undefined, cookies: boolean): Record<string, string> {
   const out: Record<string, string> = {};
-  if (typeof fields !== 'object' || fields === null) return out;
-  const names = Object.keys(fields);
+  const names = fields ? Object.keys(fields) : [];
   for (let i = 0; i < names.length; i++) {
-    const v = fieldValue(fields[names[i]], last);
-    if (v !== undefined) out[last ? names[i] : names[i].toLowerCase()] = v;
+    const f = fields?.[names[i]];
+    const many = f && (f.multiValue || f.multivalue);
+    const v = many?.length
+      ? cookies
+        ? many[many.length - 1].value
+        : many.map((m) => m.value).join(',')
+      : f?.value;
+    if (typeof v === 'string') out[names[i]] = v;
   }
   return out;
 }
@@ -97,7 +94,7 @@ export function toFacts(event: CffEvent, now: number): Facts {
     country: headers['cloudfront-viewer-country'],
     lat: coordinate(headers['cloudfront-viewer-latitude']),
     lon: coordinate(headers['cloudfront-viewer-longitude']),
-    ip: viewerIp(headers['cloudfront-viewer-address'], event.viewer ? event.viewer.ip : undefined),
+    ip: viewerIp(headers['cloudfront-viewer-address'], event.viewer?.ip),
     headers,
     cookies: values(request.cookies, true),
     now,
@@ -110,19 +107,15 @@ export function toFacts(event: CffEvent, now: number): Facts {
  */
 export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): void {
   const headers = request.headers;
-  const names = Object.keys(headers);
-  for (let i = 0; i < names.length; i++) {
-    if (names[i].toLowerCase().indexOf(ROUTE_HEADER_PREFIX) === 0) delete headers[names[i]];
-  }
+  for (const name in headers) if (name.indexOf(ROUTE_HEADER_PREFIX) === 0) delete headers[name];
   // the route_to cookie is for us, not the origin
   if (request.cookies) delete request.cookies[OVERRIDE_COOKIE];
   const o = d.origin;
-  const next = d.next;
   const codes = rt.failoverStatusCodes;
   // An origin group only between two regions' own origins: the distribution has one per region, id = region id.
-  if (codes && next && d.reason !== 'canary' && d.target.kind === 'region') {
+  if (codes && d.next && d.reason !== 'canary' && d.target.kind === 'region') {
     rt.cf.createRequestOriginGroup({
-      originIds: [{ originId: d.target.id }, { originId: next.target.id }],
+      originIds: [{ originId: d.target.id }, { originId: d.next.target.id }],
       failoverCriteria: { statusCodes: codes.slice() },
     });
   } else {
@@ -138,54 +131,51 @@ export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): vo
   if (d.authorised) headers[AUTHORISED_HEADER] = { value: '1' };
 }
 
-/** The health document from the store; null (every region up) when there is none or it cannot be read. */
-export async function readDoc(kvs: KvsHandle | undefined): Promise<{ doc: DocInput; error?: string }> {
-  if (!kvs) return { doc: null, error: 'no key value store associated' };
-  try {
-    return { doc: JSON.parse(await readParts((k) => kvs.get(k), KVS_HEALTH_KEY)) };
-  } catch (e) {
-    return { doc: null, error: String(e) };
-  }
+/** Reads what shared/kvs-doc.ts wrote under `name`, parsed; rejects when it is missing or unreadable. */
+async function readJson(kvs: KvsHandle | undefined, name: string): Promise<any> {
+  if (!kvs) throw new Error('no key value store associated');
+  return JSON.parse(await readParts((k) => kvs.get(k), name));
 }
 
-/** The signing keys from the store, read only for a request that carries a token. */
-export async function readKeys(kvs: KvsHandle | undefined, crypto: Hmac): Promise<KeyRing | undefined> {
-  if (!kvs) return undefined;
-  let secrets: Record<string, string>;
-  try {
-    secrets = JSON.parse(await readParts((k) => kvs.get(k), KVS_KEYS_KEY));
-  } catch (_) {
-    return undefined;
-  }
-  return {
-    ids: Object.keys(secrets),
-    sign: (keyId, payload) =>
-      hasOwn(secrets, keyId)
-        ? crypto
-            .createHmac('sha256', Buffer.from(secrets[keyId], 'base64url'))
-            .update(payload)
-            .digest('base64url')
-        : undefined,
-  };
+/** A log line: one argument only, as the runtime's console.log takes. Keys not on the build's INTERNAL_PROPS. */
+function log(what: string, detail: string): void {
+  console.log(JSON.stringify({ edgeRouter: what, detail }));
 }
 
-/** A log line. Its keys are not on the build's list of shortened property names (INTERNAL_PROPS). */
-function log(what: string, detail: Record<string, unknown>): void {
-  detail.edgeRouter = what;
-  // one argument only: the runtime's console.log does not take more
-  console.log(JSON.stringify(detail));
-}
-
-/** The whole request: never throws, never an error response; a failure routes to the fallback region. */
+/**
+ * The whole request: never throws, never an error response. The document comes from the store, or is none (every
+ * region up); a failure to route sends the request to the fallback region.
+ */
 export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> {
   const request = event.request;
-  if (typeof request.headers !== 'object' || request.headers === null) request.headers = {};
-  const state = await readDoc(rt.kvs);
+  if (!request.headers) request.headers = {};
+  let doc: DocInput = null;
+  try {
+    doc = await readJson(rt.kvs, KVS_HEALTH_KEY);
+  } catch (e) {
+    if (rt.kvs) log('doc-unreadable', String(e));
+  }
   let d: Decision;
   try {
     const facts = toFacts(event, Date.now());
-    const token = facts.headers && facts.headers[TOKEN_HEADER] !== undefined;
-    d = route(facts, state.doc, rt.table, { keys: token ? await readKeys(rt.kvs, rt.crypto) : undefined });
+    let keys: KeyRing | undefined;
+    if (facts.headers?.[TOKEN_HEADER] !== undefined) {
+      // the signing keys: {"<key id>": "<secret, base64url>"}, read only for a request that carries a token
+      try {
+        const secrets: Record<string, string> = await readJson(rt.kvs, KVS_KEYS_KEY);
+        keys = {
+          ids: Object.keys(secrets),
+          sign: (id, payload) =>
+            hasOwn(secrets, id)
+              ? rt.crypto
+                  .createHmac('sha256', Buffer.from(secrets[id], 'base64url'))
+                  .update(payload)
+                  .digest('base64url')
+              : undefined,
+        };
+      } catch (_) {}
+    }
+    d = route(facts, doc, rt.table, { keys });
   } catch (e) {
     // route() never throws: this is the event. Fail open to the fallback region.
     d = errorDecision(rt.table, e);
@@ -193,11 +183,10 @@ export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> 
   try {
     applyDecision(request, d, rt);
   } catch (e) {
-    log('apply-failed', { error: String(e), region: d.target.id });
+    log('apply-failed', String(e));
   }
-  if (state.error && rt.kvs) log('doc-unreadable', { error: state.error });
-  if (d.reason === 'error') log('route-error', { error: d.error });
+  if (d.reason === 'error') log('route-error', d.error);
   if (d.override && !d.override.honoured)
-    log('override-ignored', { asked: d.override.requested, because: d.override.why });
+    log('override-ignored', `${d.override.requested}: ${d.override.why}`);
   return request;
 }
