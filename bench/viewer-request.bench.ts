@@ -14,7 +14,9 @@ const file = join(__dirname, '..', 'dist', 'viewer-request', 'index.js');
 const doc = require('../examples/health.json') as HealthDoc;
 const harness = new CffHarness(file, { kvs: asStore(healthEntries(doc)) });
 const countries = ['KR', 'DE', 'US', 'BR', 'JP', 'GB', 'IN', 'FR'];
-const events = countries.map((c, i) => viewerRequest({ 'cloudfront-viewer-country': c }, {}, `203.0.113.${i}`));
+const events = countries.map((c, i) =>
+  viewerRequest({ 'cloudfront-viewer-country': c }, {}, `203.0.113.${i}`),
+);
 const now = Date.parse('2026-11-25T12:00:00Z');
 
 (async () => {

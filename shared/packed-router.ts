@@ -10,14 +10,7 @@ import { type Anchor, anchorAt } from './anchor';
 import { fnv1a32 } from './hash';
 import type { CidrTable } from './net';
 import { hasOwn } from './own';
-import type {
-  Destination,
-  NetworkRoute,
-  Ranking,
-  ResolvedOrigin,
-  RouteRegion,
-  RouteTable,
-} from './router';
+import type { Destination, NetworkRoute, Ranking, ResolvedOrigin, RouteRegion, RouteTable } from './router';
 
 /** A domain name (https, port 443, no path), or [domainName, port, protocol, path]. */
 export type PackedOrigin = string | [string, number, 'https' | 'http', string];

@@ -46,7 +46,9 @@ describe.each(routers)('%s', (_name, router) => {
     for (const id of [...router.targets.keys(), 'constructor', 'nowhere']) {
       const t = table.targets.get(id);
       const r = router.targets.get(id);
-      expect(t && { target: t.target, origin: t.origin }).toEqual(r && { target: r.target, origin: r.origin });
+      expect(t && { target: t.target, origin: t.origin }).toEqual(
+        r && { target: r.target, origin: r.origin },
+      );
     }
     expect(table.anchors).toEqual(router.anchors);
     expect(table.byAnchor).toEqual(router.byAnchor);

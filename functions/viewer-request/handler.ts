@@ -132,9 +132,9 @@ export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): vo
 }
 
 /** Reads what shared/kvs-doc.ts wrote under `name`, parsed; rejects when it is missing or unreadable. */
-async function readJson(kvs: KvsHandle | undefined, name: string): Promise<any> {
+async function readJson<T>(kvs: KvsHandle | undefined, name: string): Promise<T> {
   if (!kvs) throw new Error('no key value store associated');
-  return JSON.parse(await readParts((k) => kvs.get(k), name));
+  return JSON.parse(await readParts((k) => kvs.get(k), name)) as T;
 }
 
 /** A log line: one argument only, as the runtime's console.log takes. Keys not on the build's INTERNAL_PROPS. */
@@ -151,7 +151,7 @@ export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> 
   if (!request.headers) request.headers = {};
   let doc: DocInput = null;
   try {
-    doc = await readJson(rt.kvs, KVS_HEALTH_KEY);
+    doc = await readJson<DocInput>(rt.kvs, KVS_HEALTH_KEY);
   } catch (e) {
     if (rt.kvs) log('doc-unreadable', String(e));
   }
@@ -162,7 +162,7 @@ export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> 
     if (facts.headers?.[TOKEN_HEADER] !== undefined) {
       // the signing keys: {"<key id>": "<secret, base64url>"}, read only for a request that carries a token
       try {
-        const secrets: Record<string, string> = await readJson(rt.kvs, KVS_KEYS_KEY);
+        const secrets = await readJson<Record<string, string>>(rt.kvs, KVS_KEYS_KEY);
         keys = {
           ids: Object.keys(secrets),
           sign: (id, payload) =>
