@@ -1,0 +1,26 @@
+// The CDK app: `npm run synth` / `npm run deploy` (scripts/cdk.mjs) run it with `--context config=FILE` (default:
+// the root router.config.json), after building the bundles from the same file. Offline: the account is only
+// named when CDK needs one (context `account`, else the CLI's default), never looked up.
+import { join, resolve } from 'node:path';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { checkConfig } from '../../cli/load';
+import { EdgeRouterStack } from '../lib/edge-router-stack';
+
+const ROOT = join(__dirname, '..', '..');
+const app = new App();
+const file = resolve(ROOT, app.node.tryGetContext('config') ?? 'router.config.json');
+const checked = checkConfig(file);
+if (!checked.success) {
+  for (const e of checked.errors) console.error(`${file}: ${e.path}: ${e.message}`);
+  process.exit(1);
+}
+const account = app.node.tryGetContext('account') ?? process.env.CDK_DEFAULT_ACCOUNT;
+new EdgeRouterStack(app, 'EdgeRouter', {
+  // Lambda@Edge and the KeyValueStore are us-east-1 resources; EdgeFunction wants the region spelt out
+  env: { region: 'us-east-1', account },
+  config: checked.data,
+  dist: join(ROOT, 'dist'),
+  description: 'edge-router: per-request routing of a multi-region API at the CloudFront edge',
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

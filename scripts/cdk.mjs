@@ -1,0 +1,30 @@
+// npm run synth / npm run deploy: builds the bundles from a router config, then runs the CDK CLI on infra/ with
+// the same config as context. `node scripts/cdk.mjs synth|deploy|destroy [--config FILE] [-- cdk options]`.
+// Synthesis is offline: no credentials are needed, and the EC2 metadata service is not asked for any.
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  strict: false,
+  options: { config: { type: 'string', default: 'router.config.json' } },
+});
+// what is not ours (--quiet, --require-approval ...) goes to the CDK CLI
+const passOn = process.argv
+  .slice(3)
+  .filter((a, i, all) => a !== '--config' && all[i - 1] !== '--config' && !a.startsWith('--config='));
+const command = positionals[0] ?? 'synth';
+const config = resolve(String(values.config));
+const env = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: '1' };
+const run = (cmd, args, cwd) => {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd, env });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+run(process.execPath, ['esbuild.config.mjs', '--config', config], process.cwd());
+const cdk = resolve('node_modules', 'aws-cdk', 'bin', 'cdk');
+run(
+  process.execPath,
+  [cdk, command, '--context', `config=${config}`, '--no-notices', ...passOn],
+  resolve('infra'),
+);
