@@ -1,0 +1,88 @@
+// Demo regional APIs for the local edge: one small HTTP server per region or environment. Each answers with its
+// id and the x-route-* headers it received, so the routing can be seen (and tested) from outside.
+//   GET  /health          200 "ok"
+//   *    /large?bytes=N   N bytes, streamed in 64 KB chunks
+//   *    /reset           the connection is reset (a failing backend)
+//   *    anything else    JSON: region, method, path, the x-route-* headers, and the body's size and SHA-256
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Backend {
+  readonly id: string;
+  readonly port: number;
+  /** requests answered since start */
+  readonly served: () => number;
+  close(): Promise<void>;
+}
+
+function answer(id: string, req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://backend');
+  if (url.pathname === '/reset') {
+    req.socket.destroy();
+    return;
+  }
+  if (url.pathname === '/health') {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    return;
+  }
+  if (url.pathname === '/large') {
+    const total = Math.min(Number(url.searchParams.get('bytes') ?? 0) || 0, 256 * 1024 * 1024);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-backend': id });
+    const chunk = Buffer.alloc(64 * 1024, 97);
+    let sent = 0;
+    const pump = () => {
+      while (sent < total) {
+        const n = Math.min(chunk.length, total - sent);
+        sent += n;
+        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n)))
+          return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+    return;
+  }
+  const hash = createHash('sha256');
+  let bytes = 0;
+  req.on('data', (d: Buffer) => {
+    bytes += d.length;
+    hash.update(d);
+  });
+  req.on('end', () => {
+    const route = Object.fromEntries(Object.entries(req.headers).filter(([n]) => n.startsWith('x-route-')));
+    const body = JSON.stringify({
+      region: id,
+      method: req.method,
+      path: req.url,
+      host: req.headers.host,
+      route,
+      bodyBytes: bytes,
+      bodySha256: hash.digest('hex'),
+    });
+    res.writeHead(200, { 'content-type': 'application/json', 'x-backend': id }).end(`${body}\n`);
+  });
+}
+
+/** Starts the demo API for `id` on `port` (0: any free port) on the loopback interface. */
+export async function startBackend(id: string, port = 0, host = 'localhost'): Promise<Backend> {
+  let served = 0;
+  const server: Server = createServer((req, res) => {
+    served++;
+    answer(id, req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    id,
+    port: (server.address() as AddressInfo).port,
+    served: () => served,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,141 @@
+// The local edge end to end: demo backends, s3rver and the edge in-process on free ports, the built Lambda@Edge
+// bundles routing, real HTTP from outside.
+import { join } from 'node:path';
+import { type Backend, startBackend } from '../../local/backends';
+import { type Edge, type RoutedRequest, startEdge } from '../../local/edge';
+import type { RouterConfig } from '../../shared';
+import { buildBundles, coldStart } from '../helpers/bundle';
+import { docWith, exampleConfig } from '../helpers/load';
+import { type LocalS3, startS3 } from '../helpers/s3';
+
+const BUCKET = 'edge-router-local';
+const IDS = ['us-east-1', 'eu-central-1', 'ap-northeast-2', 'sa-east-1', 'staging'];
+const KOREA = '1.208.0.1';
+const GERMANY = '85.214.0.1';
+
+let s3: LocalS3;
+let backends: Backend[];
+let edge: Edge;
+const decisions: RoutedRequest[] = [];
+
+async function get(path: string, headers: Record<string, string> = {}, init: RequestInit = {}) {
+  const r = await fetch(`http://127.0.0.1:${edge.port}${path}`, { ...init, headers });
+  return { status: r.status, headers: r.headers, text: await r.text() };
+}
+const region = async (xff: string, headers: Record<string, string> = {}) =>
+  JSON.parse((await get('/hello', { 'x-forwarded-for': xff, ...headers })).text).region as string;
+
+beforeAll(async () => {
+  s3 = await startS3([BUCKET]);
+  await s3.put(BUCKET, 'health.json', JSON.stringify(docWith()));
+  backends = await Promise.all(IDS.map((id) => startBackend(id)));
+  const port = (id: string) => backends[IDS.indexOf(id)].port;
+  const config: RouterConfig = exampleConfig((c) => {
+    for (const id of IDS.slice(0, 4)) {
+      c.regions[id] = {
+        ...c.regions[id],
+        origin: { domainName: 'localhost', port: port(id), protocol: 'http' },
+      };
+      delete c.regions[id].canaryOrigin;
+    }
+    c.environments = {
+      staging: { origin: { domainName: 'localhost', port: port('staging'), protocol: 'http' } },
+    };
+    c.healthDoc = {
+      bucket: BUCKET,
+      key: 'health.json',
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      ttlSeconds: 1,
+      timeoutMs: 1000,
+    } as RouterConfig['healthDoc'];
+  });
+  const dist = buildBundles(config);
+  const originRequest = coldStart(join(dist, 'origin-request', 'index.js')).handler;
+  const originResponse = require(join(dist, 'origin-response', 'index.js')).handler;
+  edge = await startEdge({ config, originRequest, originResponse, onDecision: (d) => decisions.push(d) });
+}, 60_000);
+
+afterAll(async () => {
+  await edge?.close();
+  await Promise.all((backends ?? []).map((b) => b.close()));
+  await s3?.close();
+});
+
+test('a Korean viewer is served by ap-northeast-2, a German one by eu-central-1, with our headers at the origin', async () => {
+  const kr = JSON.parse((await get('/hello?x=1', { 'x-forwarded-for': KOREA })).text);
+  expect(kr).toMatchObject({
+    region: 'ap-northeast-2',
+    method: 'GET',
+    path: '/hello?x=1',
+    route: { 'x-route-region': 'ap-northeast-2', 'x-route-reason': 'nearest' },
+  });
+  expect(kr.route['x-route-decision']).toMatch(/^target=ap-northeast-2; reason=nearest; doc=7; stale=0$/);
+  expect(await region(GERMANY)).toBe('eu-central-1');
+  expect(decisions.some((d) => d.country === 'KR' && d.target === 'ap-northeast-2')).toBe(true);
+});
+
+test('a region marked down in the document: traffic moves within the TTL', async () => {
+  await s3.put(BUCKET, 'health.json', JSON.stringify(docWith({ 'ap-northeast-2': { status: 'down' } }, 8)));
+  const deadline = Date.now() + 5_000;
+  let served = await region(KOREA);
+  while (served === 'ap-northeast-2' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    served = await region(KOREA);
+  }
+  expect(served).toBe('us-east-1');
+  // and back when it is up again
+  await s3.put(BUCKET, 'health.json', JSON.stringify(docWith({}, 9)));
+  const back = Date.now() + 5_000;
+  while (served !== 'ap-northeast-2' && Date.now() < back) {
+    await new Promise((r) => setTimeout(r, 100));
+    served = await region(KOREA);
+  }
+  expect(served).toBe('ap-northeast-2');
+});
+
+test('QA: an override from the VPN range is honoured; from outside it is not', async () => {
+  expect(await region('10.8.0.5', { 'x-route-to': 'staging' })).toBe('staging');
+  expect(await region(GERMANY, { 'x-route-to': 'staging' })).toBe('eu-central-1');
+});
+
+test('authorised viewers get the decision trace on the response; others do not', async () => {
+  const qa = await get('/hello', { 'x-forwarded-for': '10.8.0.5' });
+  expect(qa.headers.get('x-route-decision')).toMatch(
+    /^target=ap-northeast-2; reason=network; doc=\d+; stale=0$/,
+  );
+  const viewer = await get('/hello', { 'x-forwarded-for': GERMANY });
+  expect(viewer.headers.get('x-route-decision')).toBeNull();
+  expect(JSON.parse(viewer.text).region).toBe('eu-central-1');
+});
+
+test('methods and request bodies pass through intact', async () => {
+  const body = Buffer.alloc(1024 * 1024 + 7, 'x');
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+    const r = await get(
+      '/items',
+      { 'x-forwarded-for': GERMANY, 'content-type': 'application/octet-stream' },
+      { method, body },
+    );
+    const echo = JSON.parse(r.text);
+    expect(echo).toMatchObject({ region: 'eu-central-1', method, bodyBytes: body.length });
+    expect(echo.bodySha256).toBe(require('node:crypto').createHash('sha256').update(body).digest('hex'));
+  }
+});
+
+test('a large response is streamed through whole', async () => {
+  const r = await fetch(`http://127.0.0.1:${edge.port}/large?bytes=${32 * 1024 * 1024}`, {
+    headers: { 'x-forwarded-for': KOREA },
+  });
+  expect(r.status).toBe(200);
+  expect(r.headers.get('x-backend')).toBe('ap-northeast-2');
+  const bytes = (await r.arrayBuffer()).byteLength;
+  expect(bytes).toBe(32 * 1024 * 1024);
+});
+
+test('a backend that resets the connection: a clear 502 from the edge, which stays up', async () => {
+  const r = await get('/reset', { 'x-forwarded-for': KOREA });
+  expect(r.status).toBe(502);
+  expect(JSON.parse(r.text)).toMatchObject({ error: 'the origin failed', target: 'ap-northeast-2' });
+  expect(await region(KOREA)).toBe('ap-northeast-2');
+});
