@@ -35,6 +35,11 @@ export interface EdgeOptions {
   readonly countryOf?: (ip: string) => string | undefined;
   /** called with each routed request's decision headers (for counters and the status page) */
   readonly onDecision?: (d: RoutedRequest) => void;
+  /** the status page, served under /_router */
+  readonly status?: {
+    serve(req: IncomingMessage, res: ServerResponse): boolean;
+    record(d: RoutedRequest): void;
+  };
 }
 
 export interface RoutedRequest {
@@ -171,7 +176,13 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     handle(req, res).catch((e) => fail(res, 500, 'local edge failure', { detail: String(e) }));
   });
 
+  const decided = (d: RoutedRequest) => {
+    opts.status?.record(d);
+    opts.onDecision?.(d);
+  };
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.url?.startsWith('/_router') && opts.status?.serve(req, res)) return;
     const viewerIp = viewerAddress(req);
     const country = geo(viewerIp);
     const event = originRequestEvent(req, opts.config, viewerIp, country);
@@ -197,7 +208,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
         origin: `${o.protocol}://${o.domainName}:${o.port}`,
         detail: e.message,
       });
-      opts.onDecision?.({
+      decided({
         at: Date.now(),
         method: routed.method,
         uri: routed.uri,
@@ -225,7 +236,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       }
       res.writeHead(status, up.statusMessage, flatten(headers));
       up.pipe(res);
-      opts.onDecision?.({
+      decided({
         at: Date.now(),
         method: routed.method,
         uri: routed.uri,

@@ -13,6 +13,7 @@ import S3rver from 's3rver';
 import { checkConfig } from '../cli/load';
 import { type Backend, startBackend } from './backends';
 import { startEdge } from './edge';
+import { createStatus } from './status';
 
 const ROOT = join(__dirname, '..');
 
@@ -91,13 +92,15 @@ async function main(): Promise<void> {
 
   const originRequest = require(join(dist, 'origin-request', 'index.js')).handler;
   const originResponse = require(join(dist, 'origin-response', 'index.js')).handler;
-  const edge = await startEdge({ config, originRequest, originResponse, port, host: '127.0.0.1' });
+  const status = createStatus(config);
+  const edge = await startEdge({ config, originRequest, originResponse, port, host: '127.0.0.1', status });
 
   const at = `http://localhost:${edge.port}`;
   const cfg = relative(process.cwd(), file);
   console.log(`
 edge-router, local edge (runtime lambda-edge, the bundles in ${relative(process.cwd(), dist)})
   edge         ${at}   viewer = the socket's address, or X-Forwarded-For from loopback
+  status page  ${at}/_router
   local S3     ${src.endpoint} (port ${s3addr.port})   s3://${src.bucket}/${src.key}, serial ${doc.serial}, TTL ${src.ttlSeconds} s
 ${backends.map((b) => `  ${b.id.padEnd(12)} http://localhost:${b.port}`).join('\n')}
 
@@ -119,6 +122,7 @@ Ctrl-C stops everything.`);
     if (stopping) return;
     stopping = true;
     console.log('\nstopping ...');
+    status.close();
     await edge.close();
     await Promise.all(backends.map((b) => b.close()));
     await s3.close();
