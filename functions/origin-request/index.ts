@@ -30,5 +30,5 @@ const keys =
 
 export const handler = createHandler({ router, docs, keys, telemetry });
 
-// For tests and the local edge: the same handler with other parts (the contract table, fault injection).
-export { compileRouter, createHandler, DocCache, KeysCache, Telemetry };
+// For tests and the local edge: the same handler with other parts (the contract table, fault injection, a log file).
+export { compileRouter, createHandler, DocCache, KeysCache, s3Fetcher, Telemetry };

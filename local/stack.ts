@@ -1,0 +1,136 @@
+// The local stack, shared by `npm start` (local/start.ts) and `npm run drill` (local/drill.ts): the bundles built for
+// a router config, a local S3 (s3rver) with the health document, a demo API per region and environment served on
+// localhost, and the local edge running the built Lambda@Edge bundles, with the status page.
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+import type { HealthDoc, RouterConfig } from '../shared';
+import { type Backend, startBackend } from './backends';
+import { type Edge, startEdge } from './edge';
+import { createStatus, type Status } from './status';
+
+const ROOT = join(__dirname, '..');
+
+export interface LocalStack {
+  readonly config: RouterConfig;
+  readonly edge: Edge;
+  readonly status: Status;
+  readonly backends: Backend[];
+  readonly s3: S3Client;
+  /** writes a health document to the local S3 (as `edge-router doc publish` would, minus the checks) */
+  putDoc(doc: HealthDoc): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Credentials for s3rver, in the environment the built bundle's S3 client reads. */
+export function localS3Credentials(): void {
+  process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+}
+
+/** Every region and environment up. */
+export function allUp(config: RouterConfig, serial: number): HealthDoc {
+  const ids = [...Object.keys(config.regions), ...Object.keys(config.environments ?? {})];
+  return {
+    version: 1,
+    serial,
+    updatedAt: new Date().toISOString(),
+    regions: Object.fromEntries(ids.map((id) => [id, { status: 'up' as const }])),
+  };
+}
+
+/** Builds the bundles for `configFile` into `dist`, then starts everything. */
+export async function startLocal(opts: {
+  config: RouterConfig;
+  configFile: string;
+  dist: string;
+  port: number;
+  /** where the bundle's log lines go */
+  log: string;
+}): Promise<LocalStack> {
+  const { config } = opts;
+  const src = config.healthDoc;
+  if (!src?.endpoint) throw new Error('healthDoc.endpoint is needed (the local S3)');
+  localS3Credentials();
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'esbuild.config.mjs'), '--config', opts.configFile, '--outdir', opts.dist],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+
+  const url = new URL(src.endpoint);
+  const server = new S3rver({
+    port: Number(url.port || 80),
+    address: url.hostname === 'localhost' ? '127.0.0.1' : url.hostname,
+    silent: true,
+    directory: mkdtempSync(join(tmpdir(), 'edge-router-local-s3-')),
+    configureBuckets: [{ name: src.bucket, configs: [] }],
+  });
+  (await server.run()) as AddressInfo;
+  const s3 = new S3Client({
+    region: src.region,
+    endpoint: src.endpoint,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const putDoc = async (doc: HealthDoc) => {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: src.bucket,
+        Key: src.key,
+        Body: `${JSON.stringify(doc, null, 2)}\n`,
+        ContentType: 'application/json',
+      }),
+    );
+  };
+  await putDoc(allUp(config, 1));
+
+  const backends: Backend[] = [];
+  for (const [id, t] of [...Object.entries(config.regions), ...Object.entries(config.environments ?? {})]) {
+    if (t.origin.domainName === 'localhost') backends.push(await startBackend(id, t.origin.port ?? 80));
+  }
+  const status = createStatus(config);
+  // The built bundle's own parts, with its logs and metrics (one JSON line each, as CloudWatch would get them) in a
+  // file rather than on the terminal.
+  const log = createWriteStream(opts.log, { flags: 'a' });
+  const mod = require(join(opts.dist, 'origin-request', 'index.js'));
+  const telemetry = new mod.Telemetry({ runtime: 'local', write: (line: string) => log.write(`${line}\n`) });
+  const docs = new mod.DocCache({ config, fetch: mod.s3Fetcher(src), telemetry });
+  const keys = config.override
+    ? new mod.KeysCache({ config, fetch: mod.s3Fetcher({ ...src, key: config.override.keysKey }), telemetry })
+    : undefined;
+  const edge = await startEdge({
+    config,
+    originRequest: mod.createHandler({ router: mod.compileRouter(config), docs, keys, telemetry }),
+    originResponse: require(join(opts.dist, 'origin-response', 'index.js')).handler,
+    port: opts.port,
+    host: '127.0.0.1',
+    status,
+  });
+  return {
+    config,
+    edge,
+    status,
+    backends,
+    s3,
+    putDoc,
+    async close() {
+      status.close();
+      await edge.close();
+      await Promise.all(backends.map((b) => b.close()));
+      s3.destroy();
+      await server.close();
+      log.end();
+    },
+  };
+}
