@@ -21,13 +21,17 @@ import type {
 } from 'aws-lambda';
 import { countryOf } from '../lib/geoip';
 import type { RouterConfig } from '../shared';
+import type { CffHarness } from './cff-runtime';
 
 export type OriginRequestHandler = (event: CloudFrontRequestEvent) => Promise<CloudFrontRequest>;
 export type OriginResponseHandler = (event: CloudFrontResponseEvent) => Promise<CloudFrontResponse>;
 
 export interface EdgeOptions {
   readonly config: RouterConfig;
-  readonly originRequest: OriginRequestHandler;
+  /** runtime lambda-edge: the built origin-request function */
+  readonly originRequest?: OriginRequestHandler;
+  /** runtime cloudfront-functions: the built viewer-request file in the harness, and the store it reads */
+  readonly viewerRequest?: { readonly harness: CffHarness; readonly store: () => Record<string, string> };
   readonly originResponse?: OriginResponseHandler;
   readonly port?: number;
   readonly host?: string;
@@ -51,6 +55,24 @@ export interface RoutedRequest {
   readonly target: string;
   readonly reason: string;
   readonly status: number;
+}
+
+/** Where a routed request goes, whichever runtime routed it. */
+interface Routed {
+  readonly origin: { protocol: 'http' | 'https'; domainName: string; port: number; path: string };
+  readonly readTimeout: number;
+  readonly method: string;
+  /** uri and query string */
+  readonly path: string;
+  readonly headers: OutgoingHttpHeaders;
+  readonly target: string;
+  readonly reason: string;
+  /** the response headers on their way to the viewer (Lambda@Edge: the origin-response function) */
+  response(
+    status: number,
+    message: string,
+    headers: CloudFrontHeaders,
+  ): Promise<{ status: number; headers: CloudFrontHeaders }>;
 }
 
 export interface Edge {
@@ -151,6 +173,44 @@ export function originRequestEvent(
   } as CloudFrontRequestEvent;
 }
 
+/** A CloudFront Functions viewer-request event for an incoming request. */
+export function viewerRequestEvent(req: IncomingMessage, viewerIp: string, country: string | undefined) {
+  const url = new URL(req.url ?? '/', 'http://local');
+  type Field = { value: string; multiValue?: { value: string }[] };
+  const add = (into: Record<string, Field>, name: string, value: string) => {
+    const f = into[name];
+    if (!f) into[name] = { value };
+    else into[name] = { value: f.value, multiValue: [...(f.multiValue ?? [{ value: f.value }]), { value }] };
+  };
+  const headers: Record<string, Field> = {};
+  const cookies: Record<string, Field> = {};
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i].toLowerCase();
+    if (HOP_BY_HOP.has(name)) continue;
+    if (name === 'cookie') {
+      // cookies are not headers in a CloudFront Functions event
+      for (const part of req.rawHeaders[i + 1].split(';')) {
+        const eq = part.indexOf('=');
+        if (eq > 0) add(cookies, part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+      }
+    } else add(headers, name, req.rawHeaders[i + 1]);
+  }
+  if (country) headers['cloudfront-viewer-country'] = { value: country };
+  headers['cloudfront-viewer-address'] = { value: `${viewerIp}:${req.socket.remotePort ?? 0}` };
+  const querystring: Record<string, Field> = {};
+  for (const [k, v] of url.searchParams) add(querystring, k, v);
+  return {
+    version: '1.0',
+    context: {
+      eventType: 'viewer-request',
+      distributionId: 'LOCAL',
+      requestId: `local-${(++sequence).toString(36)}`,
+    },
+    viewer: { ip: viewerIp },
+    request: { method: req.method ?? 'GET', uri: url.pathname, querystring, headers, cookies },
+  };
+}
+
 function flatten(headers: CloudFrontHeaders | undefined): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [name, list] of Object.entries(headers ?? {})) {
@@ -181,71 +241,152 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     opts.onDecision?.(d);
   };
 
+  /** Routes a request with the Lambda@Edge bundle: where to send it, and a hook for the response headers. */
+  async function lambdaEdge(
+    req: IncomingMessage,
+    viewerIp: string,
+    country: string | undefined,
+  ): Promise<Routed> {
+    const event = originRequestEvent(req, opts.config, viewerIp, country);
+    const routed = await opts.originRequest?.(event);
+    const o = routed?.origin?.custom;
+    if (!routed || !o) throw new Error('the origin-request function returned no custom origin');
+    return {
+      origin: { protocol: o.protocol, domainName: o.domainName, port: o.port, path: o.path },
+      readTimeout: o.readTimeout ?? 30,
+      method: routed.method,
+      path: `${routed.uri}${routed.querystring ? `?${routed.querystring}` : ''}`,
+      headers: flatten(routed.headers),
+      target: routed.headers['x-route-region']?.[0]?.value ?? '',
+      reason: routed.headers['x-route-reason']?.[0]?.value ?? '',
+      async response(status, message, headers) {
+        if (!opts.originResponse) return { status, headers };
+        const out = await opts.originResponse({
+          Records: [
+            {
+              cf: {
+                config: event.Records[0].cf.config,
+                request: routed,
+                response: { status: String(status), statusDescription: message, headers },
+              },
+            },
+          ],
+        } as unknown as CloudFrontResponseEvent);
+        return { status: Number(out.status) || status, headers: out.headers };
+      },
+    };
+  }
+
+  /** Routes a request with the CloudFront Functions file in the runtime harness, against the store's contents. */
+  async function cloudFrontFunctions(
+    req: IncomingMessage,
+    viewerIp: string,
+    country: string | undefined,
+  ): Promise<Routed> {
+    const cff = opts.viewerRequest;
+    if (!cff) throw new Error('no viewer-request function');
+    const r = await cff.harness.run(viewerRequestEvent(req, viewerIp, country), Date.now(), cff.store());
+    if (r.returned.statusCode !== undefined)
+      throw new Error('the viewer-request function answered the viewer itself');
+    const call = r.calls[0];
+    const byId = (id: string) => {
+      const t = opts.config.regions[id] ?? opts.config.environments?.[id];
+      if (!t) throw new Error(`origin ${id} is not in the config`);
+      return { ...t.origin, originPath: t.origin.path ?? '' };
+    };
+    let origin: Routed['origin'];
+    if (call?.helper === 'updateRequestOrigin') {
+      const a = call.args[0] as {
+        domainName: string;
+        originPath?: string;
+        customOriginConfig: { port: number; protocol: 'http' | 'https' };
+      };
+      origin = { domainName: a.domainName, path: a.originPath ?? '', ...a.customOriginConfig };
+    } else {
+      // an origin group: the primary (the local edge does not retry on the second)
+      const id =
+        call?.helper === 'createRequestOriginGroup'
+          ? (call.args[0] as { originIds: { originId: string }[] }).originIds[0].originId
+          : opts.config.fallbackRegion;
+      const o = byId(id);
+      origin = {
+        domainName: o.domainName,
+        port: o.port ?? 443,
+        protocol: o.protocol ?? 'https',
+        path: o.originPath,
+      };
+    }
+    const headers: OutgoingHttpHeaders = {};
+    for (const [name, f] of Object.entries(r.returned.headers)) {
+      headers[name] = f.multiValue?.length ? f.multiValue.map((v) => v.value) : f.value;
+    }
+    const cookies = Object.entries(r.returned.cookies ?? {}).flatMap(([name, f]) =>
+      (f.multiValue?.length ? f.multiValue : [f]).map((v) => `${name}=${v.value}`),
+    );
+    if (cookies.length) headers.cookie = cookies.join('; ');
+    // the Host header follows the new origin (updateRequestOrigin's hostHeader default)
+    headers.host = origin.domainName;
+    const url = new URL(req.url ?? '/', 'http://local');
+    return {
+      origin,
+      readTimeout: 30,
+      method: req.method ?? 'GET',
+      path: `${r.returned.uri ?? url.pathname}${url.search}`,
+      headers,
+      target: r.returned.headers['x-route-region']?.value ?? '',
+      reason: r.returned.headers['x-route-reason']?.value ?? '',
+      async response(status, _message, h) {
+        return { status, headers: h };
+      },
+    };
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.url?.startsWith('/_router') && opts.status?.serve(req, res)) return;
     const viewerIp = viewerAddress(req);
     const country = geo(viewerIp);
-    const event = originRequestEvent(req, opts.config, viewerIp, country);
-    const routed = await opts.originRequest(event);
-    const o = routed.origin?.custom;
-    if (!o) return fail(res, 502, 'the origin-request function returned no custom origin', {});
-    const target = routed.headers['x-route-region']?.[0]?.value ?? '';
-    const reason = routed.headers['x-route-reason']?.[0]?.value ?? '';
-    const qs = routed.querystring ? `?${routed.querystring}` : '';
+    const routed = opts.viewerRequest
+      ? await cloudFrontFunctions(req, viewerIp, country)
+      : await lambdaEdge(req, viewerIp, country);
+    const o = routed.origin;
+    const seen = (status: number) =>
+      decided({
+        at: Date.now(),
+        method: routed.method,
+        uri: routed.path,
+        viewerIp,
+        country,
+        target: routed.target,
+        reason: routed.reason,
+        status,
+      });
     const send = o.protocol === 'https' ? httpsRequest : httpRequest;
     const upstream = send({
       host: o.domainName,
       port: o.port,
       method: routed.method,
-      path: `${o.path}${routed.uri}${qs}`,
-      headers: flatten(routed.headers),
-      timeout: (o.readTimeout ?? 30) * 1000,
+      path: `${o.path}${routed.path}`,
+      headers: routed.headers,
+      timeout: routed.readTimeout * 1000,
     });
-    upstream.on('timeout', () => upstream.destroy(new Error(`no answer within ${o.readTimeout ?? 30} s`)));
+    upstream.on('timeout', () => upstream.destroy(new Error(`no answer within ${routed.readTimeout} s`)));
     upstream.on('error', (e) => {
       fail(res, 502, 'the origin failed', {
-        target,
+        target: routed.target,
         origin: `${o.protocol}://${o.domainName}:${o.port}`,
         detail: e.message,
       });
-      decided({
-        at: Date.now(),
-        method: routed.method,
-        uri: routed.uri,
-        viewerIp,
-        country,
-        target,
-        reason,
-        status: 502,
-      });
+      seen(502);
     });
     upstream.on('response', async (up) => {
-      let headers: CloudFrontHeaders = cloudFrontHeaders(up.rawHeaders);
-      let status = up.statusCode ?? 502;
-      if (opts.originResponse) {
-        const response: CloudFrontResponse = {
-          status: String(status),
-          statusDescription: up.statusMessage ?? '',
-          headers,
-        };
-        const out = await opts.originResponse({
-          Records: [{ cf: { config: event.Records[0].cf.config, request: routed, response } }],
-        } as unknown as CloudFrontResponseEvent);
-        headers = out.headers;
-        status = Number(out.status) || status;
-      }
-      res.writeHead(status, up.statusMessage, flatten(headers));
+      const out = await routed.response(
+        up.statusCode ?? 502,
+        up.statusMessage ?? '',
+        cloudFrontHeaders(up.rawHeaders),
+      );
+      res.writeHead(out.status, up.statusMessage, flatten(out.headers));
       up.pipe(res);
-      decided({
-        at: Date.now(),
-        method: routed.method,
-        uri: routed.uri,
-        viewerIp,
-        country,
-        target,
-        reason,
-        status,
-      });
+      seen(out.status);
     });
     req.pipe(upstream);
     req.on('aborted', () => upstream.destroy());

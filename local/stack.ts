@@ -8,8 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { asStore, healthEntries } from '../lib/kvs';
 import type { HealthDoc, RouterConfig } from '../shared';
 import { type Backend, startBackend } from './backends';
+import { CffHarness } from './cff-runtime';
 import { type Edge, startEdge } from './edge';
 import { createStatus, type Status } from './status';
 
@@ -53,6 +55,8 @@ export async function startLocal(opts: {
   port: number;
   /** where the bundle's log lines go */
   log: string;
+  /** the bundles that route: Lambda@Edge (default), or CloudFront Functions in the runtime harness */
+  runtime?: 'lambda-edge' | 'cloudfront-functions';
 }): Promise<LocalStack> {
   const { config } = opts;
   const src = config.healthDoc;
@@ -109,10 +113,25 @@ export async function startLocal(opts: {
   const keys = config.override
     ? new mod.KeysCache({ config, fetch: mod.s3Fetcher({ ...src, key: config.override.keysKey }), telemetry })
     : undefined;
+  // CloudFront Functions: the built file in the runtime harness, its key value store filled from the document in S3
+  // (what `edge-router doc` writes do to a real store)
+  let stored: { doc: HealthDoc | null; store: Record<string, string> } = { doc: null, store: {} };
+  const viewerRequest =
+    opts.runtime === 'cloudfront-functions'
+      ? {
+          harness: new CffHarness(join(opts.dist, 'viewer-request', 'index.js')),
+          store: () => {
+            const doc = status.doc();
+            if (doc !== stored.doc) stored = { doc, store: doc ? asStore(healthEntries(doc)) : {} };
+            return stored.store;
+          },
+        }
+      : undefined;
   const edge = await startEdge({
     config,
     originRequest: mod.createHandler({ router: mod.compileRouter(config), docs, keys, telemetry }),
     originResponse: require(join(opts.dist, 'origin-response', 'index.js')).handler,
+    viewerRequest,
     port: opts.port,
     host: '127.0.0.1',
     status,

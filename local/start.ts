@@ -17,8 +17,9 @@ async function main(): Promise<void> {
       runtime: { type: 'string', default: 'lambda-edge' },
     },
   });
-  if (values.runtime !== 'lambda-edge') {
-    throw new Error(`--runtime ${values.runtime}: the local edge runs the Lambda@Edge bundles only, for now`);
+  const runtime = values.runtime;
+  if (runtime !== 'lambda-edge' && runtime !== 'cloudfront-functions') {
+    throw new Error(`--runtime ${runtime}: lambda-edge or cloudfront-functions`);
   }
   const file = resolve(values.config);
   const checked = checkConfig(file);
@@ -37,11 +38,16 @@ async function main(): Promise<void> {
     dist,
     port: Number(process.env.PORT ?? 8080),
     log,
+    runtime,
   });
   const src = config.healthDoc;
   const at = `http://localhost:${stack.edge.port}`;
   console.log(`
-edge-router, local edge (runtime lambda-edge, the bundles in ${relative(process.cwd(), dist)})
+edge-router, local edge (runtime ${runtime}, the bundles in ${relative(process.cwd(), dist)}${
+    runtime === 'cloudfront-functions'
+      ? '; viewer-request in the CloudFront Functions harness, its store fed from S3'
+      : ''
+  })
   edge         ${at}   viewer = the socket's address, or X-Forwarded-For from loopback
   status page  ${at}/_router
   edge logs    ${relative(process.cwd(), log)}   (the function's JSON log lines and EMF metrics)

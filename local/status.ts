@@ -38,6 +38,8 @@ export interface Status {
   serve(req: IncomingMessage, res: ServerResponse): boolean;
   /** the state as the page gets it */
   state(): Record<string, unknown>;
+  /** the live document, as last read from the store (null: none yet) */
+  doc(): HealthDoc | null;
   close(): void;
 }
 
@@ -156,6 +158,7 @@ export function createStatus(config: RouterConfig): Status {
       if (state.latest.length > LATEST) state.latest.length = LATEST;
     },
     state: snapshot,
+    doc: () => state.doc,
     serve(req, res) {
       const path = new URL(req.url ?? '/', 'http://local').pathname;
       if (path === '/_router' || path === '/_router/') {

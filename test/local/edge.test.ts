@@ -1,7 +1,9 @@
 // The local edge end to end: demo backends, s3rver and the edge in-process on free ports, the built Lambda@Edge
 // bundles routing, real HTTP from outside.
 import { join } from 'node:path';
+import { asStore, healthEntries } from '../../lib/kvs';
 import { type Backend, startBackend } from '../../local/backends';
+import { CffHarness } from '../../local/cff-runtime';
 import { type Edge, type RoutedRequest, startEdge } from '../../local/edge';
 import type { RouterConfig } from '../../shared';
 import { buildBundles, coldStart } from '../helpers/bundle';
@@ -16,6 +18,9 @@ const GERMANY = '85.214.0.1';
 let s3: LocalS3;
 let backends: Backend[];
 let edge: Edge;
+let cffEdge: Edge;
+/** what the CloudFront Functions edge's key value store holds (as `edge-router doc` writes keep it) */
+let store: Record<string, string> = {};
 const decisions: RoutedRequest[] = [];
 
 async function get(path: string, headers: Record<string, string> = {}, init: RequestInit = {}) {
@@ -54,10 +59,16 @@ beforeAll(async () => {
   const originRequest = coldStart(join(dist, 'origin-request', 'index.js')).handler;
   const originResponse = require(join(dist, 'origin-response', 'index.js')).handler;
   edge = await startEdge({ config, originRequest, originResponse, onDecision: (d) => decisions.push(d) });
+  store = asStore(healthEntries(docWith()));
+  cffEdge = await startEdge({
+    config,
+    viewerRequest: { harness: new CffHarness(join(dist, 'viewer-request', 'index.js')), store: () => store },
+  });
 }, 60_000);
 
 afterAll(async () => {
   await edge?.close();
+  await cffEdge?.close();
   await Promise.all((backends ?? []).map((b) => b.close()));
   await s3?.close();
 });
@@ -138,4 +149,43 @@ test('a backend that resets the connection: a clear 502 from the edge, which sta
   expect(r.status).toBe(502);
   expect(JSON.parse(r.text)).toMatchObject({ error: 'the origin failed', target: 'ap-northeast-2' });
   expect(await region(KOREA)).toBe('ap-northeast-2');
+});
+
+describe('runtime cloudfront-functions: the built viewer-request file in the harness', () => {
+  const via = async (xff: string, headers: Record<string, string> = {}, init: RequestInit = {}) => {
+    const r = await fetch(`http://127.0.0.1:${cffEdge.port}/hello?q=1`, {
+      ...init,
+      headers: { 'x-forwarded-for': xff, ...headers },
+    });
+    return JSON.parse(await r.text());
+  };
+
+  test('Korea to ap-northeast-2 and Germany to eu-central-1, with our headers and the query string', async () => {
+    expect(await via(KOREA)).toMatchObject({
+      region: 'ap-northeast-2',
+      path: '/hello?q=1',
+      route: { 'x-route-region': 'ap-northeast-2', 'x-route-reason': 'nearest' },
+    });
+    expect((await via(GERMANY)).region).toBe('eu-central-1');
+  });
+
+  test('a region marked down in the store moves the traffic', async () => {
+    store = asStore(healthEntries(docWith({ 'ap-northeast-2': { status: 'down' } }, 8)));
+    expect(await via(KOREA)).toMatchObject({ region: 'us-east-1', route: { 'x-route-reason': 'failover' } });
+    store = asStore(healthEntries(docWith({}, 9)));
+    expect((await via(KOREA)).region).toBe('ap-northeast-2');
+  });
+
+  test('QA override from the VPN honoured, from outside ignored; the route_to cookie goes no further', async () => {
+    expect((await via('10.8.0.5', { 'x-route-to': 'staging' })).region).toBe('staging');
+    expect((await via(GERMANY, { 'x-route-to': 'staging' })).region).toBe('eu-central-1');
+    const r = await via('10.8.0.5', { cookie: 'session=abc; route_to=staging' });
+    expect(r.region).toBe('staging');
+  });
+
+  test('methods and bodies pass through', async () => {
+    const body = Buffer.alloc(300_000, 'y');
+    const r = await via(GERMANY, { 'content-type': 'application/octet-stream' }, { method: 'PUT', body });
+    expect(r).toMatchObject({ region: 'eu-central-1', method: 'PUT', bodyBytes: body.length });
+  });
 });
