@@ -3,7 +3,6 @@
 // localhost, and the local edge running the built Lambda@Edge bundles, with the status page.
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -60,8 +59,12 @@ export async function startLocal(opts: {
 }): Promise<LocalStack> {
   const { config } = opts;
   const src = config.healthDoc;
-  if (!src?.endpoint) throw new Error('healthDoc.endpoint is needed (the local S3)');
-  localS3Credentials();
+  if (!src) throw new Error('the router config has no healthDoc: nothing to route on');
+  // a local S3 when the config names an endpoint on this machine; otherwise the real bucket, with the AWS
+  // credentials of the environment (pointing the local edge at real origins and a real bucket is a config change)
+  const local =
+    src.endpoint !== undefined && /^(localhost|127\.0\.0\.1)$/.test(new URL(src.endpoint).hostname);
+  if (local) localS3Credentials();
   execFileSync(
     process.execPath,
     [join(ROOT, 'esbuild.config.mjs'), '--config', opts.configFile, '--outdir', opts.dist],
@@ -71,19 +74,20 @@ export async function startLocal(opts: {
     },
   );
 
-  const url = new URL(src.endpoint);
-  const server = new S3rver({
-    port: Number(url.port || 80),
-    address: url.hostname === 'localhost' ? '127.0.0.1' : url.hostname,
-    silent: true,
-    directory: mkdtempSync(join(tmpdir(), 'edge-router-local-s3-')),
-    configureBuckets: [{ name: src.bucket, configs: [] }],
-  });
-  (await server.run()) as AddressInfo;
+  const server = local
+    ? new S3rver({
+        port: Number(new URL(src.endpoint as string).port || 80),
+        address: '127.0.0.1',
+        silent: true,
+        directory: mkdtempSync(join(tmpdir(), 'edge-router-local-s3-')),
+        configureBuckets: [{ name: src.bucket, configs: [] }],
+      })
+    : undefined;
+  await server?.run();
   const s3 = new S3Client({
     region: src.region,
     endpoint: src.endpoint,
-    forcePathStyle: true,
+    forcePathStyle: src.endpoint !== undefined,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
@@ -97,7 +101,8 @@ export async function startLocal(opts: {
       }),
     );
   };
-  await putDoc(allUp(config, 1));
+  // a fresh local S3 starts with every region up; a real bucket keeps its document
+  if (local) await putDoc(allUp(config, 1));
 
   const backends: Backend[] = [];
   for (const [id, t] of [...Object.entries(config.regions), ...Object.entries(config.environments ?? {})]) {
@@ -148,7 +153,7 @@ export async function startLocal(opts: {
       await edge.close();
       await Promise.all(backends.map((b) => b.close()));
       s3.destroy();
-      await server.close();
+      await server?.close();
       log.end();
     },
   };

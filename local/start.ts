@@ -51,7 +51,7 @@ edge-router, local edge (runtime ${runtime}, the bundles in ${relative(process.c
   edge         ${at}   viewer = the socket's address, or X-Forwarded-For from loopback
   status page  ${at}/_router
   edge logs    ${relative(process.cwd(), log)}   (the function's JSON log lines and EMF metrics)
-  local S3     ${src?.endpoint}   s3://${src?.bucket}/${src?.key}, serial 1, TTL ${src?.ttlSeconds} s
+  document     s3://${src?.bucket}/${src?.key}${src?.endpoint ? ` at ${src.endpoint}` : ''}, TTL ${src?.ttlSeconds} s
 ${stack.backends.map((b) => `  ${b.id.padEnd(12)} http://localhost:${b.port}`).join('\n')}
 
 Try:
