@@ -8,11 +8,26 @@ import { fnv1a32 } from '../shared/hash';
 
 const COUNTRY_FILES = ['geoip-country.dat', 'geoip-country6.dat'];
 
-type Lookup = (ip: string) => { country: string } | null;
+type Lookup = (ip: string) => { country: string; ll?: [number, number] } | null;
 let lookup: Lookup | undefined;
+let city = false;
+
+/**
+ * Use geoip-lite's city database instead (about 180 MB of RSS): lookups then give latitude and longitude too. Call
+ * it before the first lookup (geoip-lite picks its data once, when it is first required).
+ */
+export function useCityData(): void {
+  if (lookup && !city) throw new Error('geoip-lite is already loaded with country data only');
+  city = true;
+}
 
 function load(): Lookup {
   if (lookup) return lookup;
+  if (city) {
+    const geoip = require('geoip-lite') as { lookup: Lookup };
+    lookup = (ip) => geoip.lookup(ip);
+    return lookup;
+  }
   const pkgDir = dirname(require.resolve('geoip-lite/package.json'));
   const { version } = require('geoip-lite/package.json') as { version: string };
   // one folder per installed copy, so links never point into another checkout
@@ -38,4 +53,15 @@ function load(): Lookup {
 export function countryOf(ip: string): string | undefined {
   const hit = load()(ip);
   return hit?.country || undefined;
+}
+
+/** Country and, with the city database (useCityData), latitude and longitude of an IP address. */
+export function locate(ip: string): { country?: string; lat?: number; lon?: number } {
+  const hit = load()(ip);
+  if (!hit) return {};
+  const ll = hit.ll;
+  return {
+    country: hit.country || undefined,
+    ...(city && ll && (ll[0] !== 0 || ll[1] !== 0) ? { lat: ll[0], lon: ll[1] } : {}),
+  };
 }

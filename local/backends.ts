@@ -3,7 +3,8 @@
 //   GET  /health          200 "ok"
 //   *    /large?bytes=N   N bytes, streamed in 64 KB chunks
 //   *    /reset           the connection is reset (a failing backend)
-//   *    anything else    JSON: region, method, path, the x-route-* headers, and the body's size and SHA-256
+//   *    anything else    JSON: region, method, path, the x-route-* and CloudFront-Viewer-* headers, and the
+//                         body's size and SHA-256
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -51,12 +52,16 @@ function answer(id: string, req: IncomingMessage, res: ServerResponse): void {
   });
   req.on('end', () => {
     const route = Object.fromEntries(Object.entries(req.headers).filter(([n]) => n.startsWith('x-route-')));
+    const viewer = Object.fromEntries(
+      Object.entries(req.headers).filter(([n]) => n.startsWith('cloudfront-viewer-')),
+    );
     const body = JSON.stringify({
       region: id,
       method: req.method,
       path: req.url,
       host: req.headers.host,
       route,
+      viewer,
       bodyBytes: bytes,
       bodySha256: hash.digest('hex'),
     });

@@ -19,9 +19,16 @@ import type {
   CloudFrontResponse,
   CloudFrontResponseEvent,
 } from 'aws-lambda';
-import { countryOf } from '../lib/geoip';
+import { locate } from '../lib/geoip';
 import type { RouterConfig } from '../shared';
 import type { CffHarness } from './cff-runtime';
+
+/** Where the viewer is, as CloudFront's CloudFront-Viewer-* headers would say. */
+export interface Viewer {
+  readonly country?: string;
+  readonly lat?: number;
+  readonly lon?: number;
+}
 
 export type OriginRequestHandler = (event: CloudFrontRequestEvent) => Promise<CloudFrontRequest>;
 export type OriginResponseHandler = (event: CloudFrontResponseEvent) => Promise<CloudFrontResponse>;
@@ -35,8 +42,8 @@ export interface EdgeOptions {
   readonly originResponse?: OriginResponseHandler;
   readonly port?: number;
   readonly host?: string;
-  /** the viewer's country; default: geoip-lite (country data only) */
-  readonly countryOf?: (ip: string) => string | undefined;
+  /** where the viewer is; default: geoip-lite (country data only, unless lib/geoip's useCityData was called) */
+  readonly locate?: (ip: string) => Viewer;
   /** called with each routed request's decision headers (for counters and the status page) */
   readonly onDecision?: (d: RoutedRequest) => void;
   /** the status page, served under /_router */
@@ -127,11 +134,11 @@ export function originRequestEvent(
   req: IncomingMessage,
   config: RouterConfig,
   viewerIp: string,
-  country: string | undefined,
+  viewer: Viewer,
 ): CloudFrontRequestEvent {
   const url = new URL(req.url ?? '/', 'http://local');
   const headers = cloudFrontHeaders(req.rawHeaders);
-  if (country) headers['cloudfront-viewer-country'] = [{ key: 'CloudFront-Viewer-Country', value: country }];
+  for (const [name, value] of geoHeaders(viewer)) headers[name.toLowerCase()] = [{ key: name, value }];
   // `ip:port`, IPv6 unbracketed, as CloudFront sends it
   headers['cloudfront-viewer-address'] = [
     { key: 'CloudFront-Viewer-Address', value: `${viewerIp}:${req.socket.remotePort ?? 0}` },
@@ -174,7 +181,7 @@ export function originRequestEvent(
 }
 
 /** A CloudFront Functions viewer-request event for an incoming request. */
-export function viewerRequestEvent(req: IncomingMessage, viewerIp: string, country: string | undefined) {
+export function viewerRequestEvent(req: IncomingMessage, viewerIp: string, viewer: Viewer) {
   const url = new URL(req.url ?? '/', 'http://local');
   type Field = { value: string; multiValue?: { value: string }[] };
   const add = (into: Record<string, Field>, name: string, value: string) => {
@@ -195,7 +202,7 @@ export function viewerRequestEvent(req: IncomingMessage, viewerIp: string, count
       }
     } else add(headers, name, req.rawHeaders[i + 1]);
   }
-  if (country) headers['cloudfront-viewer-country'] = { value: country };
+  for (const [name, value] of geoHeaders(viewer)) headers[name.toLowerCase()] = { value };
   headers['cloudfront-viewer-address'] = { value: `${viewerIp}:${req.socket.remotePort ?? 0}` };
   const querystring: Record<string, Field> = {};
   for (const [k, v] of url.searchParams) add(querystring, k, v);
@@ -209,6 +216,19 @@ export function viewerRequestEvent(req: IncomingMessage, viewerIp: string, count
     viewer: { ip: viewerIp },
     request: { method: req.method ?? 'GET', uri: url.pathname, querystring, headers, cookies },
   };
+}
+
+/** CloudFront-Viewer-Country, -Latitude and -Longitude, for what is known of the viewer. */
+function geoHeaders(v: Viewer): [string, string][] {
+  const out: [string, string][] = [];
+  if (v.country) out.push(['CloudFront-Viewer-Country', v.country]);
+  if (v.lat !== undefined && v.lon !== undefined) {
+    out.push(
+      ['CloudFront-Viewer-Latitude', v.lat.toFixed(4)],
+      ['CloudFront-Viewer-Longitude', v.lon.toFixed(4)],
+    );
+  }
+  return out;
 }
 
 function flatten(headers: CloudFrontHeaders | undefined): OutgoingHttpHeaders {
@@ -231,7 +251,7 @@ function fail(res: ServerResponse, status: number, message: string, detail: Reco
 }
 
 export async function startEdge(opts: EdgeOptions): Promise<Edge> {
-  const geo = opts.countryOf ?? countryOf;
+  const geo = opts.locate ?? locate;
   const server = createServer((req, res) => {
     handle(req, res).catch((e) => fail(res, 500, 'local edge failure', { detail: String(e) }));
   });
@@ -242,12 +262,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   };
 
   /** Routes a request with the Lambda@Edge bundle: where to send it, and a hook for the response headers. */
-  async function lambdaEdge(
-    req: IncomingMessage,
-    viewerIp: string,
-    country: string | undefined,
-  ): Promise<Routed> {
-    const event = originRequestEvent(req, opts.config, viewerIp, country);
+  async function lambdaEdge(req: IncomingMessage, viewerIp: string, viewer: Viewer): Promise<Routed> {
+    const event = originRequestEvent(req, opts.config, viewerIp, viewer);
     const routed = await opts.originRequest?.(event);
     const o = routed?.origin?.custom;
     if (!routed || !o) throw new Error('the origin-request function returned no custom origin');
@@ -281,11 +297,11 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   async function cloudFrontFunctions(
     req: IncomingMessage,
     viewerIp: string,
-    country: string | undefined,
+    viewer: Viewer,
   ): Promise<Routed> {
     const cff = opts.viewerRequest;
     if (!cff) throw new Error('no viewer-request function');
-    const r = await cff.harness.run(viewerRequestEvent(req, viewerIp, country), Date.now(), cff.store());
+    const r = await cff.harness.run(viewerRequestEvent(req, viewerIp, viewer), Date.now(), cff.store());
     if (r.returned.statusCode !== undefined)
       throw new Error('the viewer-request function answered the viewer itself');
     const call = r.calls[0];
@@ -344,10 +360,11 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.url?.startsWith('/_router') && opts.status?.serve(req, res)) return;
     const viewerIp = viewerAddress(req);
-    const country = geo(viewerIp);
+    const viewer = geo(viewerIp);
+    const country = viewer.country;
     const routed = opts.viewerRequest
-      ? await cloudFrontFunctions(req, viewerIp, country)
-      : await lambdaEdge(req, viewerIp, country);
+      ? await cloudFrontFunctions(req, viewerIp, viewer)
+      : await lambdaEdge(req, viewerIp, viewer);
     const o = routed.origin;
     const seen = (status: number) =>
       decided({

@@ -6,6 +6,7 @@
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkConfig } from '../cli/load';
+import { useCityData } from '../lib/geoip';
 import { startLocal } from './stack';
 
 const ROOT = join(__dirname, '..');
@@ -15,8 +16,11 @@ async function main(): Promise<void> {
     options: {
       config: { type: 'string', default: join(ROOT, 'examples', 'local.config.json') },
       runtime: { type: 'string', default: 'lambda-edge' },
+      // geoip-lite's city data: the edge adds CloudFront-Viewer-Latitude/-Longitude too (about 180 MB of RSS)
+      'geoip-city': { type: 'boolean', default: false },
     },
   });
+  if (values['geoip-city']) useCityData();
   const runtime = values.runtime;
   if (runtime !== 'lambda-edge' && runtime !== 'cloudfront-functions') {
     throw new Error(`--runtime ${runtime}: lambda-edge or cloudfront-functions`);

@@ -19,6 +19,8 @@ let s3: LocalS3;
 let backends: Backend[];
 let edge: Edge;
 let cffEdge: Edge;
+let cityConfig: RouterConfig;
+let cityHandler: ReturnType<typeof coldStart>['handler'];
 /** what the CloudFront Functions edge's key value store holds (as `edge-router doc` writes keep it) */
 let store: Record<string, string> = {};
 const decisions: RoutedRequest[] = [];
@@ -57,6 +59,8 @@ beforeAll(async () => {
   });
   const dist = buildBundles(config);
   const originRequest = coldStart(join(dist, 'origin-request', 'index.js')).handler;
+  cityConfig = config;
+  cityHandler = originRequest;
   const originResponse = require(join(dist, 'origin-response', 'index.js')).handler;
   edge = await startEdge({ config, originRequest, originResponse, onDecision: (d) => decisions.push(d) });
   store = asStore(healthEntries(docWith()));
@@ -149,6 +153,34 @@ test('a backend that resets the connection: a clear 502 from the edge, which sta
   expect(r.status).toBe(502);
   expect(JSON.parse(r.text)).toMatchObject({ error: 'the origin failed', target: 'ap-northeast-2' });
   expect(await region(KOREA)).toBe('ap-northeast-2');
+});
+
+test('latitude and longitude (geoip city data) reach the function and place the viewer', async () => {
+  // a viewer in Vladivostok: its country (RU) ranks Frankfurt first, its coordinates Seoul
+  const vladivostok = await startEdge({
+    config: cityConfig,
+    originRequest: cityHandler,
+    locate: () => ({ country: 'RU', lat: 43.1155, lon: 131.8855 }),
+  });
+  try {
+    const r = await fetch(`http://127.0.0.1:${vladivostok.port}/hello`);
+    const echo = JSON.parse(await r.text());
+    expect(echo.viewer).toMatchObject({
+      'cloudfront-viewer-country': 'RU',
+      'cloudfront-viewer-latitude': '43.1155',
+      'cloudfront-viewer-longitude': '131.8855',
+    });
+    expect(echo.region).toBe('ap-northeast-2');
+    const moscow = await fetch(`http://127.0.0.1:${edge.port}/hello`, {
+      headers: { 'x-forwarded-for': '5.255.255.5' },
+    });
+    expect(JSON.parse(await moscow.text())).toMatchObject({
+      viewer: { 'cloudfront-viewer-country': 'RU' },
+      region: 'eu-central-1',
+    });
+  } finally {
+    await vladivostok.close();
+  }
 });
 
 describe('runtime cloudfront-functions: the built viewer-request file in the harness', () => {
