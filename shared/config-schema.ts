@@ -161,6 +161,50 @@ export const OriginGroupsSchema = z
       'CloudFront Functions only: route each request through an origin group of the chosen region and the next candidate, so a failed GET, HEAD or OPTIONS is retried on the next region within the same request. Needs one distribution origin per region whose origin id is the region id (the infra app makes them).',
   });
 
+export const ProbeSchema = z.strictObject({
+  path: z.string().startsWith('/').default('/health').meta({ description: 'What each vantage GETs.' }),
+  intervalSeconds: z.number().min(1).max(300).default(10),
+  timeoutMs: z.number().int().min(100).max(30000).default(2000),
+  expect: z
+    .string()
+    .regex(/^[1-5]\d\d-[1-5]\d\d$/, 'a status range, e.g. 200-399')
+    .default('200-399')
+    .meta({ description: 'Statuses that count as a success.' }),
+  rise: z
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .default(2)
+    .meta({ description: 'Successes in a row to count as up.' }),
+  fall: z
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .default(3)
+    .meta({ description: 'Failures in a row to count as down.' }),
+});
+
+export const HealthCheckSchema = z
+  .strictObject({
+    probe: ProbeSchema.prefault({}).meta({ description: 'The probe of every region and environment.' }),
+    vantages: z
+      .array(z.string().regex(TARGET_ID))
+      .min(1)
+      .default(['us-east-1'])
+      .meta({ description: 'Where probes run from; a flip needs a majority of them.' }),
+    minDwellSeconds: z
+      .number()
+      .min(0)
+      .default(0)
+      .meta({ description: 'The least time between two flips of one target.' }),
+  })
+  .meta({
+    description:
+      'The health checker: active probes that mark targets down and up, with quorum and hysteresis, never against an operator.',
+  });
+
 const targetId = (what: string) =>
   z
     .string()
@@ -206,6 +250,7 @@ export const RouterConfigSchema = z
         'Where routing runs: a Lambda@Edge origin-request function, or a CloudFront Functions viewer-request function (the build then fails unless that bundle fits its 10 KB).',
     }),
     originGroups: OriginGroupsSchema.optional(),
+    health: HealthCheckSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const regions = c.regions;

@@ -21,6 +21,20 @@ export const RegionHealthSchema = z.strictObject({
     .enum(['up', 'down'])
     .optional()
     .meta({ description: "The region's canary deployment: down sends nobody to it." }),
+  setBy: z
+    .enum(['operator', 'probe'])
+    .optional()
+    .meta({ description: 'Who set the status last: an operator (edge-router doc) or the health checker.' }),
+  pinned: z.boolean().optional().meta({
+    description:
+      'Set by an operator with --pin: the health checker never changes this status until unpinned.',
+  }),
+  changedAt: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .meta({
+      description: 'When the status last changed (the health checker keeps its minimum dwell from it).',
+    }),
 });
 
 const percent = z
