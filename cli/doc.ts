@@ -345,16 +345,35 @@ export function addDocCommands(cli: Command): void {
 
   writeCommand(doc, 'status <id> <status>', 'mark a region (or environment) up or down; --canary: its canary')
     .option('--canary', 'set the canaryStatus instead')
-    .action(async (id: string, status: string, o: WriteOptions & { canary?: boolean }) => {
-      if (status !== 'up' && status !== 'down')
-        throw new CliError([`status ${JSON.stringify(status)}: expected up or down`]);
-      await writeChange(o, `${o.canary ? 'canaryStatus' : 'status'} ${id} ${status}`, (d, router) => {
-        const e = entry(d, regionOf(router, id));
-        if (o.canary) e.canaryStatus = status;
-        else e.status = status;
-        return d;
-      });
-    });
+    .option('--pin', 'keep this status: the health checker will not change it until unpinned')
+    .option('--unpin', 'let the health checker change this status again')
+    .action(
+      async (
+        id: string,
+        status: string,
+        o: WriteOptions & { canary?: boolean; pin?: boolean; unpin?: boolean },
+      ) => {
+        if (status !== 'up' && status !== 'down')
+          throw new CliError([`status ${JSON.stringify(status)}: expected up or down`]);
+        if (o.pin && o.unpin) throw new CliError(['--pin and --unpin: one or the other']);
+        if (o.canary && (o.pin || o.unpin))
+          throw new CliError(['--pin and --unpin are for the status, not --canary']);
+        const pin = o.pin ? ' --pin' : o.unpin ? ' --unpin' : '';
+        await writeChange(o, `${o.canary ? 'canaryStatus' : 'status'} ${id} ${status}${pin}`, (d, router) => {
+          const e = entry(d, regionOf(router, id));
+          if (o.canary) {
+            e.canaryStatus = status;
+            return d;
+          }
+          if (e.status !== status) e.changedAt = new Date().toISOString();
+          e.status = status;
+          e.setBy = 'operator';
+          if (o.pin) e.pinned = true;
+          if (o.unpin) delete e.pinned;
+          return d;
+        });
+      },
+    );
 
   writeCommand(
     doc,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { asStore, healthEntries } from '../lib/kvs';
+import { Prober } from '../lib/prober';
 import type { HealthDoc, RouterConfig } from '../shared';
 import { type Backend, startBackend } from './backends';
 import { CffHarness } from './cff-runtime';
@@ -141,6 +142,17 @@ export async function startLocal(opts: {
     host: '127.0.0.1',
     status,
   });
+  // The health checker, in-process, as the config's first vantage: a killed backend is marked down by itself.
+  const prober = config.health
+    ? new Prober({
+        config,
+        vantage: config.health.vantages[0],
+        s3,
+        loc: { bucket: src.bucket, key: src.key, region: src.region, endpoint: src.endpoint },
+        log: (line) => log.write(`${line}\n`),
+      })
+    : undefined;
+  prober?.start();
   return {
     config,
     edge,
@@ -149,6 +161,7 @@ export async function startLocal(opts: {
     s3,
     putDoc,
     async close() {
+      await prober?.stop();
       status.close();
       await edge.close();
       await Promise.all(backends.map((b) => b.close()));

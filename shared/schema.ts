@@ -29,12 +29,9 @@ export const RegionHealthSchema = z.strictObject({
     description:
       'Set by an operator with --pin: the health checker never changes this status until unpinned.',
   }),
-  changedAt: z.iso
-    .datetime({ offset: true })
-    .optional()
-    .meta({
-      description: 'When the status last changed (the health checker keeps its minimum dwell from it).',
-    }),
+  changedAt: z.iso.datetime({ offset: true }).optional().meta({
+    description: 'When the status last changed (the health checker keeps its minimum dwell from it).',
+  }),
 });
 
 const percent = z

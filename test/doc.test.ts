@@ -63,6 +63,18 @@ beforeEach(async () => {
 });
 
 describe('against s3rver', () => {
+  test('status --pin keeps the status from the health checker; --unpin gives it back', async () => {
+    expect((await cli('doc', 'status', 'sa-east-1', 'down', '--pin', '--yes')).code).toBe(0);
+    expect((await live()).regions['sa-east-1']).toMatchObject({ status: 'down', pinned: true, setBy: 'operator' });
+    expect((await cli('doc', 'status', 'sa-east-1', 'down', '--unpin', '--yes')).code).toBe(0);
+    const after = (await live()).regions['sa-east-1'];
+    expect(after).toMatchObject({ status: 'down', setBy: 'operator' });
+    expect(after.pinned).toBeUndefined();
+    const both = await cli('doc', 'status', 'sa-east-1', 'up', '--pin', '--unpin', '--yes');
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('--pin and --unpin: one or the other');
+  });
+
   test('get with no document: a clear message, exit 1', async () => {
     const r = await cli('doc', 'get');
     expect(r.code).toBe(1);
@@ -72,7 +84,10 @@ describe('against s3rver', () => {
   test('status: diff, impact (Korea moves), written with serial 1; get prints it', async () => {
     const r = await cli('doc', 'status', 'ap-northeast-2', 'down', '--yes');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('+ $.regions["ap-northeast-2"]: {"status":"down"}');
+    // an operator's status change says who and when (the health checker leaves it be only if --pin)
+    expect(r.stdout).toMatch(
+      /\+ \$\.regions\["ap-northeast-2"\]: \{"status":"down","changedAt":"\d{4}-[^"]+Z","setBy":"operator"\}/,
+    );
     expect(r.stdout).toMatch(/KR South Korea \(\d+\.\d\d% of traffic\): ap-northeast-2 → us-east-1/);
     expect(r.stdout).toContain(`wrote serial 1 to s3://${BUCKET}/${KEY}`);
     expect(await live()).toMatchObject({

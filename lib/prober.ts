@@ -1,0 +1,216 @@
+// The health checker at one vantage: every interval it probes every region and environment (HTTP GET of the probe
+// path, with the Host header the edge would send), writes its observations next to the health document
+// (observations/<vantage>.json), reads every vantage's, and, when a majority agrees (shared/health-check.ts), writes
+// the document through the same safe path as the CLI: validated, over the ETag it read (If-Match), serial + 1; on a
+// conflict it re-reads and decides again. Only `status` (with setBy and changedAt) of unpinned targets changes.
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { posix } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type HealthDoc, parseHealthDocText, type RouterConfig } from '../shared';
+import {
+  decideHealth,
+  type HealthDecision,
+  type ProbeResult,
+  type VantageObservations,
+} from '../shared/health-check';
+import { ConflictError, readDoc, type StoreLocation, writeDoc } from './doc-store';
+
+/** Results kept per target (enough for any rise or fall). */
+const KEEP = 10;
+const MAX_CONFLICTS = 3;
+
+export interface ProbeAnswer {
+  readonly status?: number;
+  readonly error?: string;
+}
+
+/** GETs `url` with a Host header, within `timeoutMs`; never throws. */
+export function httpProbe(url: string, host: string, timeoutMs: number): Promise<ProbeAnswer> {
+  return new Promise((resolve) => {
+    const u = new URL(url);
+    const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(u, {
+      method: 'GET',
+      headers: { host, 'user-agent': 'edge-router-prober' },
+      timeout: timeoutMs,
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve({ status: res.statusCode });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (e) => resolve({ error: e.message }));
+    req.end();
+  });
+}
+
+export interface ProberOptions {
+  readonly config: RouterConfig;
+  readonly vantage: string;
+  readonly s3: S3Client;
+  readonly loc: StoreLocation;
+  readonly probe?: typeof httpProbe;
+  readonly now?: () => number;
+  /** one JSON line per flip, suppressed flip and failure */
+  readonly log?: (line: string) => void;
+  /** after a document write (the KeyValueStore sync, for instance) */
+  readonly written?: (doc: HealthDoc) => Promise<void>;
+}
+
+/** Where the vantages' observations live: next to the document. */
+export function observationsPrefix(key: string): string {
+  const dir = posix.dirname(key);
+  return dir === '.' ? 'observations/' : `${dir}/observations/`;
+}
+
+export class Prober {
+  private readonly history: Record<string, ProbeResult[]> = {};
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(private readonly opts: ProberOptions) {
+    if (!opts.config.health) throw new Error('the router config has no health section');
+  }
+
+  private get now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  private log(event: string, detail: Record<string, unknown>): void {
+    this.opts.log?.(JSON.stringify({ event, vantage: this.opts.vantage, ...detail }));
+  }
+
+  /** Probes every region and environment once. */
+  async probeAll(): Promise<void> {
+    const { config } = this.opts;
+    const probe = config.health?.probe;
+    if (!probe) return;
+    const [lo, hi] = probe.expect.split('-').map(Number);
+    const targets = [...Object.entries(config.regions), ...Object.entries(config.environments ?? {})];
+    await Promise.all(
+      targets.map(async ([id, t]) => {
+        const o = t.origin;
+        const protocol = o.protocol ?? 'https';
+        const port = o.port ?? (protocol === 'https' ? 443 : 80);
+        const url = `${protocol}://${o.domainName}:${port}${o.path ?? ''}${probe.path}`;
+        const start = this.now;
+        const answer = await (this.opts.probe ?? httpProbe)(url, o.domainName, probe.timeoutMs);
+        const ok = answer.status !== undefined && answer.status >= lo && answer.status <= hi;
+        const result: ProbeResult = {
+          at: start,
+          ok,
+          ms: Math.max(0, this.now - start),
+          ...(answer.status !== undefined ? { status: answer.status } : {}),
+          ...(answer.error ? { error: answer.error } : {}),
+        };
+        const list = (this.history[id] ??= []);
+        list.push(result);
+        if (list.length > KEEP) list.splice(0, list.length - KEEP);
+      }),
+    );
+  }
+
+  /** This vantage's observations as written. */
+  observations(): VantageObservations {
+    return { vantage: this.opts.vantage, at: this.now, targets: this.history };
+  }
+
+  private async publish(): Promise<void> {
+    const { s3, loc, vantage } = this.opts;
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: loc.bucket,
+        Key: `${observationsPrefix(loc.key)}${vantage}.json`,
+        Body: JSON.stringify(this.observations()),
+        ContentType: 'application/json',
+      }),
+    );
+  }
+
+  private async readAll(): Promise<VantageObservations[]> {
+    const { s3, loc } = this.opts;
+    const prefix = observationsPrefix(loc.key);
+    const list = await s3.send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: prefix }));
+    const out: VantageObservations[] = [];
+    for (const item of list.Contents ?? []) {
+      if (!item.Key?.endsWith('.json')) continue;
+      try {
+        const r = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: item.Key }));
+        out.push(JSON.parse((await r.Body?.transformToString()) ?? '') as VantageObservations);
+      } catch (e) {
+        this.log('observations-unreadable', { key: item.Key, error: String(e) });
+      }
+    }
+    return out;
+  }
+
+  /** Reads the document and every vantage's observations, decides, and writes the flips (If-Match). */
+  async decideAndWrite(): Promise<HealthDecision> {
+    const { s3, loc, config } = this.opts;
+    const observations = await this.readAll();
+    for (let attempt = 1; attempt <= MAX_CONFLICTS; attempt++) {
+      const stored = await readDoc(s3, loc);
+      let doc: HealthDoc | null = null;
+      if (stored) {
+        const parsed = parseHealthDocText(stored.text, config);
+        if (!parsed.success) {
+          this.log('doc-invalid', { error: parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ') });
+          return { flips: [], suppressed: [], doc: null };
+        }
+        doc = parsed.data;
+      }
+      const now = this.now;
+      const decision = decideHealth(config, doc, observations, now);
+      for (const s of decision.suppressed) this.log('flip-suppressed', { ...s });
+      if (!decision.doc) return decision;
+      const next = {
+        ...decision.doc,
+        serial: (doc?.serial ?? 0) + 1,
+        updatedAt: new Date(now).toISOString(),
+      };
+      const checked = parseHealthDocText(JSON.stringify(next), config);
+      if (!checked.success)
+        throw new Error(`the changed document is not valid: ${JSON.stringify(checked.errors)}`);
+      try {
+        await writeDoc(s3, loc, `${JSON.stringify(next, null, 2)}\n`, stored?.etag ?? null);
+        for (const f of decision.flips) this.log('flip', { ...f, serial: next.serial });
+        await this.opts.written?.(next);
+        return { ...decision, doc: next };
+      } catch (e) {
+        if (!(e instanceof ConflictError)) throw e;
+        this.log('conflict', { attempt });
+      }
+    }
+    this.log('gave-up', { why: `${MAX_CONFLICTS} conflicts in a row` });
+    return { flips: [], suppressed: [], doc: null };
+  }
+
+  /** One round: probe, publish, decide. */
+  async tick(): Promise<HealthDecision> {
+    await this.probeAll();
+    await this.publish();
+    return this.decideAndWrite();
+  }
+
+  /** Probes every intervalSeconds until stop(); a failed round is logged, never thrown. */
+  start(): void {
+    const every = (this.opts.config.health?.probe.intervalSeconds ?? 10) * 1000;
+    const round = async () => {
+      try {
+        this.running = this.tick();
+        await this.running;
+      } catch (e) {
+        this.log('round-failed', { error: String(e) });
+      }
+      if (this.timer !== undefined) this.timer = setTimeout(round, every);
+    };
+    this.timer = setTimeout(round, 0);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,212 @@
+// The health checker at a vantage (lib/prober.ts) against real HTTP servers that fail, hang, flap and recover, with
+// the document and observations in s3rver (in-process); the If-Match conflict path through aws-sdk-client-mock
+// (s3rver ignores If-Match).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Prober } from '../lib/prober';
+import type { HealthDoc, RouterConfig } from '../shared';
+import { docWith, exampleConfig } from './helpers/load';
+import { type LocalS3, startS3 } from './helpers/s3';
+
+const BUCKET = 'edge-router-prober';
+const INTERVAL = 10_000;
+type Mode = 'ok' | 'error' | 'hang' | 'flap';
+
+/** A server per target whose behaviour the test sets: 200, 500, no answer, or 200/500 alternately. */
+async function target(): Promise<{ port: number; mode: Mode; server: Server; hits: number }> {
+  const t = { port: 0, mode: 'ok' as Mode, server: undefined as unknown as Server, hits: 0, host: '' };
+  t.server = createServer((req, res) => {
+    t.hits++;
+    t.host = req.headers.host ?? '';
+    if (t.mode === 'hang') return; // never answers
+    const ok = t.mode === 'ok' || (t.mode === 'flap' && t.hits % 2 === 0);
+    res.writeHead(ok ? 200 : 500).end(req.headers.host ?? '');
+  });
+  await new Promise<void>((r) => t.server.listen(0, '127.0.0.1', () => r()));
+  t.port = (t.server.address() as AddressInfo).port;
+  return t;
+}
+
+let s3: LocalS3;
+let servers: Awaited<ReturnType<typeof target>>[];
+let config: RouterConfig;
+const IDS = ['us-east-1', 'eu-central-1', 'ap-northeast-2', 'sa-east-1'];
+
+beforeAll(async () => {
+  s3 = await startS3([BUCKET]);
+  servers = await Promise.all(IDS.map(() => target()));
+  config = exampleConfig((c) => {
+    IDS.forEach((id, i) => {
+      c.regions[id] = { origin: { domainName: 'localhost', port: servers[i].port, protocol: 'http' } };
+    });
+    c.environments = {};
+    c.networkRoutes = [];
+    c.health = { probe: { timeoutMs: 300 }, vantages: ['v1'] } as never;
+  });
+});
+afterAll(async () => {
+  for (const s of servers ?? []) {
+    s.server.closeAllConnections();
+    s.server.close();
+  }
+  await s3?.close();
+});
+
+function prober(clock: { t: number }, key = 'health.json') {
+  return new Prober({
+    config,
+    vantage: 'v1',
+    s3: s3.client,
+    loc: { bucket: BUCKET, key, region: 'us-east-1', endpoint: s3.endpoint },
+    now: () => clock.t,
+  });
+}
+const live = async (key = 'health.json') => {
+  const r = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return JSON.parse((await r.Body?.transformToString()) ?? 'null') as HealthDoc;
+};
+const seoul = () => servers[2];
+
+describe('against failing, hanging, flapping and recovering servers', () => {
+  beforeEach(async () => {
+    for (const s of servers) s.mode = 'ok';
+    await s3.put(BUCKET, 'health.json', JSON.stringify(docWith({}, 1)));
+  });
+
+  test('a server answering 500: down at the fall-th round (fall × interval), not before; observations written', async () => {
+    const clock = { t: Date.UTC(2027, 0, 1) };
+    const p = prober(clock);
+    seoul().mode = 'error';
+    for (let round = 1; round <= 2; round++) {
+      expect((await p.tick()).flips).toEqual([]);
+      clock.t += INTERVAL;
+    }
+    const third = await p.tick();
+    expect(third.flips.map((f) => [f.target, f.to])).toEqual([['ap-northeast-2', 'down']]);
+    expect(await live()).toMatchObject({
+      serial: 2,
+      regions: {
+        'ap-northeast-2': { status: 'down', setBy: 'probe', changedAt: new Date(clock.t).toISOString() },
+      },
+    });
+    const obs = JSON.parse(
+      (await (
+        await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'observations/v1.json' }))
+      ).Body?.transformToString()) ?? '',
+    );
+    expect(obs.targets['ap-northeast-2'].slice(-1)[0]).toMatchObject({ ok: false, status: 500 });
+    expect(obs.targets['us-east-1'].slice(-1)[0]).toMatchObject({ ok: true, status: 200 });
+  });
+
+  test('a server that hangs is a failure (the probe times out); it comes back after rise successes', async () => {
+    const clock = { t: Date.UTC(2027, 0, 2) };
+    const p = prober(clock);
+    seoul().mode = 'hang';
+    for (let round = 1; round <= 3; round++) {
+      await p.tick();
+      clock.t += INTERVAL;
+    }
+    expect((await live()).regions['ap-northeast-2'].status).toBe('down');
+    seoul().mode = 'ok';
+    expect((await p.tick()).flips).toEqual([]); // one success: not yet (rise 2)
+    clock.t += INTERVAL;
+    expect((await p.tick()).flips.map((f) => f.to)).toEqual(['up']);
+    expect((await live()).regions['ap-northeast-2']).toMatchObject({ status: 'up', setBy: 'probe' });
+  });
+
+  test('a server failing every other probe never flips', async () => {
+    const clock = { t: Date.UTC(2027, 0, 3) };
+    const p = prober(clock);
+    seoul().mode = 'flap';
+    for (let round = 1; round <= 8; round++) {
+      expect((await p.tick()).flips).toEqual([]);
+      clock.t += INTERVAL;
+    }
+    expect((await live()).serial).toBe(1);
+  });
+
+  test('a pinned status is left alone, and the Host header is the origin domain', async () => {
+    await s3.put(
+      BUCKET,
+      'health.json',
+      JSON.stringify(docWith({ 'ap-northeast-2': { status: 'up', pinned: true, setBy: 'operator' } }, 1)),
+    );
+    const clock = { t: Date.UTC(2027, 0, 4) };
+    const p = prober(clock);
+    seoul().mode = 'error';
+    let suppressed = 0;
+    for (let round = 1; round <= 4; round++) {
+      suppressed += (await p.tick()).suppressed.filter((s) => s.why === 'pinned').length;
+      clock.t += INTERVAL;
+    }
+    expect(suppressed).toBeGreaterThan(0);
+    expect((await live()).regions['ap-northeast-2']).toMatchObject({ status: 'up', pinned: true });
+    // the Host the edge would send: the origin's domain name, not host:port
+    expect(seoul().host).toBe('localhost');
+  });
+});
+
+describe('two probers racing to write (aws-sdk-client-mock: s3rver ignores If-Match)', () => {
+  // created here, not at load: mockClient patches every S3Client, s3rver's too
+  let s3mock: ReturnType<typeof mockClient>;
+  beforeAll(() => {
+    s3mock = mockClient(S3Client);
+  });
+  afterAll(() => s3mock.restore());
+
+  test('a 412 re-reads the document and writes over the new ETag; nothing is lost', async () => {
+    const obs = {
+      vantage: 'v1',
+      at: Date.UTC(2027, 0, 5),
+      targets: { 'sa-east-1': [1, 2, 3].map((i) => ({ at: i, ok: false, ms: 1 })) },
+    };
+    const first = docWith({}, 5);
+    // between our read and our write, another prober (or an operator) wrote serial 6
+    const second = docWith({ 'us-east-1': { status: 'up', dial: 50 } }, 6);
+    // biome-ignore lint/suspicious/noExplicitAny: a GetObject output with only what the prober reads
+    const body = (d: unknown): any => ({ Body: { transformToString: async () => JSON.stringify(d) } });
+    s3mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'observations/v1.json' }] });
+    s3mock.on(GetObjectCommand, { Key: 'observations/v1.json' }).resolves(body(obs));
+    s3mock
+      .on(GetObjectCommand, { Key: 'health.json' })
+      .resolvesOnce({ ...body(first), ETag: '"e5"' })
+      .resolves({ ...body(second), ETag: '"e6"' });
+    s3mock
+      .on(PutObjectCommand, { Key: 'health.json' })
+      .rejectsOnce(
+        new S3ServiceException({
+          name: 'PreconditionFailed',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 412 },
+        }),
+      )
+      .resolves({ ETag: '"e7"' });
+    const p = new Prober({
+      config: exampleConfig((c) => {
+        c.health = { vantages: ['v1'] } as never;
+      }),
+      vantage: 'v1',
+      s3: new S3Client({ region: 'us-east-1' }),
+      loc: { bucket: BUCKET, key: 'health.json', region: 'us-east-1' },
+      now: () => Date.UTC(2027, 0, 5),
+    });
+    const d = await p.decideAndWrite();
+    expect(d.flips.map((f) => [f.target, f.to])).toEqual([['sa-east-1', 'down']]);
+    const puts = s3mock.commandCalls(PutObjectCommand, { Key: 'health.json' });
+    expect(puts.map((c) => c.args[0].input.IfMatch)).toEqual(['"e5"', '"e6"']);
+    const written = JSON.parse(String(puts[1].args[0].input.Body));
+    // the other writer's change (dial 50) is kept, and the serial follows it
+    expect(written).toMatchObject({
+      serial: 7,
+      regions: { 'us-east-1': { dial: 50 }, 'sa-east-1': { status: 'down' } },
+    });
+  });
+});
