@@ -104,7 +104,8 @@ export class Prober {
           ...(answer.status !== undefined ? { status: answer.status } : {}),
           ...(answer.error ? { error: answer.error } : {}),
         };
-        const list = (this.history[id] ??= []);
+        const list = this.history[id] ?? [];
+        this.history[id] = list;
         list.push(result);
         if (list.length > KEEP) list.splice(0, list.length - KEEP);
       }),

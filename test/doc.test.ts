@@ -65,7 +65,11 @@ beforeEach(async () => {
 describe('against s3rver', () => {
   test('status --pin keeps the status from the health checker; --unpin gives it back', async () => {
     expect((await cli('doc', 'status', 'sa-east-1', 'down', '--pin', '--yes')).code).toBe(0);
-    expect((await live()).regions['sa-east-1']).toMatchObject({ status: 'down', pinned: true, setBy: 'operator' });
+    expect((await live()).regions['sa-east-1']).toMatchObject({
+      status: 'down',
+      pinned: true,
+      setBy: 'operator',
+    });
     expect((await cli('doc', 'status', 'sa-east-1', 'down', '--unpin', '--yes')).code).toBe(0);
     const after = (await live()).regions['sa-east-1'];
     expect(after).toMatchObject({ status: 'down', setBy: 'operator' });

@@ -21,7 +21,7 @@ const INTERVAL = 10_000;
 type Mode = 'ok' | 'error' | 'hang' | 'flap';
 
 /** A server per target whose behaviour the test sets: 200, 500, no answer, or 200/500 alternately. */
-async function target(): Promise<{ port: number; mode: Mode; server: Server; hits: number }> {
+async function target(): Promise<{ port: number; mode: Mode; server: Server; hits: number; host: string }> {
   const t = { port: 0, mode: 'ok' as Mode, server: undefined as unknown as Server, hits: 0, host: '' };
   t.server = createServer((req, res) => {
     t.hits++;
@@ -171,7 +171,7 @@ describe('two probers racing to write (aws-sdk-client-mock: s3rver ignores If-Ma
     const first = docWith({}, 5);
     // between our read and our write, another prober (or an operator) wrote serial 6
     const second = docWith({ 'us-east-1': { status: 'up', dial: 50 } }, 6);
-    // biome-ignore lint/suspicious/noExplicitAny: a GetObject output with only what the prober reads
+    // a GetObject output with only what the prober reads
     const body = (d: unknown): any => ({ Body: { transformToString: async () => JSON.stringify(d) } });
     s3mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'observations/v1.json' }] });
     s3mock.on(GetObjectCommand, { Key: 'observations/v1.json' }).resolves(body(obs));
