@@ -17,6 +17,7 @@ import {
   writeDoc,
 } from '../lib/doc-store';
 import { healthEntries, kvsClient, putParts, storedSerial } from '../lib/kvs';
+import { healthLines, readObservations } from '../lib/prober';
 import { type HealthDoc, jsonPath, parseHealthDocText, type Router, type RouterConfig } from '../shared';
 import { KVS_HEALTH_KEY } from '../shared/kvs-doc';
 import { parseTrafficCsv, simulate, type TrafficMix } from '../shared/simulate';
@@ -334,6 +335,9 @@ export function addDocCommands(cli: Command): void {
             kvs.destroy();
           }
         }
+        // the operator's view of the health checker: who set each status, and what the vantages see
+        const observations = config.health ? await readObservations(client, loc).catch(() => []) : [];
+        for (const line of healthLines(live, config, observations)) console.error(line);
         console.log(JSON.stringify(live, null, 2));
       } catch (e) {
         throw describeS3Error(loc, e);

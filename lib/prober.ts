@@ -64,6 +64,52 @@ export function observationsPrefix(key: string): string {
   return dir === '.' ? 'observations/' : `${dir}/observations/`;
 }
 
+/** Every vantage's observations, from next to the document; an unreadable one is reported and skipped. */
+export async function readObservations(
+  s3: S3Client,
+  loc: StoreLocation,
+  unreadable?: (key: string, error: string) => void,
+): Promise<VantageObservations[]> {
+  const prefix = observationsPrefix(loc.key);
+  const list = await s3.send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: prefix }));
+  const out: VantageObservations[] = [];
+  for (const item of list.Contents ?? []) {
+    if (!item.Key?.endsWith('.json')) continue;
+    try {
+      const r = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: item.Key }));
+      out.push(JSON.parse((await r.Body?.transformToString()) ?? '') as VantageObservations);
+    } catch (e) {
+      unreadable?.(item.Key, String(e));
+    }
+  }
+  return out;
+}
+
+/** One line per target: status, who set it, pinned, when it changed, and each vantage's latest results. */
+export function healthLines(
+  doc: HealthDoc,
+  config: RouterConfig,
+  observations: readonly VantageObservations[],
+): string[] {
+  const ids = [...Object.keys(config.regions), ...Object.keys(config.environments ?? {})];
+  const width = Math.max(...ids.map((i) => i.length));
+  return ids.map((id) => {
+    const h = doc.regions[id];
+    const who = `${h?.setBy ?? '-'}${h?.pinned ? ', pinned' : ''}`;
+    const seen = observations
+      .map((o) => {
+        const last = (o.targets[id] ?? []).slice(-3);
+        if (!last.length) return undefined;
+        const r = last[last.length - 1];
+        const marks = last.map((x) => (x.ok ? '+' : 'x')).join('');
+        return `${o.vantage} ${marks} ${r.status ?? r.error ?? '?'} ${r.ms} ms`;
+      })
+      .filter(Boolean)
+      .join('; ');
+    return `  ${id.padEnd(width)}  ${(h?.status ?? 'up').padEnd(4)}  set by ${who.padEnd(16)}  changed ${h?.changedAt ?? '-'}${seen ? `  ${seen}` : ''}`;
+  });
+}
+
 export class Prober {
   private readonly history: Record<string, ProbeResult[]> = {};
   private timer?: NodeJS.Timeout;
@@ -129,21 +175,10 @@ export class Prober {
     );
   }
 
-  private async readAll(): Promise<VantageObservations[]> {
-    const { s3, loc } = this.opts;
-    const prefix = observationsPrefix(loc.key);
-    const list = await s3.send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: prefix }));
-    const out: VantageObservations[] = [];
-    for (const item of list.Contents ?? []) {
-      if (!item.Key?.endsWith('.json')) continue;
-      try {
-        const r = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: item.Key }));
-        out.push(JSON.parse((await r.Body?.transformToString()) ?? '') as VantageObservations);
-      } catch (e) {
-        this.log('observations-unreadable', { key: item.Key, error: String(e) });
-      }
-    }
-    return out;
+  private readAll(): Promise<VantageObservations[]> {
+    return readObservations(this.opts.s3, this.opts.loc, (key, error) =>
+      this.log('observations-unreadable', { key, error }),
+    );
   }
 
   /** Reads the document and every vantage's observations, decides, and writes the flips (If-Match). */

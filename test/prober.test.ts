@@ -11,7 +11,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Prober } from '../lib/prober';
+import { healthLines, Prober } from '../lib/prober';
 import type { HealthDoc, RouterConfig } from '../shared';
 import { docWith, exampleConfig } from './helpers/load';
 import { type LocalS3, startS3 } from './helpers/s3';
@@ -209,4 +209,32 @@ describe('two probers racing to write (aws-sdk-client-mock: s3rver ignores If-Ma
       regions: { 'us-east-1': { dial: 50 }, 'sa-east-1': { status: 'down' } },
     });
   });
+});
+
+test('doc get shows, per target, who set the status and what each vantage saw last', () => {
+  const lines = healthLines(
+    docWith({
+      'ap-northeast-2': { status: 'down', setBy: 'probe', changedAt: '2027-01-01T00:00:30.000Z' },
+      'sa-east-1': { status: 'up', setBy: 'operator', pinned: true },
+    }),
+    exampleConfig(),
+    [
+      {
+        vantage: 'us-east-1',
+        at: 1,
+        targets: {
+          'ap-northeast-2': [
+            { at: 1, ok: true, ms: 12, status: 200 },
+            { at: 2, ok: false, ms: 2000, error: 'no answer within 2000 ms' },
+            { at: 3, ok: false, ms: 8, status: 500 },
+          ],
+        },
+      },
+    ],
+  );
+  expect(lines.find((l) => l.includes('ap-northeast-2'))).toMatch(
+    /ap-northeast-2\s+down\s+set by probe\s+changed 2027-01-01T00:00:30.000Z\s+us-east-1 \+xx 500 8 ms/,
+  );
+  expect(lines.find((l) => l.includes('sa-east-1'))).toMatch(/sa-east-1\s+up\s+set by operator, pinned/);
+  expect(lines).toHaveLength(5);
 });

@@ -10,7 +10,18 @@ interface State {
   doc: {
     serial: number;
     updatedAt: string;
-    regions: Record<string, { status: string; role?: string; dial?: number; canaryStatus?: string }>;
+    regions: Record<
+      string,
+      {
+        status: string;
+        role?: string;
+        dial?: number;
+        canaryStatus?: string;
+        setBy?: string;
+        pinned?: boolean;
+        changedAt?: string;
+      }
+    >;
     canary?: { percent: number; regions?: string[]; seed?: string };
   } | null;
   docError?: string;
@@ -75,13 +86,13 @@ function render(state: State): void {
   $('doc').innerHTML = d
     ? `<p>Document serial <b id="serial">${d.serial}</b>, updated ${esc(d.updatedAt)} (${state.docAgeSeconds} s ago)${
         state.docError ? ` · <span class="down">${esc(state.docError)}</span>` : ''
-      }</p><table id="regions"><tr><th>region</th><th>status</th><th>role</th><th>dial</th><th>canary</th></tr>${[
+      }</p><table id="regions"><tr><th>region</th><th>status</th><th>role</th><th>dial</th><th>canary</th><th>set by</th><th>changed</th></tr>${[
         ...state.regions,
         ...state.environments,
       ]
         .map((id) => {
           const h = d.regions[id] ?? { status: 'up' };
-          return `<tr data-region="${esc(id)}"><td>${esc(id)}</td><td class="${h.status === 'down' ? 'down' : 'up'}">${esc(h.status)}</td><td>${esc(h.role ?? 'active')}</td><td>${h.dial ?? 100}</td><td>${esc(h.canaryStatus ?? '')}</td></tr>`;
+          return `<tr data-region="${esc(id)}"><td>${esc(id)}</td><td class="${h.status === 'down' ? 'down' : 'up'}">${esc(h.status)}</td><td>${esc(h.role ?? 'active')}</td><td>${h.dial ?? 100}</td><td>${esc(h.canaryStatus ?? '')}</td><td>${esc(h.setBy ?? '')}${h.pinned ? ' (pinned)' : ''}</td><td>${esc(h.changedAt ?? '')}</td></tr>`;
         })
         .join(
           '',
