@@ -5,6 +5,7 @@
 //                                router config (default: router.config.json) validated and baked in, since
 //                                Lambda@Edge has no environment variables.
 //   DIR/origin-response/index.js the Lambda@Edge origin-response function (the decision trace), same config.
+//   DIR/prober/index.js          the health checker, a scheduled regional Lambda per vantage, same config.
 //   DIR/viewer-request/index.js  the CloudFront Functions viewer-request function (cloudfront-js-2.0): the router
 //                                packed in, checked by scripts/check-cff.cjs (syntax, imports, 10 KB).
 
@@ -61,6 +62,7 @@ const result = await build({
   entryPoints: {
     'origin-request/index': 'functions/origin-request/index.ts',
     'origin-response/index': 'functions/origin-response/index.ts',
+    'prober/index': 'functions/prober/index.ts',
   },
   outdir,
   minify: true,

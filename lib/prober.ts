@@ -222,11 +222,69 @@ export class Prober {
     return { flips: [], suppressed: [], doc: null };
   }
 
-  /** One round: probe, publish, decide. */
+  /** One round: probe, publish, decide; then the round's metrics. */
   async tick(): Promise<HealthDecision> {
     await this.probeAll();
     await this.publish();
-    return this.decideAndWrite();
+    const decision = await this.decideAndWrite();
+    this.emitMetrics(decision);
+    return decision;
+  }
+
+  /**
+   * CloudWatch embedded metric format (namespace EdgeRouter): per target and vantage the probe's latency and
+   * failures; per vantage the flips written and the flips suppressed (quorum met, but a pin, the dwell or a guard rail).
+   */
+  private emitMetrics(decision: HealthDecision): void {
+    const log = this.opts.log;
+    if (!log) return;
+    const Timestamp = this.now;
+    const Vantage = this.opts.vantage;
+    for (const [Target, results] of Object.entries(this.history)) {
+      const last = results[results.length - 1];
+      if (!last) continue;
+      log(
+        JSON.stringify({
+          _aws: {
+            Timestamp,
+            CloudWatchMetrics: [
+              {
+                Namespace: 'EdgeRouter',
+                Dimensions: [['Vantage', 'Target']],
+                Metrics: [
+                  { Name: 'ProbeLatencyMs', Unit: 'Milliseconds' },
+                  { Name: 'ProbeFailures', Unit: 'Count' },
+                ],
+              },
+            ],
+          },
+          Vantage,
+          Target,
+          ProbeLatencyMs: last.ms,
+          ProbeFailures: last.ok ? 0 : 1,
+        }),
+      );
+    }
+    log(
+      JSON.stringify({
+        _aws: {
+          Timestamp,
+          CloudWatchMetrics: [
+            {
+              Namespace: 'EdgeRouter',
+              Dimensions: [['Vantage']],
+              Metrics: [
+                { Name: 'HealthFlips', Unit: 'Count' },
+                { Name: 'HealthFlipsSuppressed', Unit: 'Count' },
+              ],
+            },
+          ],
+        },
+        Vantage,
+        HealthFlips: decision.flips.length,
+        HealthFlipsSuppressed: decision.suppressed.length,
+      }),
+    );
   }
 
   /** Probes every intervalSeconds until stop(); a failed round is logged, never thrown. */

@@ -7,6 +7,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { EdgeRouterStack, initialDoc } from '../infra/lib/edge-router-stack';
+import { ProberStack } from '../infra/lib/prober-stack';
 import type { RouterConfig } from '../shared';
 import { exampleConfig, ROOT } from './helpers/load';
 
@@ -312,5 +313,74 @@ describe('runtime cloudfront-functions', () => {
     } else {
       expect(() => synth(cff)).not.toThrow();
     }
+  });
+});
+
+describe('the health checker: one stack per vantage', () => {
+  const config = withDoc((c) => {
+    c.health = { vantages: ['us-east-1', 'eu-central-1', 'ap-northeast-2'] } as never;
+  });
+  const outdir = mkdtempSync(join(tmpdir(), 'edge-router-cdk-'));
+  outdirs.push(outdir);
+  const app = new App({ outdir });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new ProberStack(app, 'EdgeRouterProber-eu-central-1', {
+    env: { region: 'eu-central-1', account: '123456789012' },
+    config,
+    dist: join(ROOT, 'dist'),
+    vantage: 'eu-central-1',
+  });
+  const t = Template.fromStack(stack);
+
+  test('cdk-nag (AwsSolutions): no finding left unacknowledged', () => {
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test('a nodejs22.x Lambda named for its vantage, run by EventBridge once a minute', () => {
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      Environment: { Variables: { EDGE_ROUTER_VANTAGE: 'eu-central-1' } },
+      ReservedConcurrentExecutions: 1,
+    });
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: Match.anyValue() })],
+    });
+  });
+
+  test('least privilege: read the document and the observations, write the document and its own, list only those', () => {
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
+      (p) =>
+        p.Properties.PolicyDocument.Statement as {
+          Action: string | string[];
+          Resource: unknown;
+          Condition?: unknown;
+        }[],
+    );
+    const of = (action: string) =>
+      statements.filter((s) => ([] as string[]).concat(s.Action).includes(action));
+    expect(JSON.stringify(of('s3:GetObject')[0].Resource)).toBe(
+      JSON.stringify([
+        {
+          'Fn::Join': [
+            '',
+            ['arn:', { Ref: 'AWS::Partition' }, ':s3:::example-edge-router-health/health.json'],
+          ],
+        },
+        {
+          'Fn::Join': [
+            '',
+            ['arn:', { Ref: 'AWS::Partition' }, ':s3:::example-edge-router-health/observations/*'],
+          ],
+        },
+      ]),
+    );
+    expect(JSON.stringify(of('s3:PutObject')[0].Resource)).toContain('observations/eu-central-1.json');
+    expect(JSON.stringify(of('s3:PutObject')[0].Resource)).not.toContain('observations/*');
+    expect(of('s3:ListBucket')[0].Condition).toEqual({ StringLike: { 's3:prefix': ['observations/*'] } });
+    expect(
+      statements.some((s) => ([] as string[]).concat(s.Action).some((a) => a === 's3:*' || a === '*')),
+    ).toBe(false);
   });
 });

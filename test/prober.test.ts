@@ -3,6 +3,7 @@
 // (s3rver ignores If-Match).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import {
   GetObjectCommand,
   ListObjectsV2Command,
@@ -13,6 +14,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { healthLines, Prober } from '../lib/prober';
 import type { HealthDoc, RouterConfig } from '../shared';
+import { buildBundles } from './helpers/bundle';
 import { docWith, exampleConfig } from './helpers/load';
 import { type LocalS3, startS3 } from './helpers/s3';
 
@@ -237,4 +239,66 @@ test('doc get shows, per target, who set the status and what each vantage saw la
   );
   expect(lines.find((l) => l.includes('sa-east-1'))).toMatch(/sa-east-1\s+up\s+set by operator, pinned/);
   expect(lines).toHaveLength(5);
+});
+
+test('each round emits EMF metrics: probe latency and failures per target, flips and suppressed flips', async () => {
+  const lines: string[] = [];
+  const p = new Prober({
+    config,
+    vantage: 'v1',
+    s3: s3.client,
+    loc: { bucket: BUCKET, key: 'metrics/health.json', region: 'us-east-1', endpoint: s3.endpoint },
+    now: () => Date.UTC(2027, 0, 6),
+    log: (l) => lines.push(l),
+  });
+  seoul().mode = 'error';
+  await p.tick();
+  seoul().mode = 'ok';
+  const emf = lines.map((l) => JSON.parse(l)).filter((l) => l._aws);
+  expect(emf.find((l) => l.Target === 'ap-northeast-2')).toMatchObject({
+    Vantage: 'v1',
+    ProbeFailures: 1,
+    _aws: { CloudWatchMetrics: [{ Namespace: 'EdgeRouter', Dimensions: [['Vantage', 'Target']] }] },
+  });
+  expect(emf.find((l) => l.Target === 'us-east-1')).toMatchObject({ ProbeFailures: 0 });
+  expect(emf.find((l) => 'HealthFlips' in l)).toMatchObject({ HealthFlips: 0, HealthFlipsSuppressed: 0 });
+});
+
+test('the built Lambda (dist/prober): one invocation probes, writes its observations and flips by quorum', async () => {
+  const dir = buildBundles(
+    exampleConfig((c) => {
+      Object.assign(c.regions, config.regions);
+      c.environments = {};
+      c.networkRoutes = [];
+      c.health = { probe: { timeoutMs: 300, fall: 1, intervalSeconds: 1 }, vantages: ['lambda-v'] } as never;
+      c.healthDoc = {
+        bucket: BUCKET,
+        key: 'lambda/health.json',
+        region: 'us-east-1',
+        endpoint: s3.endpoint,
+      } as never;
+    }),
+  );
+  await s3.put(BUCKET, 'lambda/health.json', JSON.stringify(docWith({}, 1)));
+  process.env.EDGE_ROUTER_VANTAGE = 'lambda-v';
+  const { handler } = require(join(dir, 'prober', 'index.js'));
+  seoul().mode = 'error';
+  const logs: string[] = [];
+  const spy = jest.spyOn(console, 'log').mockImplementation((l: string) => logs.push(l));
+  try {
+    // little time left: one round, then it returns
+    await handler({}, { getRemainingTimeInMillis: () => 500 });
+  } finally {
+    spy.mockRestore();
+    seoul().mode = 'ok';
+  }
+  expect((await live('lambda/health.json')).regions['ap-northeast-2']).toMatchObject({
+    status: 'down',
+    setBy: 'probe',
+  });
+  const obs = await s3.client.send(
+    new GetObjectCommand({ Bucket: BUCKET, Key: 'lambda/observations/lambda-v.json' }),
+  );
+  expect(JSON.parse((await obs.Body?.transformToString()) ?? '').vantage).toBe('lambda-v');
+  expect(logs.some((l) => l.includes('"event":"flip"'))).toBe(true);
 });

@@ -6,6 +6,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { checkConfig } from '../../cli/load';
 import { EdgeRouterStack } from '../lib/edge-router-stack';
+import { ProberStack } from '../lib/prober-stack';
 
 const ROOT = join(__dirname, '..', '..');
 const app = new App();
@@ -23,4 +24,14 @@ new EdgeRouterStack(app, 'EdgeRouter', {
   dist: join(ROOT, 'dist'),
   description: 'edge-router: per-request routing of a multi-region API at the CloudFront edge',
 });
+// the health checker: one stack per vantage region
+for (const vantage of checked.data.health?.vantages ?? []) {
+  new ProberStack(app, `EdgeRouterProber-${vantage}`, {
+    env: { region: vantage, account },
+    config: checked.data,
+    dist: join(ROOT, 'dist'),
+    vantage,
+    description: `edge-router: the health checker at ${vantage}`,
+  });
+}
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

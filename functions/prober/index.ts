@@ -1,0 +1,61 @@
+// The health checker as a scheduled Lambda (one per vantage region, EventBridge once a minute): each invocation
+// probes every intervalSeconds until the minute is nearly over (lib/prober.ts). The router config is baked in by
+// esbuild.config.mjs, as for the edge functions; a regional Lambda has environment variables, and its vantage is
+// EDGE_ROUTER_VANTAGE (default: the region it runs in). The prober keeps its results between invocations of a warm
+// container, so `fall` and `rise` count across minutes.
+import { S3Client } from '@aws-sdk/client-s3';
+import { healthEntries, kvsClient, putParts } from '../../lib/kvs';
+import { Prober } from '../../lib/prober';
+import { KVS_HEALTH_KEY } from '../../shared/kvs-doc';
+import type { RouterConfig } from '../../shared/schema';
+
+declare const __EDGE_ROUTER_CONFIG__: RouterConfig;
+const config = __EDGE_ROUTER_CONFIG__;
+const src = config.healthDoc;
+const vantage = process.env.EDGE_ROUTER_VANTAGE ?? process.env.AWS_REGION ?? 'unknown';
+
+let prober: Prober | undefined;
+function proberOf(): Prober {
+  if (!src || !config.health) throw new Error('the router config has no healthDoc or health section');
+  prober ??= new Prober({
+    config,
+    vantage,
+    s3: new S3Client({
+      region: src.region,
+      endpoint: src.endpoint,
+      forcePathStyle: src.endpoint !== undefined,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+    loc: { bucket: src.bucket, key: src.key, region: src.region, endpoint: src.endpoint },
+    log: (line) => console.log(line),
+    // every write also goes to the KeyValueStore the CloudFront Functions runtime reads
+    written: src.kvsArn
+      ? async (doc) => {
+          await putParts(kvsClient(), src.kvsArn as string, KVS_HEALTH_KEY, healthEntries(doc));
+        }
+      : undefined,
+  });
+  return prober;
+}
+
+/** One invocation: rounds every intervalSeconds while more than an interval of the minute is left. */
+export async function handler(
+  _event: unknown,
+  context?: { getRemainingTimeInMillis?: () => number },
+): Promise<void> {
+  const p = proberOf();
+  const every = (config.health?.probe.intervalSeconds ?? 10) * 1000;
+  const left = () => context?.getRemainingTimeInMillis?.() ?? 0;
+  for (;;) {
+    const started = Date.now();
+    try {
+      await p.tick();
+    } catch (e) {
+      console.log(JSON.stringify({ event: 'round-failed', vantage, error: String(e) }));
+    }
+    const wait = every - (Date.now() - started);
+    if (left() < wait + every + 2000) return;
+    await new Promise((r) => setTimeout(r, Math.max(0, wait)));
+  }
+}

@@ -1,0 +1,119 @@
+// The health checker at one vantage: a regional Lambda (dist/prober) run by EventBridge once a minute, probing every
+// intervalSeconds within the invocation. One stack per vantage region; it reaches the document's bucket (us-east-1)
+// by name, and may read the document and every vantage's observations, write the document and its own
+// observations, list only the observations, and nothing else.
+import { join } from 'node:path';
+import {
+  type CfnElement,
+  Duration,
+  aws_events as events,
+  aws_iam as iam,
+  aws_lambda as lambda,
+  aws_logs as logs,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  aws_events_targets as targets,
+  Validations,
+} from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { observationsPrefix } from '../../lib/prober';
+import type { RouterConfig } from '../../shared';
+
+export interface ProberStackProps extends StackProps {
+  readonly config: RouterConfig;
+  readonly dist: string;
+  readonly vantage: string;
+}
+
+export class ProberStack extends Stack {
+  readonly fn: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: ProberStackProps) {
+    super(scope, id, props);
+    const { config, vantage } = props;
+    const src = config.healthDoc;
+    if (!src || !config.health) throw new Error('the router config has no healthDoc or health section');
+    const bucket = `arn:${Stack.of(this).partition}:s3:::${src.bucket}`;
+    const observations = observationsPrefix(src.key);
+
+    const role = new iam.Role(this, 'ProberRole', {
+      description: `edge-router health checker (${vantage}): probe, record, and write the health document`,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [`${bucket}/${src.key}`, `${bucket}/${observations}*`],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [`${bucket}/${src.key}`, `${bucket}/${observations}${vantage}.json`],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket],
+        conditions: { StringLike: { 's3:prefix': [`${observations}*`] } },
+      }),
+    );
+    if (src.kvsArn) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'cloudfront-keyvaluestore:DescribeKeyValueStore',
+            'cloudfront-keyvaluestore:ListKeys',
+            'cloudfront-keyvaluestore:UpdateKeys',
+          ],
+          resources: [src.kvsArn],
+        }),
+      );
+    }
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn, `${logGroup.logGroupArn}:*`],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${src.bucket}/${observations}*]`,
+      reason: "Every vantage's observations: the quorum reads them all, and only they match",
+    });
+    const logsId = Stack.of(this).getLogicalId(logGroup.node.defaultChild as CfnElement);
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${logsId}.Arn>:*]`,
+      reason: 'The log streams of its own log group, whose names Lambda chooses',
+    });
+
+    // The invocation runs for about a minute (probing every interval); 256 MB for the AWS SDK's start.
+    this.fn = new lambda.Function(this, 'Prober', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(join(props.dist, 'prober')),
+      memorySize: 256,
+      timeout: Duration.seconds(70),
+      role,
+      logGroup,
+      environment: { EDGE_ROUTER_VANTAGE: vantage },
+      description: `edge-router: the health checker at ${vantage}`,
+      reservedConcurrentExecutions: 1,
+    });
+    Validations.of(this.fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x on purpose: the runtime the project targets and tests (Node 20 syntax, Node 22 runtime)',
+    });
+    new events.Rule(this, 'EveryMinute', {
+      description: `edge-router: run the health checker at ${vantage}`,
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.fn, { retryAttempts: 0 })],
+    });
+  }
+}
