@@ -76,6 +76,10 @@ export async function startBackend(id: string, port = 0, host = 'localhost'): Pr
     served++;
     answer(id, req, res);
   });
+  // Idle connections kept a minute, as load balancers do (an ALB's default is 60 s): the edge reuses them, and with
+  // Node's 5 s default a request could meet a connection the backend had just closed.
+  server.keepAliveTimeout = 61_000;
+  server.headersTimeout = 62_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { parseRouterConfig, type RouterConfig } from '../shared';
 import { startBackend } from './backends';
 import { allUp, startLocal } from './stack';
@@ -29,13 +30,18 @@ async function freePort(): Promise<number> {
 }
 
 interface Sample {
+  /** sent */
   readonly at: number;
+  /** answered (or failed) */
+  readonly done: number;
   readonly viewer: string;
   readonly region?: string;
   readonly ok: boolean;
 }
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runtime: { type: 'string', default: 'lambda-edge' } } });
+  const runtime = values.runtime === 'cloudfront-functions' ? 'cloudfront-functions' : 'lambda-edge';
   const raw = JSON.parse(
     require('node:fs').readFileSync(join(ROOT, 'examples', 'local.config.json'), 'utf8'),
   ) as RouterConfig;
@@ -45,6 +51,8 @@ async function main(): Promise<void> {
   for (const t of [...Object.values(raw.regions), ...Object.values(raw.environments ?? {})])
     t.origin.port = ports[i++];
   if (raw.healthDoc) raw.healthDoc.endpoint = `http://localhost:${ports[5]}`;
+  // CloudFront Functions with origin groups: a failed GET is retried on the next region within the request
+  if (runtime === 'cloudfront-functions') raw.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
   const parsed = parseRouterConfig(raw);
   if (!parsed.success) throw new Error(JSON.stringify(parsed.errors));
   const config = parsed.data;
@@ -52,13 +60,14 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'edge-router-drill-'));
   const configFile = join(dir, 'router.config.json');
   writeFileSync(configFile, JSON.stringify(raw));
-  console.log('drill: building and starting the local edge ...');
+  console.log(`drill: building and starting the local edge (logs in ${join(dir, 'edge.log')}) ...`);
   const stack = await startLocal({
     config,
     configFile,
     dist: join(dir, 'dist'),
     port: 0,
     log: join(dir, 'edge.log'),
+    runtime,
   });
   const base = `http://127.0.0.1:${stack.edge.port}`;
 
@@ -71,9 +80,9 @@ async function main(): Promise<void> {
     try {
       const r = await fetch(`${base}/drill`, { headers: { 'x-forwarded-for': viewer } });
       const body = await r.text();
-      samples.push({ at, viewer, ok: r.ok, region: r.ok ? JSON.parse(body).region : undefined });
+      samples.push({ at, done: Date.now(), viewer, ok: r.ok, region: r.ok ? JSON.parse(body).region : undefined });
     } catch {
-      samples.push({ at, viewer, ok: false });
+      samples.push({ at, done: Date.now(), viewer, ok: false });
     }
   };
   const traffic = (async () => {
@@ -111,16 +120,18 @@ async function main(): Promise<void> {
   const end = Date.now();
 
   console.log(
-    `\ndrill: ${samples.length} requests from ${VIEWERS.length} simulated viewers over ${((end - events[0].at + PHASE_MS / 2) / 1000).toFixed(1)} s; healthDoc.ttlSeconds ${ttl}`,
+    `\ndrill (runtime ${runtime}${runtime === 'cloudfront-functions' ? ', origin groups' : ''}): ${samples.length} requests from ${VIEWERS.length} simulated viewers over ${((end - events[0].at + PHASE_MS / 2) / 1000).toFixed(1)} s; healthDoc.ttlSeconds ${ttl}`,
   );
   console.log('');
   console.log('| event | traffic moved after | failed requests | target |');
   console.log('| --- | --- | --- | --- |');
   events.forEach((e, k) => {
     const until = events[k + 1]?.at ?? end;
-    const window = samples.filter((s) => s.at >= e.at && s.at < until);
+    // an event's requests: those answered (or failed) after it and before the next, so that a request in flight
+    // when a backend is killed counts for the kill
+    const window = samples.filter((s) => s.done >= e.at && s.done < until);
     const korea = window.filter((s) => s.viewer === KOREA);
-    // moved: the first Korean request after which no Korean request was served as before the event
+    // moved: when the last Korean answer as before the event (or failed) came back
     const stale = (s: Sample) => (e.away ? !s.ok || s.region === REGION : s.region !== REGION);
     const lastStale = korea.filter(stale).pop();
     const moved =
@@ -130,7 +141,7 @@ async function main(): Promise<void> {
           ? 0
           : lastStale === korea[korea.length - 1]
             ? undefined
-            : lastStale.at - e.at;
+            : lastStale.done - e.at;
     const failed = window.filter((s) => !s.ok).length;
     const probe = config.health?.probe;
     const detect = probe ? probe.fall * probe.intervalSeconds : 0;

@@ -67,6 +67,8 @@ export interface RoutedRequest {
 /** Where a routed request goes, whichever runtime routed it. */
 interface Routed {
   readonly origin: { protocol: 'http' | 'https'; domainName: string; port: number; path: string };
+  /** an origin group's second origin, and the statuses of the first that send a request there */
+  readonly failover?: { origin: Routed['origin']; target: string; statusCodes: readonly number[] };
   readonly readTimeout: number;
   readonly method: string;
   /** uri and query string */
@@ -311,6 +313,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       return { ...t.origin, originPath: t.origin.path ?? '' };
     };
     let origin: Routed['origin'];
+    let failover: Routed['failover'];
     if (call?.helper === 'updateRequestOrigin') {
       const a = call.args[0] as {
         domainName: string;
@@ -319,18 +322,32 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       };
       origin = { domainName: a.domainName, path: a.originPath ?? '', ...a.customOriginConfig };
     } else {
-      // an origin group: the primary (the local edge does not retry on the second)
-      const id =
+      const group =
         call?.helper === 'createRequestOriginGroup'
-          ? (call.args[0] as { originIds: { originId: string }[] }).originIds[0].originId
-          : opts.config.fallbackRegion;
-      const o = byId(id);
-      origin = {
-        domainName: o.domainName,
-        port: o.port ?? 443,
-        protocol: o.protocol ?? 'https',
-        path: o.originPath,
+          ? (call.args[0] as {
+              originIds: { originId: string }[];
+              failoverCriteria: { statusCodes: number[] };
+            })
+          : undefined;
+      const asOrigin = (id: string): Routed['origin'] => {
+        const o = byId(id);
+        return {
+          domainName: o.domainName,
+          port: o.port ?? 443,
+          protocol: o.protocol ?? 'https',
+          path: o.originPath,
+        };
       };
+      origin = asOrigin(group ? group.originIds[0].originId : opts.config.fallbackRegion);
+      // an origin group: CloudFront retries a GET, HEAD or OPTIONS on the second origin when the first fails
+      if (group) {
+        const second = group.originIds[1].originId;
+        failover = {
+          origin: asOrigin(second),
+          target: second,
+          statusCodes: group.failoverCriteria.statusCodes,
+        };
+      }
     }
     const headers: OutgoingHttpHeaders = {};
     for (const [name, f] of Object.entries(r.returned.headers)) {
@@ -345,6 +362,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     const url = new URL(req.url ?? '/', 'http://local');
     return {
       origin,
+      failover,
       readTimeout: 30,
       method: req.method ?? 'GET',
       path: `${r.returned.uri ?? url.pathname}${url.search}`,
@@ -365,48 +383,58 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     const routed = opts.viewerRequest
       ? await cloudFrontFunctions(req, viewerIp, viewer)
       : await lambdaEdge(req, viewerIp, viewer);
-    const o = routed.origin;
-    const seen = (status: number) =>
+    const seen = (status: number, target = routed.target) =>
       decided({
         at: Date.now(),
         method: routed.method,
         uri: routed.path,
         viewerIp,
         country,
-        target: routed.target,
+        target,
         reason: routed.reason,
         status,
       });
-    const send = o.protocol === 'https' ? httpsRequest : httpRequest;
-    const upstream = send({
-      host: o.domainName,
-      port: o.port,
-      method: routed.method,
-      path: `${o.path}${routed.path}`,
-      headers: routed.headers,
-      timeout: routed.readTimeout * 1000,
-    });
-    upstream.on('timeout', () => upstream.destroy(new Error(`no answer within ${routed.readTimeout} s`)));
-    upstream.on('error', (e) => {
-      fail(res, 502, 'the origin failed', {
-        target: routed.target,
-        origin: `${o.protocol}://${o.domainName}:${o.port}`,
-        detail: e.message,
+    // CloudFront fails over only requests without a body to send again
+    const idempotent = ['GET', 'HEAD', 'OPTIONS'].includes(routed.method);
+    const attempt = (o: Routed['origin'], target: string, failover?: Routed['failover']) => {
+      const send = o.protocol === 'https' ? httpsRequest : httpRequest;
+      const upstream = send({
+        host: o.domainName,
+        port: o.port,
+        method: routed.method,
+        path: `${o.path}${routed.path}`,
+        headers: routed.headers,
+        timeout: routed.readTimeout * 1000,
       });
-      seen(502);
-    });
-    upstream.on('response', async (up) => {
-      const out = await routed.response(
-        up.statusCode ?? 502,
-        up.statusMessage ?? '',
-        cloudFrontHeaders(up.rawHeaders),
-      );
-      res.writeHead(out.status, up.statusMessage, flatten(out.headers));
-      up.pipe(res);
-      seen(out.status);
-    });
-    req.pipe(upstream);
-    req.on('aborted', () => upstream.destroy());
+      upstream.on('timeout', () => upstream.destroy(new Error(`no answer within ${routed.readTimeout} s`)));
+      upstream.on('error', (e) => {
+        if (failover) return attempt(failover.origin, failover.target);
+        fail(res, 502, 'the origin failed', {
+          target,
+          origin: `${o.protocol}://${o.domainName}:${o.port}`,
+          detail: e.message,
+        });
+        seen(502, target);
+      });
+      upstream.on('response', async (up) => {
+        if (failover?.statusCodes.includes(up.statusCode ?? 0)) {
+          up.resume();
+          return attempt(failover.origin, failover.target);
+        }
+        const out = await routed.response(
+          up.statusCode ?? 502,
+          up.statusMessage ?? '',
+          cloudFrontHeaders(up.rawHeaders),
+        );
+        res.writeHead(out.status, up.statusMessage, flatten(out.headers));
+        up.pipe(res);
+        seen(out.status, target);
+      });
+      if (failover) upstream.end();
+      else req.pipe(upstream);
+      req.on('aborted', () => upstream.destroy());
+    };
+    attempt(routed.origin, routed.target, idempotent ? routed.failover : undefined);
   }
 
   await new Promise<void>((resolve, reject) => {

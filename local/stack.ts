@@ -125,7 +125,10 @@ export async function startLocal(opts: {
   const viewerRequest =
     opts.runtime === 'cloudfront-functions'
       ? {
-          harness: new CffHarness(join(opts.dist, 'viewer-request', 'index.js')),
+          // the distribution's origins, one per region and environment, for origin groups
+          harness: new CffHarness(join(opts.dist, 'viewer-request', 'index.js'), {
+            origins: [...Object.keys(config.regions), ...Object.keys(config.environments ?? {})],
+          }),
           store: () => {
             const doc = status.doc();
             if (doc !== stored.doc) stored = { doc, store: doc ? asStore(healthEntries(doc)) : {} };

@@ -221,3 +221,51 @@ describe('runtime cloudfront-functions: the built viewer-request file in the har
     expect(r).toMatchObject({ region: 'eu-central-1', method: 'PUT', bodyBytes: body.length });
   });
 });
+
+test('cloudfront-functions with origin groups: a GET whose region fails is served by the next one; a POST is not retried', async () => {
+  // ap-northeast-2's origin is a closed port: every connection is refused
+  const closed = await new Promise<number>((resolve) => {
+    const s = require('node:net')
+      .createServer()
+      .listen(0, '127.0.0.1', () => {
+        const p = s.address().port;
+        s.close(() => resolve(p));
+      });
+  });
+  const config: RouterConfig = exampleConfig((c) => {
+    for (const id of IDS.slice(0, 4)) {
+      const port = id === 'ap-northeast-2' ? closed : backends[IDS.indexOf(id)].port;
+      c.regions[id] = { origin: { domainName: 'localhost', port, protocol: 'http' } };
+    }
+    c.environments = {
+      staging: { origin: { domainName: 'localhost', port: backends[4].port, protocol: 'http' } },
+    };
+    c.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
+  });
+  const dist = buildBundles(config);
+  const grouped = await startEdge({
+    config,
+    viewerRequest: {
+      harness: new CffHarness(join(dist, 'viewer-request', 'index.js'), { origins: IDS }),
+      store: () => asStore(healthEntries(docWith())),
+    },
+  });
+  try {
+    const get = await fetch(`http://127.0.0.1:${grouped.port}/hello`, {
+      headers: { 'x-forwarded-for': KOREA },
+    });
+    expect(get.status).toBe(200);
+    expect(JSON.parse(await get.text())).toMatchObject({
+      region: 'us-east-1',
+      route: { 'x-route-region': 'ap-northeast-2' },
+    });
+    const post = await fetch(`http://127.0.0.1:${grouped.port}/hello`, {
+      method: 'POST',
+      body: 'x',
+      headers: { 'x-forwarded-for': KOREA },
+    });
+    expect(post.status).toBe(502);
+  } finally {
+    await grouped.close();
+  }
+}, 30_000);
