@@ -80,7 +80,13 @@ async function main(): Promise<void> {
     try {
       const r = await fetch(`${base}/drill`, { headers: { 'x-forwarded-for': viewer } });
       const body = await r.text();
-      samples.push({ at, done: Date.now(), viewer, ok: r.ok, region: r.ok ? JSON.parse(body).region : undefined });
+      samples.push({
+        at,
+        done: Date.now(),
+        viewer,
+        ok: r.ok,
+        region: r.ok ? JSON.parse(body).region : undefined,
+      });
     } catch {
       samples.push({ at, done: Date.now(), viewer, ok: false });
     }
