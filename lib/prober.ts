@@ -85,6 +85,20 @@ export async function readObservations(
   return out;
 }
 
+/** What the vantages saw of a target: `<vantage> <last three, + or x> <status or error> <ms> ms; ...`. */
+export function probeSummary(id: string, observations: readonly VantageObservations[]): string {
+  return observations
+    .map((o) => {
+      const last = (o.targets[id] ?? []).slice(-3);
+      if (!last.length) return undefined;
+      const r = last[last.length - 1];
+      const marks = last.map((x) => (x.ok ? '+' : 'x')).join('');
+      return `${o.vantage} ${marks} ${r.status ?? r.error ?? '?'} ${r.ms} ms`;
+    })
+    .filter(Boolean)
+    .join('; ');
+}
+
 /** One line per target: status, who set it, pinned, when it changed, and each vantage's latest results. */
 export function healthLines(
   doc: HealthDoc,
@@ -96,16 +110,7 @@ export function healthLines(
   return ids.map((id) => {
     const h = doc.regions[id];
     const who = `${h?.setBy ?? '-'}${h?.pinned ? ', pinned' : ''}`;
-    const seen = observations
-      .map((o) => {
-        const last = (o.targets[id] ?? []).slice(-3);
-        if (!last.length) return undefined;
-        const r = last[last.length - 1];
-        const marks = last.map((x) => (x.ok ? '+' : 'x')).join('');
-        return `${o.vantage} ${marks} ${r.status ?? r.error ?? '?'} ${r.ms} ms`;
-      })
-      .filter(Boolean)
-      .join('; ');
+    const seen = probeSummary(id, observations);
     return `  ${id.padEnd(width)}  ${(h?.status ?? 'up').padEnd(4)}  set by ${who.padEnd(16)}  changed ${h?.changedAt ?? '-'}${seen ? `  ${seen}` : ''}`;
   });
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import { alpha2ToNumeric } from 'i18n-iso-countries';
+import { probeSummary, readObservations } from '../lib/prober';
 import {
   COUNTRIES,
   compileRouter,
@@ -29,6 +30,8 @@ export interface StatusState {
   byTarget: Record<string, number>;
   byReason: Record<string, number>;
   latest: RoutedRequest[];
+  /** per target, what the health checker's vantages saw last */
+  probes?: Record<string, string>;
 }
 
 export interface Status {
@@ -107,6 +110,16 @@ export function createStatus(config: RouterConfig): Status {
         state.docError = undefined;
       } else state.docError = parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ');
       state.fetchedAt = Date.now();
+      if (config.health) {
+        const loc = { bucket: src.bucket, key: src.key, region: src.region, endpoint: src.endpoint };
+        const observations = await readObservations(client, loc);
+        state.probes = Object.fromEntries(
+          [...router.regions.map((r) => r.id), ...router.environments.keys()].map((id) => [
+            id,
+            probeSummary(id, observations),
+          ]),
+        );
+      }
     } catch (e) {
       state.docError = e instanceof Error ? e.message : String(e);
     }
@@ -145,6 +158,7 @@ export function createStatus(config: RouterConfig): Status {
       byTarget: state.byTarget,
       byReason: state.byReason,
       latest: state.latest,
+      probes: state.probes ?? {},
       map,
     };
   };

@@ -42,6 +42,7 @@ interface State {
     status: number;
   }[];
   map: Record<string, string>;
+  probes: Record<string, string>;
 }
 
 const PALETTE = [
@@ -86,13 +87,13 @@ function render(state: State): void {
   $('doc').innerHTML = d
     ? `<p>Document serial <b id="serial">${d.serial}</b>, updated ${esc(d.updatedAt)} (${state.docAgeSeconds} s ago)${
         state.docError ? ` · <span class="down">${esc(state.docError)}</span>` : ''
-      }</p><table id="regions"><tr><th>region</th><th>status</th><th>role</th><th>dial</th><th>canary</th><th>set by</th><th>changed</th></tr>${[
+      }</p><table id="regions"><tr><th>region</th><th>status</th><th>role</th><th>dial</th><th>canary</th><th>set by</th><th>changed</th><th>probes</th></tr>${[
         ...state.regions,
         ...state.environments,
       ]
         .map((id) => {
           const h = d.regions[id] ?? { status: 'up' };
-          return `<tr data-region="${esc(id)}"><td>${esc(id)}</td><td class="${h.status === 'down' ? 'down' : 'up'}">${esc(h.status)}</td><td>${esc(h.role ?? 'active')}</td><td>${h.dial ?? 100}</td><td>${esc(h.canaryStatus ?? '')}</td><td>${esc(h.setBy ?? '')}${h.pinned ? ' (pinned)' : ''}</td><td>${esc(h.changedAt ?? '')}</td></tr>`;
+          return `<tr data-region="${esc(id)}"><td>${esc(id)}</td><td class="${h.status === 'down' ? 'down' : 'up'}">${esc(h.status)}</td><td>${esc(h.role ?? 'active')}</td><td>${h.dial ?? 100}</td><td>${esc(h.canaryStatus ?? '')}</td><td>${esc(h.setBy ?? '')}${h.pinned ? ' (pinned)' : ''}</td><td>${esc(h.changedAt ?? '')}</td><td>${esc(state.probes[id] ?? '')}</td></tr>`;
         })
         .join(
           '',
