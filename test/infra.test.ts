@@ -343,6 +343,11 @@ describe('the health checker: one stack per vantage', () => {
       Environment: { Variables: { EDGE_ROUTER_VANTAGE: 'eu-central-1' } },
       ReservedConcurrentExecutions: 1,
     });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'HealthFlipsSuppressed',
+      Namespace: 'EdgeRouter',
+      Dimensions: [{ Name: 'Vantage', Value: 'eu-central-1' }],
+    });
     t.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
       Targets: [Match.objectLike({ Arn: Match.anyValue() })],

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import {
   type CfnElement,
+  aws_cloudwatch as cloudwatch,
   Duration,
   aws_events as events,
   aws_iam as iam,
@@ -109,6 +110,21 @@ export class ProberStack extends Stack {
       id: 'AwsSolutions-L1',
       reason:
         'nodejs22.x on purpose: the runtime the project targets and tests (Node 20 syntax, Node 22 runtime)',
+    });
+    // The alert for a flip the checker would make but may not (a guard rail, a pin, the dwell): someone should look.
+    new cloudwatch.Alarm(this, 'FlipsSuppressed', {
+      alarmDescription: `edge-router: the health checker at ${vantage} held back a flip (guard rail, pin or dwell)`,
+      metric: new cloudwatch.Metric({
+        namespace: 'EdgeRouter',
+        metricName: 'HealthFlipsSuppressed',
+        dimensionsMap: { Vantage: vantage },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     new events.Rule(this, 'EveryMinute', {
       description: `edge-router: run the health checker at ${vantage}`,
