@@ -115,6 +115,27 @@ export function healthLines(
   });
 }
 
+/** One CloudWatch embedded-metric-format line in the EdgeRouter namespace (a *Ms metric in milliseconds). */
+function emf(at: number, dimensions: Record<string, string>, values: Record<string, number>): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: at,
+      CloudWatchMetrics: [
+        {
+          Namespace: 'EdgeRouter',
+          Dimensions: [Object.keys(dimensions)],
+          Metrics: Object.keys(values).map((Name) => ({
+            Name,
+            Unit: Name.endsWith('Ms') ? 'Milliseconds' : 'Count',
+          })),
+        },
+      ],
+    },
+    ...dimensions,
+    ...values,
+  });
+}
+
 export class Prober {
   private readonly history: Record<string, ProbeResult[]> = {};
   private timer?: NodeJS.Timeout;
@@ -243,52 +264,18 @@ export class Prober {
   private emitMetrics(decision: HealthDecision): void {
     const log = this.opts.log;
     if (!log) return;
-    const Timestamp = this.now;
     const Vantage = this.opts.vantage;
     for (const [Target, results] of Object.entries(this.history)) {
       const last = results[results.length - 1];
       if (!last) continue;
-      log(
-        JSON.stringify({
-          _aws: {
-            Timestamp,
-            CloudWatchMetrics: [
-              {
-                Namespace: 'EdgeRouter',
-                Dimensions: [['Vantage', 'Target']],
-                Metrics: [
-                  { Name: 'ProbeLatencyMs', Unit: 'Milliseconds' },
-                  { Name: 'ProbeFailures', Unit: 'Count' },
-                ],
-              },
-            ],
-          },
-          Vantage,
-          Target,
-          ProbeLatencyMs: last.ms,
-          ProbeFailures: last.ok ? 0 : 1,
-        }),
-      );
+      log(emf(this.now, { Vantage, Target }, { ProbeLatencyMs: last.ms, ProbeFailures: last.ok ? 0 : 1 }));
     }
     log(
-      JSON.stringify({
-        _aws: {
-          Timestamp,
-          CloudWatchMetrics: [
-            {
-              Namespace: 'EdgeRouter',
-              Dimensions: [['Vantage']],
-              Metrics: [
-                { Name: 'HealthFlips', Unit: 'Count' },
-                { Name: 'HealthFlipsSuppressed', Unit: 'Count' },
-              ],
-            },
-          ],
-        },
-        Vantage,
-        HealthFlips: decision.flips.length,
-        HealthFlipsSuppressed: decision.suppressed.length,
-      }),
+      emf(
+        this.now,
+        { Vantage },
+        { HealthFlips: decision.flips.length, HealthFlipsSuppressed: decision.suppressed.length },
+      ),
     );
   }
 

@@ -340,7 +340,9 @@ describe('the health checker: one stack per vantage', () => {
     t.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Handler: 'index.handler',
-      Environment: { Variables: { EDGE_ROUTER_VANTAGE: 'eu-central-1' } },
+      // the vantage is the region, from the function's own ARN: no environment
+      Environment: Match.absent(),
+      Description: 'edge-router: the health checker at eu-central-1',
       ReservedConcurrentExecutions: 1,
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {

@@ -280,14 +280,19 @@ test('the built Lambda (dist/prober): one invocation probes, writes its observat
     }),
   );
   await s3.put(BUCKET, 'lambda/health.json', JSON.stringify(docWith({}, 1)));
-  process.env.EDGE_ROUTER_VANTAGE = 'lambda-v';
   const { handler } = require(join(dir, 'prober', 'index.js'));
   seoul().mode = 'error';
   const logs: string[] = [];
   const spy = jest.spyOn(console, 'log').mockImplementation((l: string) => logs.push(l));
   try {
     // little time left: one round, then it returns
-    await handler({}, { getRemainingTimeInMillis: () => 500 });
+    await handler(
+      {},
+      {
+        invokedFunctionArn: 'arn:aws:lambda:lambda-v:123456789012:function:prober',
+        getRemainingTimeInMillis: () => 500,
+      },
+    );
   } finally {
     spy.mockRestore();
     seoul().mode = 'ok';

@@ -1,8 +1,8 @@
 // The health checker as a scheduled Lambda (one per vantage region, EventBridge once a minute): each invocation
 // probes every intervalSeconds until the minute is nearly over (lib/prober.ts). The router config is baked in by
-// esbuild.config.mjs, as for the edge functions; a regional Lambda has environment variables, and its vantage is
-// EDGE_ROUTER_VANTAGE (default: the region it runs in). The prober keeps its results between invocations of a warm
-// container, so `fall` and `rise` count across minutes.
+// esbuild.config.mjs, as for the edge functions, and nothing is read from the environment: the vantage is the region
+// the function runs in, from its own ARN (the infra app deploys one per vantage region). The prober keeps its results
+// between invocations of a warm container, so `fall` and `rise` count across minutes.
 import { S3Client } from '@aws-sdk/client-s3';
 import { healthEntries, kvsClient, putParts } from '../../lib/kvs';
 import { Prober } from '../../lib/prober';
@@ -12,10 +12,21 @@ import type { RouterConfig } from '../../shared/schema';
 declare const __EDGE_ROUTER_CONFIG__: RouterConfig;
 const config = __EDGE_ROUTER_CONFIG__;
 const src = config.healthDoc;
-const vantage = process.env.EDGE_ROUTER_VANTAGE ?? process.env.AWS_REGION ?? 'unknown';
+
+interface Context {
+  readonly invokedFunctionArn?: string;
+  getRemainingTimeInMillis?(): number;
+}
+
+/** arn:aws:lambda:<region>:<account>:function:<name> → <region> */
+export function vantageOf(context: Context | undefined): string {
+  const region = context?.invokedFunctionArn?.split(':')[3];
+  if (!region) throw new Error('no function ARN in the invocation context: cannot tell the vantage');
+  return region;
+}
 
 let prober: Prober | undefined;
-function proberOf(): Prober {
+function proberOf(vantage: string): Prober {
   if (!src || !config.health) throw new Error('the router config has no healthDoc or health section');
   prober ??= new Prober({
     config,
@@ -40,11 +51,9 @@ function proberOf(): Prober {
 }
 
 /** One invocation: rounds every intervalSeconds while more than an interval of the minute is left. */
-export async function handler(
-  _event: unknown,
-  context?: { getRemainingTimeInMillis?: () => number },
-): Promise<void> {
-  const p = proberOf();
+export async function handler(_event: unknown, context?: Context): Promise<void> {
+  const vantage = vantageOf(context);
+  const p = proberOf(vantage);
   const every = (config.health?.probe.intervalSeconds ?? 10) * 1000;
   const left = () => context?.getRemainingTimeInMillis?.() ?? 0;
   for (;;) {

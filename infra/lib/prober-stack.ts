@@ -102,7 +102,6 @@ export class ProberStack extends Stack {
       timeout: Duration.seconds(70),
       role,
       logGroup,
-      environment: { EDGE_ROUTER_VANTAGE: vantage },
       description: `edge-router: the health checker at ${vantage}`,
       reservedConcurrentExecutions: 1,
     });
