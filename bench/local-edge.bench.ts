@@ -1,11 +1,7 @@
 // npm run bench: the local edge's throughput and the latency it adds, against calling a demo backend directly,
 // with autocannon on loopback (10 connections, 5 s each; bounded). One JSON line per measurement, then the ratio.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocal } from '../local/stack';
-import { parseRouterConfig, type RouterConfig } from '../shared';
+import { localConfigOnFreePorts, startLocal } from '../local/stack';
 
 interface Result {
   requests: { average: number };
@@ -15,30 +11,11 @@ interface Result {
 }
 const autocannon = require('autocannon') as (o: Record<string, unknown>) => Promise<Result>;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 (async () => {
-  const root = join(__dirname, '..');
-  const raw = JSON.parse(readFileSync(join(root, 'examples', 'local.config.json'), 'utf8')) as RouterConfig;
-  let i = 0;
-  const ports = await Promise.all(Array.from({ length: 6 }, freePort));
-  for (const t of [...Object.values(raw.regions), ...Object.values(raw.environments ?? {})])
-    t.origin.port = ports[i++];
-  if (raw.healthDoc) raw.healthDoc.endpoint = `http://localhost:${ports[5]}`;
-  const parsed = parseRouterConfig(raw);
-  if (!parsed.success) throw new Error(JSON.stringify(parsed.errors));
-  const dir = mkdtempSync(join(tmpdir(), 'edge-router-bench-'));
-  writeFileSync(join(dir, 'router.config.json'), JSON.stringify(raw));
+  const { config, configFile, dir } = await localConfigOnFreePorts('edge-router-bench-');
   const stack = await startLocal({
-    config: parsed.data,
-    configFile: join(dir, 'router.config.json'),
+    config,
+    configFile,
     dist: join(dir, 'dist'),
     port: 0,
     log: join(dir, 'edge.log'),

@@ -2,16 +2,14 @@
 // from a mix of simulated countries (loopback only, bounded in count and time), then: marks a region down, marks
 // it up again, and kills its demo backend outright. For each event it reports how long until the traffic had moved
 // and how many requests failed. Targets: no failed request for a region marked down; moved within ttlSeconds + 1 s.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseRouterConfig, type RouterConfig } from '../shared';
+import { everyTargetUp } from '../shared/health-check';
 import { startBackend } from './backends';
-import { allUp, startLocal } from './stack';
+import { localConfigOnFreePorts, startLocal } from './stack';
 
-const ROOT = join(__dirname, '..');
+const allUp = (config: Parameters<typeof everyTargetUp>[0], serial: number) =>
+  everyTargetUp(config, serial, new Date().toISOString());
 const REGION = 'ap-northeast-2';
 // simulated viewers (geoip-lite places them): Korea, Japan, Germany, the US, Brazil, the UK
 const VIEWERS = ['1.208.0.1', '126.0.0.1', '85.214.0.1', '8.8.8.8', '200.147.0.1', '81.2.69.160'];
@@ -19,15 +17,6 @@ const KOREA = VIEWERS[0];
 const RATE = 200; // requests per second, at most
 const MAX_REQUESTS = 12_000;
 const PHASE_MS = 6_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Sample {
   /** sent */
@@ -42,24 +31,11 @@ interface Sample {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runtime: { type: 'string', default: 'lambda-edge' } } });
   const runtime = values.runtime === 'cloudfront-functions' ? 'cloudfront-functions' : 'lambda-edge';
-  const raw = JSON.parse(
-    require('node:fs').readFileSync(join(ROOT, 'examples', 'local.config.json'), 'utf8'),
-  ) as RouterConfig;
-  const ports = await Promise.all(Array.from({ length: 6 }, freePort));
-  // the drill's own ports, so that it can run beside `npm start`
-  let i = 0;
-  for (const t of [...Object.values(raw.regions), ...Object.values(raw.environments ?? {})])
-    t.origin.port = ports[i++];
-  if (raw.healthDoc) raw.healthDoc.endpoint = `http://localhost:${ports[5]}`;
   // CloudFront Functions with origin groups: a failed GET is retried on the next region within the request
-  if (runtime === 'cloudfront-functions') raw.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
-  const parsed = parseRouterConfig(raw);
-  if (!parsed.success) throw new Error(JSON.stringify(parsed.errors));
-  const config = parsed.data;
+  const { config, configFile, dir } = await localConfigOnFreePorts('edge-router-drill-', (raw) => {
+    if (runtime === 'cloudfront-functions') raw.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
+  });
   const ttl = config.healthDoc?.ttlSeconds ?? 2;
-  const dir = mkdtempSync(join(tmpdir(), 'edge-router-drill-'));
-  const configFile = join(dir, 'router.config.json');
-  writeFileSync(configFile, JSON.stringify(raw));
   console.log(`drill: building and starting the local edge (logs in ${join(dir, 'edge.log')}) ...`);
   const stack = await startLocal({
     config,

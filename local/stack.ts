@@ -2,14 +2,17 @@
 // a router config, a local S3 (s3rver) with the health document, a demo API per region and environment served on
 // localhost, and the local edge running the built Lambda@Edge bundles, with the status page.
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { s3Client } from '../lib/doc-store';
 import { asStore, healthEntries } from '../lib/kvs';
 import { Prober } from '../lib/prober';
-import type { HealthDoc, RouterConfig } from '../shared';
+import { type HealthDoc, parseRouterConfig, type RouterConfig } from '../shared';
+import { everyTargetUp } from '../shared/health-check';
 import { type Backend, startBackend } from './backends';
 import { CffHarness } from './cff-runtime';
 import { type Edge, startEdge } from './edge';
@@ -36,15 +39,37 @@ export function localS3Credentials(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 }
 
-/** Every region and environment up. */
-export function allUp(config: RouterConfig, serial: number): HealthDoc {
-  const ids = [...Object.keys(config.regions), ...Object.keys(config.environments ?? {})];
-  return {
-    version: 1,
-    serial,
-    updatedAt: new Date().toISOString(),
-    regions: Object.fromEntries(ids.map((id) => [id, { status: 'up' as const }])),
-  };
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * examples/local.config.json on free ports (every origin and the local S3), written to a new temporary folder, so
+ * that the drill and the benchmark can run beside `npm start`; `change` edits the config before it is checked.
+ */
+export async function localConfigOnFreePorts(
+  prefix: string,
+  change?: (raw: RouterConfig) => void,
+): Promise<{ config: RouterConfig; configFile: string; dir: string }> {
+  const raw = JSON.parse(readFileSync(join(ROOT, 'examples', 'local.config.json'), 'utf8')) as RouterConfig;
+  const targets = [...Object.values(raw.regions), ...Object.values(raw.environments ?? {})];
+  const ports = await Promise.all(Array.from({ length: targets.length + 1 }, freePort));
+  targets.forEach((t, i) => {
+    t.origin.port = ports[i];
+  });
+  if (raw.healthDoc) raw.healthDoc.endpoint = `http://localhost:${ports[targets.length]}`;
+  change?.(raw);
+  const parsed = parseRouterConfig(raw);
+  if (!parsed.success) throw new Error(JSON.stringify(parsed.errors));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const configFile = join(dir, 'router.config.json');
+  writeFileSync(configFile, JSON.stringify(raw));
+  return { config: parsed.data, configFile, dir };
 }
 
 /** Builds the bundles for `configFile` into `dist`, then starts everything. */
@@ -85,13 +110,7 @@ export async function startLocal(opts: {
       })
     : undefined;
   await server?.run();
-  const s3 = new S3Client({
-    region: src.region,
-    endpoint: src.endpoint,
-    forcePathStyle: src.endpoint !== undefined,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const s3 = s3Client(src);
   const putDoc = async (doc: HealthDoc) => {
     await s3.send(
       new PutObjectCommand({
@@ -103,7 +122,7 @@ export async function startLocal(opts: {
     );
   };
   // a fresh local S3 starts with every region up; a real bucket keeps its document
-  if (local) await putDoc(allUp(config, 1));
+  if (local) await putDoc(everyTargetUp(config, 1, new Date().toISOString()));
 
   const backends: Backend[] = [];
   for (const [id, t] of [...Object.entries(config.regions), ...Object.entries(config.environments ?? {})]) {

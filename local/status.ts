@@ -5,9 +5,10 @@
 // Natural Earth country shapes).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import { alpha2ToNumeric } from 'i18n-iso-countries';
+import { s3Client } from '../lib/doc-store';
 import { probeSummary, readObservations } from '../lib/prober';
 import {
   COUNTRIES,
@@ -91,15 +92,7 @@ export function createStatus(config: RouterConfig): Status {
     mappedSerial = serial;
   };
 
-  const client = src
-    ? new S3Client({
-        region: src.region,
-        endpoint: src.endpoint,
-        forcePathStyle: src.endpoint !== undefined,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      })
-    : undefined;
+  const client = src ? s3Client(src) : undefined;
   const poll = async () => {
     if (!client || !src) return;
     try {

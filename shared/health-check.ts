@@ -60,6 +60,17 @@ export function vote(results: readonly ProbeResult[], rise: number, fall: number
   return null;
 }
 
+/** A document with every region and environment up: a store's first. */
+export function everyTargetUp(config: RouterConfig, serial: number, updatedAt: string): HealthDoc {
+  const ids = [...Object.keys(config.regions), ...Object.keys(config.environments ?? {})];
+  return {
+    version: 1,
+    serial,
+    updatedAt,
+    regions: Object.fromEntries(ids.map((id) => [id, { status: 'up' as const }])),
+  };
+}
+
 function emptyDoc(): HealthDoc {
   return { version: 1, serial: 0, updatedAt: new Date(0).toISOString(), regions: {} };
 }

@@ -16,12 +16,18 @@ afterAll(() => {
   for (const d of outdirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** The stack for a config, synthesized with cdk-nag; the app is returned for the validation report. */
-function synth(config: RouterConfig, viewerRequestCode?: string) {
+/** An app that synthesizes into a temporary folder (removed after the tests), with cdk-nag's AwsSolutions pack. */
+function nagApp() {
   const outdir = mkdtempSync(join(tmpdir(), 'edge-router-cdk-'));
   outdirs.push(outdir);
   const app = new App({ outdir });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, outdir };
+}
+
+/** The stack for a config, synthesized with cdk-nag; the app is returned for the validation report. */
+function synth(config: RouterConfig, viewerRequestCode?: string) {
+  const { app, outdir } = nagApp();
   const stack = new EdgeRouterStack(app, 'EdgeRouter', {
     env: { region: 'us-east-1', account: '123456789012' },
     config,
@@ -320,10 +326,7 @@ describe('the health checker: one stack per vantage', () => {
   const config = withDoc((c) => {
     c.health = { vantages: ['us-east-1', 'eu-central-1', 'ap-northeast-2'] } as never;
   });
-  const outdir = mkdtempSync(join(tmpdir(), 'edge-router-cdk-'));
-  outdirs.push(outdir);
-  const app = new App({ outdir });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const { app } = nagApp();
   const stack = new ProberStack(app, 'EdgeRouterProber-eu-central-1', {
     env: { region: 'eu-central-1', account: '123456789012' },
     config,

@@ -3,7 +3,7 @@
 // esbuild.config.mjs, as for the edge functions, and nothing is read from the environment: the vantage is the region
 // the function runs in, from its own ARN (the infra app deploys one per vantage region). The prober keeps its results
 // between invocations of a warm container, so `fall` and `rise` count across minutes.
-import { S3Client } from '@aws-sdk/client-s3';
+import { s3Client } from '../../lib/doc-store';
 import { healthEntries, kvsClient, putParts } from '../../lib/kvs';
 import { Prober } from '../../lib/prober';
 import { KVS_HEALTH_KEY } from '../../shared/kvs-doc';
@@ -31,13 +31,7 @@ function proberOf(vantage: string): Prober {
   prober ??= new Prober({
     config,
     vantage,
-    s3: new S3Client({
-      region: src.region,
-      endpoint: src.endpoint,
-      forcePathStyle: src.endpoint !== undefined,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    }),
+    s3: s3Client(src),
     loc: { bucket: src.bucket, key: src.key, region: src.region, endpoint: src.endpoint },
     log: (line) => console.log(line),
     // every write also goes to the KeyValueStore the CloudFront Functions runtime reads
