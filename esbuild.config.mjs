@@ -8,6 +8,7 @@
 //   DIR/prober/index.js          the health checker, a scheduled regional Lambda per vantage, same config.
 //   DIR/viewer-request/index.js  the CloudFront Functions viewer-request function (cloudfront-js-2.0): the router
 //                                packed in, checked by scripts/check-cff.cjs (syntax, imports, 10 KB).
+//   DIR/viewer-response/index.js the CloudFront Functions viewer-response function: sets the affinity cookie.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -142,6 +143,17 @@ export const INTERNAL_PROPS = new RegExp(
     'expires',
     'ids',
     'sign',
+    // region affinity (not 'from': Buffer.from is the runtime's)
+    'affinity',
+    'setAffinity',
+    'ttlSeconds',
+    'after',
+    'header',
+    'cookie',
+    'headerMaxTtlSeconds',
+    'subject',
+    'cause',
+    'region',
     // the viewer-request runtime
     'table',
     'crypto',
@@ -153,76 +165,99 @@ export const INTERNAL_PROPS = new RegExp(
 /** The CloudFront Functions budget we hold ourselves to (bytes); CloudFront's limit is CFF_MAX_BYTES. */
 export const VIEWER_REQUEST_BUDGET = 8 * 1024;
 
-const cff = await build({
-  entryPoints: ['functions/viewer-request/index.ts'],
-  bundle: true,
-  write: false,
-  format: 'esm',
-  platform: 'neutral',
-  // cloudfront-js-2.0 is ES 5.1 plus these; esbuild lowers the rest or refuses what it cannot (destructuring,
-  // for-of, default parameters, classes), so such code never reaches the bundle.
-  target: 'es5',
-  supported: {
-    'const-and-let': true,
-    arrow: true,
-    'template-literal': true,
-    'rest-argument': true,
-    'exponent-operator': true,
-    'async-await': true,
-    'regexp-named-capture-groups': true,
-  },
-  external: ['cloudfront', 'crypto'],
-  minify: true,
-  // the packed router's index characters go past ASCII: UTF-8 keeps them at two bytes, not six (\\uXXXX)
-  charset: 'utf8',
-  // the decision trace is for the Lambda@Edge trace header; here it would cost a third of the 10 KB
-  dropLabels: ['TRACE'],
-  // Our own objects' property names are shortened: they never meet CloudFront's (event, cf.*, the key value
-  // store), the health document's or the runtime's (Date.now, cf.kvs). A name used by both (regions, canary,
-  // headers, ip, now, kvs, ...) is not on this list; the harness tests run the shortened bundle.
-  mangleProps: INTERNAL_PROPS,
-  mangleQuoted: true,
-  logLevel: 'warning',
-  // The baked config, as a module (not a `define`, whose keys esbuild would not shorten with the code's).
-  plugins: [
-    {
-      name: 'edge-router-baked',
-      setup(b) {
-        b.onResolve({ filter: /^edge-router:baked$/ }, (a) => ({ path: a.path, namespace: 'baked' }));
-        b.onLoad({ filter: /.*/, namespace: 'baked' }, () => ({
-          loader: 'js',
-          contents: `export const packed = ${JSON.stringify(packedRouter(config))};
-export const failoverStatusCodes = ${JSON.stringify(config.originGroups?.failoverStatusCodes ?? null)};`,
-        }));
-      },
+/**
+ * Builds one CloudFront Functions file (cloudfront-js-2.0) from `entry`, with `baked` as the module
+ * `edge-router:baked`, checks it (scripts/check-cff.cjs) and writes DIR/<name>/index.js. Returns its code.
+ */
+async function buildCloudFrontFunction(name, entry, baked) {
+  const cff = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'neutral',
+    // cloudfront-js-2.0 is ES 5.1 plus these; esbuild lowers the rest or refuses what it cannot (destructuring,
+    // for-of, default parameters, classes), so such code never reaches the bundle.
+    target: 'es5',
+    supported: {
+      'const-and-let': true,
+      arrow: true,
+      'template-literal': true,
+      'rest-argument': true,
+      'exponent-operator': true,
+      'async-await': true,
+      'regexp-named-capture-groups': true,
     },
-  ],
-});
-// CloudFront calls a top-level `function handler`: the ES module's export becomes that declaration.
-let code = cff.outputFiles[0].text;
-const exported = /export\s*\{\s*([\w$]+) as handler\s*\};?\s*$/.exec(code);
-if (!exported) {
-  console.error('build failed: viewer-request/index.js does not export handler');
+    external: ['cloudfront', 'crypto'],
+    minify: true,
+    // the packed router's index characters go past ASCII: UTF-8 keeps them at two bytes, not six (\\uXXXX)
+    charset: 'utf8',
+    // the decision trace is for the Lambda@Edge trace header; here it would cost a third of the 10 KB
+    dropLabels: ['TRACE'],
+    // Our own objects' property names are shortened: they never meet CloudFront's (event, cf.*, the key value
+    // store), the health document's or the runtime's (Date.now, cf.kvs). A name used by both (regions, canary,
+    // headers, ip, now, kvs, ...) is not on this list; the harness tests run the shortened bundle.
+    mangleProps: INTERNAL_PROPS,
+    mangleQuoted: true,
+    logLevel: 'warning',
+    // The baked config, as a module (not a `define`, whose keys esbuild would not shorten with the code's).
+    plugins: [
+      {
+        name: 'edge-router-baked',
+        setup(b) {
+          b.onResolve({ filter: /^edge-router:baked$/ }, (a) => ({ path: a.path, namespace: 'baked' }));
+          b.onLoad({ filter: /.*/, namespace: 'baked' }, () => ({ loader: 'js', contents: baked }));
+        },
+      },
+    ],
+  });
+  // CloudFront calls a top-level `function handler`: the ES module's export becomes that declaration.
+  let code = cff.outputFiles[0].text;
+  const exported = /export\s*\{\s*([\w$]+) as handler\s*\};?\s*$/.exec(code);
+  if (!exported) {
+    console.error(`build failed: ${name}/index.js does not export handler`);
+    process.exit(1);
+  }
+  code = code.slice(0, exported.index);
+  // The runtime wants `import cf from 'cloudfront'` as the first line ("Helper methods for origin modification");
+  // imports are hoisted, so moving them up changes nothing else.
+  const imports = [];
+  code = code.replace(/import\s*([\w$]+)\s*from\s*"(cloudfront|crypto)";/g, (_m, name, mod) => {
+    imports[mod === 'cloudfront' ? 0 : 1] = `import ${name} from"${mod}";`;
+    return '';
+  });
+  code = imports.filter(Boolean).join('') + code;
+  if (exported[1] !== 'handler') code += `async function handler(event){return ${exported[1]}(event)}\n`;
+  const problems = checkCloudFrontFunction(code);
+  if (problems.length) {
+    for (const p of problems) console.error(`${name}/index.js:${p}`);
+    console.error(`build failed: ${name}/index.js is not a valid cloudfront-js-2.0 function`);
+    process.exit(1);
+  }
+  mkdirSync(resolve(outdir, name), { recursive: true });
+  writeFileSync(resolve(outdir, `${name}/index.js`), code);
+  return code;
+}
+
+const code = await buildCloudFrontFunction(
+  'viewer-request',
+  'functions/viewer-request/index.ts',
+  `export const packed = ${JSON.stringify(packedRouter(config))};
+export const failoverStatusCodes = ${JSON.stringify(config.originGroups?.failoverStatusCodes ?? null)};`,
+);
+// The viewer-response function sets the affinity cookie; it is small, so its 10 KB is always enforced.
+const responseCode = await buildCloudFrontFunction(
+  'viewer-response',
+  'functions/viewer-response/index.ts',
+  `export const affinity = ${JSON.stringify(
+    config.affinity ? { cookie: config.affinity.cookie, ttlSeconds: config.affinity.ttlSeconds } : null,
+  )};`,
+);
+const responseTooBig = sizeProblem(responseCode);
+if (responseTooBig) {
+  console.error(`build failed: viewer-response/index.js is ${responseTooBig}`);
   process.exit(1);
 }
-code = code.slice(0, exported.index);
-// The runtime wants `import cf from 'cloudfront'` as the first line ("Helper methods for origin modification");
-// imports are hoisted, so moving them up changes nothing else.
-const imports = [];
-code = code.replace(/import\s*([\w$]+)\s*from\s*"(cloudfront|crypto)";/g, (_m, name, mod) => {
-  imports[mod === 'cloudfront' ? 0 : 1] = `import ${name} from"${mod}";`;
-  return '';
-});
-code = imports.filter(Boolean).join('') + code;
-if (exported[1] !== 'handler') code += `async function handler(event){return ${exported[1]}(event)}\n`;
-const problems = checkCloudFrontFunction(code);
-if (problems.length) {
-  for (const p of problems) console.error(`viewer-request/index.js:${p}`);
-  console.error('build failed: viewer-request/index.js is not a valid cloudfront-js-2.0 function');
-  process.exit(1);
-}
-mkdirSync(resolve(outdir, 'viewer-request'), { recursive: true });
-writeFileSync(resolve(outdir, 'viewer-request/index.js'), code);
 // Too big to publish: fatal when the config deploys this runtime, a warning otherwise (the file is still written,
 // for the harness tests and to show how far over it is).
 const tooBig = sizeProblem(code);

@@ -8,6 +8,11 @@ export const REGION_HEADER = 'x-route-region';
 export const REASON_HEADER = 'x-route-reason';
 /** `target=staging; reason=override; doc=7; stale=0` */
 export const DECISION_HEADER = 'x-route-decision';
+/**
+ * The signed affinity value the response side sets as the affinity cookie (Decision.setAffinity): the request side
+ * signs it, so the response side needs no keys and trusts no viewer input (it sets only what has this shape).
+ */
+export const AFFINITY_HEADER = 'x-route-affinity';
 /** `1` when the viewer may see how it was routed */
 export const AUTHORISED_HEADER = 'x-route-authorised';
 
@@ -18,4 +23,17 @@ export function decisionHeader(d: Decision): string {
 /** The target id of a decision header, or undefined. */
 export function decisionTarget(value: string): string | undefined {
   return /^target=([a-z][a-z0-9-]{0,62});/.exec(value)?.[1];
+}
+
+// The shape of a signed affinity value (shared/token.ts): nothing else is ever written into a Set-Cookie.
+const AFFINITY_VALUE = /^ea1\.[A-Za-z0-9_-]{1,32}\.[a-z][a-z0-9-]{0,62}\.\d{1,12}\.[A-Za-z0-9_-]{43}$/;
+
+/** Whether a value may be set as the affinity cookie. */
+export function isAffinityValue(v: unknown): v is string {
+  return typeof v === 'string' && AFFINITY_VALUE.test(v);
+}
+
+/** The affinity cookie's attributes: as long as its signed life, on every path, never to scripts or other sites. */
+export function affinityAttributes(ttlSeconds: number): string {
+  return `Max-Age=${ttlSeconds}; Path=/; Secure; HttpOnly; SameSite=Lax`;
 }

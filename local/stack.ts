@@ -13,6 +13,7 @@ import { asStore, healthEntries } from '../lib/kvs';
 import { Prober } from '../lib/prober';
 import { type HealthDoc, parseRouterConfig, type RouterConfig } from '../shared';
 import { everyTargetUp } from '../shared/health-check';
+import { keysKeyOf } from '../shared/router';
 import { type Backend, startBackend } from './backends';
 import { CffHarness } from './cff-runtime';
 import { type Edge, startEdge } from './edge';
@@ -135,8 +136,9 @@ export async function startLocal(opts: {
   const mod = require(join(opts.dist, 'origin-request', 'index.js'));
   const telemetry = new mod.Telemetry({ runtime: 'local', write: (line: string) => log.write(`${line}\n`) });
   const docs = new mod.DocCache({ config, fetch: mod.s3Fetcher(src), telemetry });
-  const keys = config.override
-    ? new mod.KeysCache({ config, fetch: mod.s3Fetcher({ ...src, key: config.override.keysKey }), telemetry })
+  const keysKey = keysKeyOf(config);
+  const keys = keysKey
+    ? new mod.KeysCache({ config, fetch: mod.s3Fetcher({ ...src, key: keysKey }), telemetry })
     : undefined;
   // CloudFront Functions: the built file in the runtime harness, its key value store filled from the document in S3
   // (what `edge-router doc` writes do to a real store)

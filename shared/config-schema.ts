@@ -145,6 +145,54 @@ export const TraceSchema = z.strictObject({
   }),
 });
 
+/** Request headers the router reads or writes itself: an application's home-region header cannot be one. */
+const RESERVED_HEADERS = [
+  'x-route-to',
+  'x-route-token',
+  'x-route-affinity',
+  'x-route-region',
+  'x-route-reason',
+  'x-route-decision',
+  'x-route-authorised',
+];
+
+export const AffinitySchema = z
+  .strictObject({
+    cookie: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" (1 to 64)')
+      .default('route_affinity')
+      .meta({ description: 'The affinity cookie, issued by the response-side function.' }),
+    ttlSeconds: z.number().int().min(10).max(86400).default(300).meta({
+      description:
+        'How long a viewer stays on the region that served its write: at least the replication lag between regions.',
+    }),
+    after: z.enum(['writes', 'always']).default('writes').meta({
+      description:
+        'writes: the cookie is issued (and refreshed) on responses to POST, PUT, PATCH and DELETE; always: on every response.',
+    }),
+    homeHeader: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/, 'a lower-case header name')
+      .refine((h) => !RESERVED_HEADERS.includes(h), 'a header the router reads or writes itself')
+      .optional()
+      .meta({
+        description:
+          "A request header in which the application names the user's home region, signed like the cookie (`edge-router affinity mint`).",
+      }),
+    homeMaxTtlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86400)
+      .default(86400)
+      .meta({ description: 'Home-region values that expire later than this from now are refused.' }),
+  })
+  .meta({
+    description:
+      'Region affinity (read-your-writes): a viewer with a valid signed affinity cookie (or home-region header) goes to that region while it is up, not a pilot, and allowed by residency, ahead of geography, dials and standby.',
+  });
+
 /** Status codes CloudFront accepts as origin-group failover criteria. */
 export const FAILOVER_STATUS_CODES = [400, 403, 404, 416, 500, 502, 503, 504] as const;
 
@@ -244,6 +292,7 @@ export const RouterConfigSchema = z
         description:
           'The stable viewer key for canaries and dials (a user or session id): this cookie, else this header, else the viewer IP.',
       }),
+    affinity: AffinitySchema.optional(),
     healthDoc: HealthDocSourceSchema.optional(),
     runtime: z.enum(['lambda-edge', 'cloudfront-functions']).default('lambda-edge').meta({
       description:
@@ -278,6 +327,17 @@ export const RouterConfigSchema = z
           message: `"${name}" is also a region id`,
         });
       }
+    }
+    const affinityCookie = c.affinity?.cookie;
+    if (
+      affinityCookie !== undefined &&
+      (affinityCookie === 'route_to' || affinityCookie === c.sticky?.cookie)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['affinity', 'cookie'],
+        message: `"${affinityCookie}" is already the ${affinityCookie === 'route_to' ? 'override' : 'sticky'} cookie`,
+      });
     }
     const isTarget = (id: string) => Object.hasOwn(regions, id) || Object.hasOwn(c.environments ?? {}, id);
     (c.networkRoutes ?? []).forEach((r, i) => {

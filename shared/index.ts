@@ -5,10 +5,13 @@ export { AWS_REGIONS, COUNTRIES } from './geo-data';
 export { bucket, fnv1a32 } from './hash';
 export { type Ip, parseIp } from './net';
 export {
+  type AffinityCause,
+  type AffinityOutcome,
   type Decision,
   type DocInput,
   errorDecision,
   type Facts,
+  needsKeys,
   OVERRIDE_COOKIE,
   OVERRIDE_HEADER,
   type OverrideOutcome,
@@ -34,7 +37,17 @@ export type {
   RouterConfigInput,
   SigningKey,
 } from './schema';
-export { checkToken, constantTimeEqual, type KeyRing, mintToken, type TokenCheck } from './token';
+export {
+  AFFINITY_KIND,
+  checkSigned,
+  checkToken,
+  constantTimeEqual,
+  type KeyRing,
+  mintAffinity,
+  mintToken,
+  type SignedCause,
+  type TokenCheck,
+} from './token';
 export {
   jsonPath,
   type Parsed,

@@ -10,7 +10,15 @@ import { type Anchor, anchorAt } from './anchor';
 import { fnv1a32 } from './hash';
 import type { CidrTable } from './net';
 import { hasOwn } from './own';
-import type { Destination, NetworkRoute, Ranking, ResolvedOrigin, RouteRegion, RouteTable } from './router';
+import type {
+  AffinityTable,
+  Destination,
+  NetworkRoute,
+  Ranking,
+  ResolvedOrigin,
+  RouteRegion,
+  RouteTable,
+} from './router';
 
 /** A domain name (https, port 443, no path), or [domainName, port, protocol, path]. */
 export type PackedOrigin = string | [string, number, 'https' | 'http', string];
@@ -47,6 +55,7 @@ export interface PackedRouter {
   readonly needsIp: boolean;
   readonly maxTokenTtlSeconds: number;
   readonly sticky: { readonly cookie?: string; readonly header?: string };
+  readonly affinity?: AffinityTable;
   /**
    * For traces only (absent in the CloudFront Functions bundle, which has none): the anchor codes, joined by ",",
    * and per two-letter code (slot (first − 65) × 26 + second − 65) the country's anchor, as CHAR0 + index.
@@ -166,5 +175,6 @@ export function unpackRouter(p: PackedRouter): RouteTable {
     needsIp: p.needsIp,
     maxTokenTtlSeconds: p.maxTokenTtlSeconds,
     sticky: p.sticky,
+    affinity: p.affinity,
   };
 }

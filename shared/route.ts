@@ -5,6 +5,7 @@ import { TARGET_ID } from './ids';
 import { type Ip, matchCidr, parseIp } from './net';
 import { hasOwn } from './own';
 import type {
+  AffinityTable,
   CountryRoute,
   Destination,
   Ranking,
@@ -14,7 +15,7 @@ import type {
   Target,
 } from './router';
 import type { HealthDoc } from './schema';
-import { checkToken, type KeyRing } from './token';
+import { AFFINITY_KIND, checkSigned, checkToken, type KeyRing, mintSigned, type SignedCause } from './token';
 
 /** What a runtime knows about a request. Header and cookie names are lower-case. */
 export interface Facts {
@@ -25,6 +26,8 @@ export interface Facts {
   readonly ip?: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly cookies?: Readonly<Record<string, string>>;
+  /** The HTTP method (upper case): a write may be answered with an affinity cookie */
+  readonly method?: string;
   /** Request time, ms since the epoch */
   readonly now?: number;
 }
@@ -32,6 +35,7 @@ export interface Facts {
 export type Reason =
   | 'override'
   | 'network'
+  | 'affinity'
   | 'canary'
   | 'nearest'
   | 'failover'
@@ -56,11 +60,28 @@ export interface OverrideOutcome {
   readonly why: string;
 }
 
+/** Why an affinity value was not followed, in a word: for metrics (ignored affinity by cause). */
+export type AffinityCause = SignedCause | 'unknown-region' | 'region-down' | 'region-pilot' | 'residency';
+
+/** What became of an affinity cookie or home-region header the request carried. */
+export interface AffinityOutcome {
+  readonly from: 'cookie' | 'header';
+  /** the region it names, once its signature is good */
+  readonly region?: string;
+  readonly honoured: boolean;
+  readonly cause?: AffinityCause;
+}
+
+/** Methods whose response carries the affinity cookie under `after: "writes"`. */
+const WRITES = /^(POST|PUT|PATCH|DELETE)$/;
+// Edge clocks differ a little: an affinity cookie minted by one edge may look a few seconds longer-lived at another.
+const CLOCK_SKEW_SECONDS = 60;
+
 /** What a runtime passes besides the facts. */
 export interface RouteContext {
   /** the document is a last-known-good copy older than maxStaleSeconds: still used, and the decision says so */
   readonly stale?: boolean;
-  /** signing keys for x-route-token; without them no token is valid */
+  /** signing keys for x-route-token and affinity values; without them none is valid, and no cookie is issued */
   readonly keys?: KeyRing;
 }
 
@@ -75,6 +96,13 @@ interface DecisionBase {
   readonly authorised: boolean;
   /** present when the request asked for an override */
   readonly override?: OverrideOutcome;
+  /** present when the affinity step read a cookie or home-region header (not when an override or network route won) */
+  readonly affinity?: AffinityOutcome;
+  /**
+   * The signed affinity value the response should set as the affinity cookie: for a region target, on a write
+   * (or every response under `after: "always"`), when signing keys are loaded.
+   */
+  readonly setAffinity?: string;
   /**
    * Where to retry this request if the chosen origin fails (an origin group in CloudFront Functions): for a
    * geographic choice, the best-ranked other region that is up and active (else a standby); for a canary, the
@@ -92,11 +120,50 @@ export type Decision =
 export type DocInput = HealthDoc | null | undefined;
 
 /**
- * Decides where a request goes. Precedence: an authorised override, then a network route, then geography
- * (residency, latency ranking, health, dials, standby), after which the canary may send the viewer to the chosen
- * region's canaryOrigin. Reads nothing but its arguments: the request time is facts.now.
+ * Decides where a request goes. Precedence (README, "How a request is routed"): an authorised override, then a
+ * network route, then region affinity (a signed cookie or home-region header naming a region that is up, not a
+ * pilot, and allowed to the viewer by residency), then geography (residency, latency ranking, health, dials,
+ * standby). The canary then splits the chosen region's viewers onto its canaryOrigin — the affinity region's as
+ * well, so a canary viewer who writes stays on the canary. Reads nothing but its arguments: the request time is
+ * facts.now.
  */
 export function route(facts: Facts, doc: DocInput, router: RouteTable, ctx?: RouteContext): Decision {
+  const d = routed(facts, doc, router, ctx);
+  const a = router.affinity;
+  const keys = ctx === undefined ? undefined : ctx.keys;
+  if (a && keys && d.target.kind === 'region' && d.reason !== 'error') {
+    if (a.after === 'always' || (typeof facts.method === 'string' && WRITES.test(facts.method))) {
+      const now = typeof facts.now === 'number' ? facts.now : 0;
+      try {
+        (d as { setAffinity?: string }).setAffinity = mintSigned(
+          AFFINITY_KIND,
+          keys,
+          d.target.id,
+          Math.floor(now / 1000) + a.ttlSeconds,
+        );
+      } catch (_) {
+        // no current key: no cookie; the request is routed all the same
+      }
+    }
+  }
+  return d;
+}
+
+/** Whether routing this request needs the signing keys: a token, an affinity value to check, or a cookie to issue. */
+export function needsKeys(facts: Facts, router: RouteTable): boolean {
+  const headers = facts.headers;
+  if (headers && headers[TOKEN_HEADER] !== undefined) return true;
+  const a = router.affinity;
+  if (!a) return false;
+  return (
+    a.after === 'always' ||
+    (typeof facts.method === 'string' && WRITES.test(facts.method)) ||
+    (facts.cookies !== undefined && facts.cookies[a.cookie] !== undefined) ||
+    (a.header !== undefined && headers !== undefined && headers[a.header] !== undefined)
+  );
+}
+
+function routed(facts: Facts, doc: DocInput, router: RouteTable, ctx?: RouteContext): Decision {
   const trace: string[] = [];
   let serial: number | null = null;
   const stale = ctx !== undefined && ctx.stale === true;
@@ -118,11 +185,22 @@ export function route(facts: Facts, doc: DocInput, router: RouteTable, ctx?: Rou
       }
     }
     const key = viewerKey(facts, router);
-    const d = decide(facts, doc, router, trace, key);
+    const ranking = place(facts, router, trace);
+    const aff = router.affinity
+      ? affinity(facts, doc, router, ranking || router.noGeo, ctx === undefined ? undefined : ctx.keys, trace)
+      : undefined;
+    let d: Pick | NoGeoPick | AffinityPick;
+    if (aff?.dest) {
+      d = aff.dest;
+    } else {
+      const pick = choose(ranking || router.noGeo, key, doc, router, trace);
+      d = ranking ? pick : { dest: pick.dest, reason: 'no-geo', next: pick.next };
+    }
+    const outcome = aff ? aff.outcome : undefined;
     const canary = d.reason === 'fail-open' ? undefined : canaryFor(d.dest, key, facts, doc, trace);
     // a failed canary request is retried on the region's stable origin
-    if (canary) return made(canary, 'canary', serial, stale, ov, trace, d.dest);
-    return made(d.dest, d.reason, serial, stale, ov, trace, d.next);
+    if (canary) return made(canary, 'canary', serial, stale, ov, trace, d.dest, outcome);
+    return made(d.dest, d.reason, serial, stale, ov, trace, d.next, outcome);
   } catch (e) {
     return errorDecision(router, e, serial, stale, trace);
   }
@@ -136,6 +214,7 @@ function made(
   ov: OverrideStep,
   trace: string[],
   next?: Destination,
+  affinity?: AffinityOutcome,
 ): Decision {
   return {
     target: dest.target,
@@ -145,6 +224,7 @@ function made(
     stale,
     authorised: ov.authorised,
     override: ov.outcome,
+    affinity,
     next,
     trace,
   };
@@ -298,13 +378,8 @@ function canaryFor(
   return r.canary;
 }
 
-function decide(
-  facts: Facts,
-  doc: DocInput,
-  router: RouteTable,
-  trace: string[],
-  key: string,
-): Pick | NoGeoPick {
+/** Where the viewer is, as a ranking of candidate regions; undefined when it cannot be placed (no geography). */
+function place(facts: Facts, router: RouteTable, trace: string[]): Ranking | undefined {
   let country = facts.country;
   let byCountry: CountryRoute | undefined;
   if (typeof country === 'string') {
@@ -318,22 +393,124 @@ function decide(
   }
   const lat = facts.lat;
   const lon = facts.lon;
-  let ranking: Ranking;
   if (typeof lat === 'number' && typeof lon === 'number' && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) {
     const anchor = nearestAnchor(lat, lon, router.anchors);
-    ranking = router.byAnchor[(byCountry ? byCountry.group : -1) + 1][anchor];
     TRACE: trace.push(router.anchorGeo[anchor]);
-  } else if (byCountry) {
-    ranking = byCountry.ranking;
-    TRACE: trace.push(byCountry.geo);
-  } else {
-    TRACE: trace.push(
-      country ? `geo: unknown country ${JSON.stringify(country.slice(0, 8))}` : 'geo: no country, no lat/lon',
-    );
-    const pick = choose(router.noGeo, key, doc, router, trace);
-    return { dest: pick.dest, reason: 'no-geo', next: pick.next };
+    return router.byAnchor[(byCountry ? byCountry.group : -1) + 1][anchor];
   }
-  return choose(ranking, key, doc, router, trace);
+  if (byCountry) {
+    TRACE: trace.push(byCountry.geo);
+    return byCountry.ranking;
+  }
+  TRACE: trace.push(
+    country ? `geo: unknown country ${JSON.stringify(country.slice(0, 8))}` : 'geo: no country, no lat/lon',
+  );
+  return undefined;
+}
+
+interface AffinityPick {
+  readonly dest: Destination;
+  readonly reason: 'affinity';
+  readonly next?: Destination;
+}
+interface AffinityStep {
+  readonly dest?: AffinityPick;
+  readonly outcome: AffinityOutcome;
+}
+
+/**
+ * The affinity step: the affinity cookie, else the application's home-region header, when it is signed by a current
+ * key, unexpired, and names a region that is among the viewer's candidates (residency), up and not a pilot. Dials
+ * and standby do not apply: a drained (dial 0) region keeps the viewers who wrote there until their cookie ends;
+ * mark it down to move them at once.
+ */
+function affinity(
+  facts: Facts,
+  doc: DocInput,
+  router: RouteTable,
+  ranking: Ranking,
+  keys: KeyRing | undefined,
+  trace: string[],
+): AffinityStep | undefined {
+  const a = router.affinity as AffinityTable;
+  const cookie = facts.cookies ? facts.cookies[a.cookie] : undefined;
+  const home = a.header !== undefined && facts.headers ? facts.headers[a.header] : undefined;
+  let first: AffinityStep | undefined;
+  if (typeof cookie === 'string') {
+    first = affinityOf(
+      cookie,
+      'cookie',
+      a.ttlSeconds + CLOCK_SKEW_SECONDS,
+      facts,
+      doc,
+      router,
+      ranking,
+      keys,
+      trace,
+    );
+    if (first.dest) return first;
+  }
+  if (typeof home === 'string') {
+    const h = affinityOf(home, 'header', a.headerMaxTtlSeconds, facts, doc, router, ranking, keys, trace);
+    if (h.dest || !first) return h;
+  }
+  return first;
+}
+
+function affinityOf(
+  value: string,
+  from: 'cookie' | 'header',
+  maxTtlSeconds: number,
+  facts: Facts,
+  doc: DocInput,
+  router: RouteTable,
+  ranking: Ranking,
+  keys: KeyRing | undefined,
+  trace: string[],
+): AffinityStep {
+  const c = checkSigned(
+    AFFINITY_KIND,
+    value,
+    typeof facts.now === 'number' ? facts.now : 0,
+    keys,
+    maxTtlSeconds,
+  );
+  if (!c.ok) return unfollowed(from, undefined, c.cause, c.why, trace);
+  const region = c.subject;
+  const order = ranking.order;
+  let at = -1;
+  for (let i = 0; i < order.length; i++) {
+    if (router.regions[order[i]].id === region) {
+      at = order[i];
+      break;
+    }
+  }
+  if (at < 0) {
+    const t = router.targets.get(region);
+    return t && t.target.kind === 'region'
+      ? unfollowed(from, region, 'residency', `${region} is not among this viewer's regions`, trace)
+      : unfollowed(from, region, 'unknown-region', `${region} is not a configured region`, trace);
+  }
+  const h = healthOf(doc, region);
+  if (h.status === 'down') return unfollowed(from, region, 'region-down', `${region} is down`, trace);
+  if (h.role === 'pilot') return unfollowed(from, region, 'region-pilot', `${region} is a pilot`, trace);
+  const r = router.regions[at];
+  TRACE: trace.push(`affinity: ${from} → ${region} (key ${c.keyId})`);
+  return {
+    dest: { dest: r, reason: 'affinity', next: nextAfter(order, at, doc, router) },
+    outcome: { from, region, honoured: true },
+  };
+}
+
+function unfollowed(
+  from: 'cookie' | 'header',
+  region: string | undefined,
+  cause: AffinityCause,
+  why: string,
+  trace: string[],
+): AffinityStep {
+  TRACE: trace.push(`affinity: ${from} ignored (${why})`);
+  return { outcome: { from, region, honoured: false, cause } };
 }
 
 interface Pick {

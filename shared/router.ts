@@ -90,6 +90,18 @@ export interface RouteTable {
   readonly maxTokenTtlSeconds: number;
   /** where the stable viewer key comes from (config sticky), else the viewer IP */
   readonly sticky: { readonly cookie?: string; readonly header?: string };
+  /** region affinity (config affinity), absent when off */
+  readonly affinity?: AffinityTable;
+}
+
+/** Region affinity as route() and the response side read it. */
+export interface AffinityTable {
+  readonly cookie: string;
+  readonly ttlSeconds: number;
+  readonly after: 'writes' | 'always';
+  /** the application's home-region header, if any, and the longest life its values may have */
+  readonly header?: string;
+  readonly headerMaxTtlSeconds: number;
 }
 
 /** A read-only map as route() uses it: a Map, or a plain-object table where there is no Map (CloudFront Functions). */
@@ -222,6 +234,29 @@ export function compileRouter(config: RouterConfig): Router {
     needsIp: networks.size + allow.size > 0,
     maxTokenTtlSeconds: config.override?.maxTokenTtlSeconds ?? 7 * 86400,
     sticky: Object.freeze({ ...config.sticky }),
+    affinity: affinityTable(config),
+  });
+}
+
+/**
+ * The object key of the signing keys, next to the health document: override.keysKey, or its default when only
+ * region affinity signs; undefined when nothing is signed.
+ */
+export function keysKeyOf(config: RouterConfig): string | undefined {
+  if (config.override) return config.override.keysKey ?? 'keys.json';
+  return config.affinity ? 'keys.json' : undefined;
+}
+
+function affinityTable(config: RouterConfig): AffinityTable | undefined {
+  const a = config.affinity;
+  if (!a) return undefined;
+  // the defaults again: a config object typed but not parsed may lack them
+  return Object.freeze({
+    cookie: a.cookie ?? 'route_affinity',
+    ttlSeconds: a.ttlSeconds ?? 300,
+    after: a.after ?? 'writes',
+    header: a.homeHeader,
+    headerMaxTtlSeconds: a.homeMaxTtlSeconds ?? 86400,
   });
 }
 
@@ -277,6 +312,7 @@ export function packRouter(router: Router, opts: { names: boolean } = { names: t
     needsIp: router.needsIp,
     maxTokenTtlSeconds: router.maxTokenTtlSeconds,
     sticky: router.sticky,
+    affinity: router.affinity,
     names: opts.names ? { anchors: codes.join(','), countryAnchors: countryAnchors.join('') } : undefined,
   };
 }

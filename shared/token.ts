@@ -1,7 +1,11 @@
-// Override tokens (x-route-token): `er1.<key id>.<target or *>.<expiry, unix seconds>.<signature>`, where the
-// signature is base64url(HMAC-SHA256(key, "er1.<key id>.<target>.<expiry>")). The HMAC itself is the runtime's
-// (node:crypto in Lambda@Edge and the CLI; the `crypto` module in CloudFront Functions), behind KeyRing, so that
-// this file stays pure. Keys live in a private object next to the health document, never in a bundle.
+// Signed values, one format for two uses, told apart by their first field:
+// - override tokens (x-route-token): `er1.<key id>.<target or *>.<expiry, unix seconds>.<signature>`;
+// - region affinity (the affinity cookie and the home-region header): `ea1.<key id>.<region>.<expiry>.<signature>`.
+// The signature is base64url(HMAC-SHA256(key, "<kind>.<key id>.<subject>.<expiry>")): the kind is signed, so an
+// affinity cookie (handed to every viewer who writes) can never stand in for an override token, nor the reverse.
+// The HMAC itself is the runtime's (node:crypto in Lambda@Edge and the CLI; the `crypto` module in CloudFront
+// Functions), behind KeyRing, so that this file stays pure. Keys live in a private object next to the health
+// document, never in a bundle.
 
 /** The signing keys a runtime loaded: the HMAC of a payload under a key id, or undefined for an unknown or retired key. */
 export interface KeyRing {
@@ -10,15 +14,28 @@ export interface KeyRing {
   readonly ids: readonly string[];
 }
 
-const TOKEN = /^er1\.([A-Za-z0-9_-]{1,32})\.(\*|[a-z][a-z0-9-]{0,62})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
+export type SignedKind = 'er1' | 'ea1';
+export const TOKEN_KIND: SignedKind = 'er1';
+export const AFFINITY_KIND: SignedKind = 'ea1';
+
+const SIGNED =
+  /^(er1|ea1)\.([A-Za-z0-9_-]{1,32})\.(\*|[a-z][a-z0-9-]{0,62})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
+/** Longer values are refused unread (the longest well-formed one is 155 characters). */
 export const MAX_TOKEN_LENGTH = 160;
+
+/** Why a signed value was refused, in a word (for metrics): its text says more, for the operator's log. */
+export type SignedCause = 'malformed' | 'bad-signature' | 'expired' | 'too-long-lived';
+
+export type SignedCheck =
+  | { readonly ok: true; readonly keyId: string; readonly subject: string; readonly expires: number }
+  | { readonly ok: false; readonly cause: SignedCause; readonly why: string };
 
 export type TokenCheck =
   | { readonly ok: true; readonly keyId: string; readonly target: string; readonly expires: number }
   | { readonly ok: false; readonly why: string };
 
-export function tokenPayload(keyId: string, target: string, expiresSec: number): string {
-  return `er1.${keyId}.${target}.${expiresSec}`;
+export function signedPayload(kind: SignedKind, keyId: string, subject: string, expiresSec: number): string {
+  return `${kind}.${keyId}.${subject}.${expiresSec}`;
 }
 
 /** Compares two strings in time that depends on their length only. */
@@ -27,6 +44,38 @@ export function constantTimeEqual(a: string, b: string): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
+}
+
+function refused(cause: SignedCause, why: string): SignedCheck {
+  return { ok: false, cause, why };
+}
+
+/**
+ * Checks a signed value of one kind: well formed, signed by a current key (constant-time compare), not expired,
+ * and not expiring more than maxTtlSeconds from now. Never throws.
+ */
+export function checkSigned(
+  kind: SignedKind,
+  value: unknown,
+  nowMs: number,
+  keys: KeyRing | undefined,
+  maxTtlSeconds: number,
+): SignedCheck {
+  if (typeof value !== 'string' || value.length > MAX_TOKEN_LENGTH) return refused('malformed', 'malformed');
+  const m = SIGNED.exec(value);
+  if (!m || m[1] !== kind) return refused('malformed', 'malformed');
+  const keyId = m[2];
+  const subject = m[3];
+  const exp = Number(m[4]);
+  if (!keys) return refused('bad-signature', 'no signing keys loaded');
+  const expected = keys.sign(keyId, signedPayload(kind, keyId, subject, exp));
+  if (expected === undefined) return refused('bad-signature', `unknown or retired key ${keyId}`);
+  if (!constantTimeEqual(expected, m[5])) return refused('bad-signature', 'bad signature');
+  const expires = exp * 1000;
+  if (!(nowMs < expires)) return refused('expired', 'expired');
+  if (expires - nowMs > maxTtlSeconds * 1000)
+    return refused('too-long-lived', 'expires too far in the future');
+  return { ok: true, keyId, subject, expires };
 }
 
 /**
@@ -40,32 +89,41 @@ export function checkToken(
   keys: KeyRing | undefined,
   maxTtlSeconds: number,
 ): TokenCheck {
-  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return { ok: false, why: 'malformed' };
-  const m = TOKEN.exec(token);
-  if (!m) return { ok: false, why: 'malformed' };
-  const keyId = m[1];
-  const tokenTarget = m[2];
-  const exp = m[3];
-  const signature = m[4];
-  if (!keys) return { ok: false, why: 'no signing keys loaded' };
-  const expected = keys.sign(keyId, tokenPayload(keyId, tokenTarget, Number(exp)));
-  if (expected === undefined) return { ok: false, why: `unknown or retired key ${keyId}` };
-  if (!constantTimeEqual(expected, signature)) return { ok: false, why: 'bad signature' };
-  const expires = Number(exp) * 1000;
-  if (!(nowMs < expires)) return { ok: false, why: 'expired' };
-  if (expires - nowMs > maxTtlSeconds * 1000) return { ok: false, why: 'expires too far in the future' };
-  if (target !== undefined && tokenTarget !== '*' && tokenTarget !== target) {
-    return { ok: false, why: `for ${tokenTarget}, not ${target}` };
+  const c = checkSigned(TOKEN_KIND, token, nowMs, keys, maxTtlSeconds);
+  if (!c.ok) return { ok: false, why: c.why };
+  if (target !== undefined && c.subject !== '*' && c.subject !== target) {
+    return { ok: false, why: `for ${c.subject}, not ${target}` };
   }
-  return { ok: true, keyId, target: tokenTarget, expires };
+  return { ok: true, keyId: c.keyId, target: c.subject, expires: c.expires };
+}
+
+/** A signed value for `subject`, signed with `keyId` (default: the newest key). Throws without a usable key. */
+export function mintSigned(
+  kind: SignedKind,
+  keys: KeyRing,
+  subject: string,
+  expiresSec: number,
+  keyIdOrNewest?: string,
+): string {
+  const keyId = keyIdOrNewest === undefined ? keys.ids[keys.ids.length - 1] : keyIdOrNewest;
+  if (keyId === undefined) throw new Error('no signing key');
+  const payload = signedPayload(kind, keyId, subject, expiresSec);
+  const sig = keys.sign(keyId, payload);
+  if (sig === undefined) throw new Error(`key ${keyId} is unknown or retired`);
+  return `${payload}.${sig}`;
 }
 
 /** A token for `target` (or `*`), signed with `keyId` (default: the newest key). */
 export function mintToken(keys: KeyRing, target: string, expiresSec: number, keyIdOrNewest?: string): string {
-  const keyId = keyIdOrNewest === undefined ? keys.ids[keys.ids.length - 1] : keyIdOrNewest;
-  if (keyId === undefined) throw new Error('no signing key');
-  const payload = tokenPayload(keyId, target, expiresSec);
-  const sig = keys.sign(keyId, payload);
-  if (sig === undefined) throw new Error(`key ${keyId} is unknown or retired`);
-  return `${payload}.${sig}`;
+  return mintSigned(TOKEN_KIND, keys, target, expiresSec, keyIdOrNewest);
+}
+
+/** A region-affinity value (the affinity cookie, or an application's home-region header) for `region`. */
+export function mintAffinity(
+  keys: KeyRing,
+  region: string,
+  expiresSec: number,
+  keyIdOrNewest?: string,
+): string {
+  return mintSigned(AFFINITY_KIND, keys, region, expiresSec, keyIdOrNewest);
 }

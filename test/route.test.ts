@@ -1,5 +1,5 @@
 import { compileRouter, type Facts, type HealthDoc, route } from '../shared';
-import { CASES, docFor } from './contract/cases';
+import { CASES, docFor, outcome } from './contract/cases';
 import { TEST_RING } from './helpers/keys';
 import { docWith, exampleConfig, exampleRouter } from './helpers/load';
 
@@ -8,7 +8,7 @@ const router = exampleRouter();
 describe('contract table: core route()', () => {
   test.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     const d = route(c.facts, docFor(c), router, { keys: TEST_RING });
-    expect({ target: d.target.id, reason: d.reason }).toEqual(c.expect);
+    expect(outcome(d.target.id, d.reason, d.setAffinity)).toEqual(c.expect);
   });
 });
 

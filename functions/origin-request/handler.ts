@@ -5,14 +5,15 @@ import {
   type Decision,
   errorDecision,
   type Facts,
+  needsKeys,
   OVERRIDE_COOKIE,
   route,
-  TOKEN_HEADER,
 } from '../../shared/route';
 import type { Router } from '../../shared/router';
 import type { KeysDoc } from '../../shared/schema';
 import type { KeyRing } from '../../shared/token';
 import {
+  AFFINITY_HEADER,
   AUTHORISED_HEADER,
   DECISION_HEADER,
   decisionHeader,
@@ -72,6 +73,7 @@ export function toFacts(request: CloudFrontRequest, now: number): Facts {
     ip: viewerIp(headers['cloudfront-viewer-address'], request.clientIp),
     headers,
     cookies: cookies(request.headers),
+    method: request.method,
     now,
   };
 }
@@ -86,12 +88,12 @@ const within = (v: unknown, r: { min: number; max: number; default: number }) =>
  * Points the request at the decision's origin and sets our headers. Touches only `origin`, `host` and
  * x-route-* headers: Lambda@Edge answers 502 to a function that changes a disallowed or read-only header.
  */
-export function applyDecision(request: CloudFrontRequest, d: Decision): void {
+export function applyDecision(request: CloudFrontRequest, d: Decision, affinityCookie?: string): void {
   const headers = request.headers;
   for (const name of Object.keys(headers)) {
     if (name.toLowerCase().startsWith(ROUTE_HEADER_PREFIX)) delete headers[name];
   }
-  stripOverrideCookie(headers);
+  stripCookies(headers, affinityCookie === undefined ? [OVERRIDE_COOKIE] : [OVERRIDE_COOKIE, affinityCookie]);
   const o = d.origin;
   const current = request.origin;
   if (current && (current.custom || current.s3)) {
@@ -118,13 +120,15 @@ export function applyDecision(request: CloudFrontRequest, d: Decision): void {
   headers[REASON_HEADER] = [{ key: 'X-Route-Reason', value: d.reason }];
   headers[DECISION_HEADER] = [{ key: 'X-Route-Decision', value: decisionHeader(d) }];
   if (d.authorised) headers[AUTHORISED_HEADER] = [{ key: 'X-Route-Authorised', value: '1' }];
+  // for the origin-response function, which sets it as the affinity cookie
+  if (d.setAffinity) headers[AFFINITY_HEADER] = [{ key: 'X-Route-Affinity', value: d.setAffinity }];
 }
 
-/** The route_to cookie is for us, not the origin: removed, and nothing else of the Cookie header changed. */
-function stripOverrideCookie(headers: CloudFrontHeaders): void {
+/** The route_to and affinity cookies are for us, not the origin: removed, and nothing else of the Cookie header changed. */
+function stripCookies(headers: CloudFrontHeaders, names: readonly string[]): void {
   const list = headers.cookie;
   if (!Array.isArray(list)) return;
-  const isOurs = (part: string) => part.split('=')[0].trim() === OVERRIDE_COOKIE;
+  const isOurs = (part: string) => names.includes(part.split('=')[0].trim());
   if (!list.some((h) => typeof h?.value === 'string' && h.value.split(';').some(isOurs))) return;
   const kept = list
     .map((h) => ({
@@ -146,7 +150,7 @@ export function createHandler(deps: HandlerDeps) {
   let warnedNoOrigin = false;
   const rings = new WeakMap<KeysDoc, KeyRing>();
   const keysFor = async (facts: Facts): Promise<KeyRing | undefined> => {
-    if (!deps.keys || facts.headers?.[TOKEN_HEADER] === undefined) return undefined;
+    if (!deps.keys || !needsKeys(facts, router)) return undefined;
     const { doc } = await deps.keys.current();
     if (!doc) return undefined;
     let ring = rings.get(doc);
@@ -179,7 +183,7 @@ export function createHandler(deps: HandlerDeps) {
         warnedNoOrigin = true;
         telemetry.log('warn', 'no-origin', { error: 'event has no origin object: origin left as it came' });
       }
-      applyDecision(request, decision);
+      applyDecision(request, decision, router.affinity?.cookie);
     } catch (e) {
       telemetry.log('error', 'apply-failed', { error: String(e), target: decision.target.id });
     }
@@ -189,6 +193,13 @@ export function createHandler(deps: HandlerDeps) {
       if (!o.honoured)
         telemetry.sampled('override-ignored', { requested: o.requested, from: o.from, why: o.why });
     }
+    if (decision.affinity) {
+      const a = decision.affinity;
+      telemetry.count(a.honoured ? METRICS.affinityHonoured : METRICS.affinityIgnored(String(a.cause)));
+      if (!a.honoured)
+        telemetry.sampled('affinity-ignored', { from: a.from, region: a.region, cause: a.cause });
+    }
+    if (decision.setAffinity) telemetry.count(METRICS.affinityIssued);
     telemetry.decision(decision);
     return request;
   };

@@ -2,7 +2,7 @@
 // validated and baked in by esbuild.config.mjs (`__EDGE_ROUTER_CONFIG__`); it is compiled once, at module load.
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html
 // Imports name the core's modules, not shared/index.ts, so the router-config schema is not built at load.
-import { compileRouter } from '../../shared/router';
+import { compileRouter, keysKeyOf } from '../../shared/router';
 import type { RouterConfig } from '../../shared/schema';
 import { createHandler } from './handler';
 import { DocCache, KeysCache } from './object-cache';
@@ -18,14 +18,11 @@ const docs = config.healthDoc
   ? new DocCache({ config, fetch: s3Fetcher(config.healthDoc), telemetry })
   : { current: async () => ({ doc: null, stale: false, ageMs: null }) };
 
-// The signing keys for x-route-token sit next to the health document, in a private object (override.keysKey).
+// The signing keys for x-route-token and region affinity sit next to the health document, in a private object.
+const keysKey = keysKeyOf(config);
 const keys =
-  config.healthDoc && config.override
-    ? new KeysCache({
-        config,
-        fetch: s3Fetcher({ ...config.healthDoc, key: config.override.keysKey }),
-        telemetry,
-      })
+  config.healthDoc && keysKey
+    ? new KeysCache({ config, fetch: s3Fetcher({ ...config.healthDoc, key: keysKey }), telemetry })
     : undefined;
 
 export const handler = createHandler({ router, docs, keys, telemetry });

@@ -21,6 +21,12 @@ export const METRICS = {
   /** requested overrides that were not honoured (unauthorised, bad token, unknown target) */
   overrideIgnored: 'OverrideIgnored',
   overrideHonoured: 'OverrideHonoured',
+  /** affinity cookies or home-region headers followed */
+  affinityHonoured: 'AffinityHonoured',
+  /** `AffinityIgnored.<cause>`: affinity values not followed (expired, bad-signature, region-down, …) */
+  affinityIgnored: (cause: string) => `AffinityIgnored.${cause}`,
+  /** responses that will set the affinity cookie */
+  affinityIssued: 'AffinityIssued',
 } as const;
 
 export type Write = (line: string) => void;

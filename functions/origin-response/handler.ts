@@ -2,12 +2,17 @@
 // put X-Route-Decision (and X-Route-Authorised for a viewer in override.allowCidrs or with a valid token) on the
 // request it sent; this function reads them from the event's request and sets the viewer's response headers.
 // Every x-route-* header the origin returned is removed first: an origin that echoes what it received must not
-// show the topology to the public.
+// show the topology to the public. With region affinity, it also sets the affinity cookie the origin-request
+// function signed (X-Route-Affinity on the request) when the origin answered below 400: a failed write wrote
+// nothing, and CloudFront runs no viewer-response function at 400 or above, so both runtimes agree.
 import type { CloudFrontResponse, CloudFrontResponseEvent } from 'aws-lambda';
 import {
+  AFFINITY_HEADER,
   AUTHORISED_HEADER,
+  affinityAttributes,
   DECISION_HEADER,
   decisionTarget,
+  isAffinityValue,
   REGION_HEADER,
   ROUTE_HEADER_PREFIX,
 } from '../route-headers';
@@ -15,6 +20,8 @@ import {
 export interface ResponseOptions {
   /** send x-route-region to every viewer (config trace.publicRegion) */
   readonly publicRegion: boolean;
+  /** region affinity (config affinity): the cookie's name and life */
+  readonly affinity?: { readonly cookie: string; readonly ttlSeconds: number };
   readonly log?: (line: string) => void;
 }
 
@@ -33,6 +40,12 @@ export function createHandler(opts: ResponseOptions) {
       for (const name of Object.keys(headers))
         if (name.toLowerCase().startsWith(ROUTE_HEADER_PREFIX)) delete headers[name];
       const sent = cf.request?.headers ?? {};
+      const affinity = sent[AFFINITY_HEADER]?.[0]?.value;
+      if (opts.affinity && isAffinityValue(affinity) && Number(response.status) < 400) {
+        const cookie = `${opts.affinity.cookie}=${affinity}; ${affinityAttributes(opts.affinity.ttlSeconds)}`;
+        const set = Array.isArray(headers['set-cookie']) ? headers['set-cookie'] : [];
+        headers['set-cookie'] = [...set, { key: 'Set-Cookie', value: cookie }];
+      }
       const decision = sent[DECISION_HEADER]?.[0]?.value;
       if (typeof decision !== 'string') return response;
       if (sent[AUTHORISED_HEADER]?.[0]?.value === '1') {

@@ -4,5 +4,9 @@ import { createHandler } from './handler';
 
 declare const __EDGE_ROUTER_CONFIG__: RouterConfig;
 
-export const handler = createHandler({ publicRegion: __EDGE_ROUTER_CONFIG__.trace?.publicRegion === true });
+const config = __EDGE_ROUTER_CONFIG__;
+export const handler = createHandler({
+  publicRegion: config.trace?.publicRegion === true,
+  affinity: config.affinity && { cookie: config.affinity.cookie, ttlSeconds: config.affinity.ttlSeconds },
+});
 export { createHandler };

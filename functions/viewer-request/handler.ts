@@ -11,13 +11,14 @@ import {
   type DocInput,
   errorDecision,
   type Facts,
+  needsKeys,
   OVERRIDE_COOKIE,
   route,
-  TOKEN_HEADER,
 } from '../../shared/route';
 import type { RouteTable } from '../../shared/router';
 import type { KeyRing } from '../../shared/token';
 import {
+  AFFINITY_HEADER,
   AUTHORISED_HEADER,
   DECISION_HEADER,
   decisionHeader,
@@ -97,6 +98,7 @@ export function toFacts(event: CffEvent, now: number): Facts {
     ip: viewerIp(headers['cloudfront-viewer-address'], event.viewer?.ip),
     headers,
     cookies: values(request.cookies, true),
+    method: request.method,
     now,
   };
 }
@@ -108,8 +110,11 @@ export function toFacts(event: CffEvent, now: number): Facts {
 export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): void {
   const headers = request.headers;
   for (const name in headers) if (name.indexOf(ROUTE_HEADER_PREFIX) === 0) delete headers[name];
-  // the route_to cookie is for us, not the origin
-  if (request.cookies) delete request.cookies[OVERRIDE_COOKIE];
+  // the route_to and affinity cookies are for us, not the origin
+  if (request.cookies) {
+    delete request.cookies[OVERRIDE_COOKIE];
+    if (rt.table.affinity) delete request.cookies[rt.table.affinity.cookie];
+  }
   const o = d.origin;
   const codes = rt.failoverStatusCodes;
   // An origin group only between two regions' own origins: the distribution has one per region, id = region id.
@@ -129,6 +134,8 @@ export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): vo
   headers[REASON_HEADER] = { value: d.reason };
   headers[DECISION_HEADER] = { value: decisionHeader(d) };
   if (d.authorised) headers[AUTHORISED_HEADER] = { value: '1' };
+  // for the viewer-response function, which sets it as the affinity cookie
+  if (d.setAffinity) headers[AFFINITY_HEADER] = { value: d.setAffinity };
 }
 
 /** Reads what shared/kvs-doc.ts wrote under `name`, parsed; rejects when it is missing or unreadable. */
@@ -159,8 +166,8 @@ export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> 
   try {
     const facts = toFacts(event, Date.now());
     let keys: KeyRing | undefined;
-    if (facts.headers?.[TOKEN_HEADER] !== undefined) {
-      // the signing keys: {"<key id>": "<secret, base64url>"}, read only for a request that carries a token
+    if (needsKeys(facts, rt.table)) {
+      // the signing keys: {"<key id>": "<secret, base64url>"}, read only for a request that needs them
       try {
         const secrets = await readJson<Record<string, string>>(rt.kvs, KVS_KEYS_KEY);
         keys = {
@@ -188,5 +195,6 @@ export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> 
   if (d.reason === 'error') log('route-error', d.error);
   if (d.override && !d.override.honoured)
     log('override-ignored', `${d.override.requested}: ${d.override.why}`);
+  if (d.affinity && !d.affinity.honoured) log('affinity-ignored', `${d.affinity.from}: ${d.affinity.cause}`);
   return request;
 }

@@ -26,6 +26,7 @@ import type { Construct } from 'constructs';
 import { healthEntries, importFile } from '../../lib/kvs';
 import type { HealthDoc, RouterConfig } from '../../shared';
 import { everyTargetUp } from '../../shared/health-check';
+import { keysKeyOf } from '../../shared/router';
 
 /** CloudFront's limit for a function's code (bytes). */
 export const CFF_MAX_BYTES = 10 * 1024;
@@ -78,7 +79,7 @@ export class EdgeRouterStack extends Stack {
     if (!src) throw new Error('the router config has no healthDoc: the stack needs its bucket and key');
     if (src.region !== 'us-east-1')
       throw new Error('healthDoc.region must be us-east-1: the stack lives there');
-    const keysKey = config.override?.keysKey ?? 'keys.json';
+    const keysKey = keysKeyOf(config) ?? 'keys.json';
     const retention = logs.RetentionDays.ONE_MONTH;
 
     // ---- The document bucket: private, versioned (doc history, rollback), encrypted, TLS only ----

@@ -2,9 +2,17 @@
 // bundle, and the CloudFront Functions bundle when it lands). Config: examples/router.config.json (us-east-1,
 // eu-central-1, ap-northeast-2, sa-east-1; staging; residency eu = DE FR IT ES NL → eu-central-1; network routes
 // 10.8.0.0/16 + 2001:db8:8::/48 → ap-northeast-2 and 10.9.0.0/16 → staging; override.allowCidrs = both VPNs).
-// Runtimes get the signing keys of test/helpers/keys.ts and the request time NOW.
-import type { Facts, HealthDoc, Reason, RegionHealth } from '../../shared';
-import { NOW, token } from '../helpers/keys';
+// Runtimes get the signing keys of test/helpers/keys.ts and the request time NOW. Region affinity: cookie
+// route_affinity (300 s, after writes) and home-region header x-home-region.
+import {
+  AFFINITY_KIND,
+  checkSigned,
+  type Facts,
+  type HealthDoc,
+  type Reason,
+  type RegionHealth,
+} from '../../shared';
+import { affinity, affinityRetired, NOW, TEST_RING, token } from '../helpers/keys';
 import { docWith } from '../helpers/load';
 
 export interface ContractCase {
@@ -14,7 +22,12 @@ export interface ContractCase {
   readonly doc: Record<string, Partial<RegionHealth>> | null;
   /** the document's canary, if any */
   readonly canary?: HealthDoc['canary'];
-  readonly expect: { readonly target: string; readonly reason: Reason };
+  readonly expect: {
+    readonly target: string;
+    readonly reason: Reason;
+    /** the region the issued affinity cookie names; absent: no cookie is issued */
+    readonly sets?: string;
+  };
 }
 
 const down = { status: 'down' } as const;
@@ -335,6 +348,193 @@ export const CASES: readonly ContractCase[] = (
       canary: { percent: 100 },
       expect: { target: 'ap-northeast-2', reason: 'network' },
     },
+    // region affinity: override > network > affinity > canary > geo (README, "How a request is routed")
+    {
+      name: 'affinity: a US viewer with a Seoul cookie reads from Seoul',
+      facts: { country: 'US', cookies: { route_affinity: affinity('ap-northeast-2') } },
+      doc: {},
+      expect: { target: 'ap-northeast-2', reason: 'affinity' },
+    },
+    {
+      name: 'affinity comes before the dial: Seoul at dial 0 keeps the viewers who wrote there',
+      facts: { country: 'US', cookies: { route_affinity: affinity('ap-northeast-2') } },
+      doc: { 'ap-northeast-2': { dial: 0 } },
+      expect: { target: 'ap-northeast-2', reason: 'affinity' },
+    },
+    {
+      name: 'affinity may hold a viewer on a standby region that is up',
+      facts: { country: 'US', cookies: { route_affinity: affinity('ap-northeast-2') } },
+      doc: { 'ap-northeast-2': { role: 'standby' } },
+      expect: { target: 'ap-northeast-2', reason: 'affinity' },
+    },
+    {
+      name: 'a cookie for a down region is ignored',
+      facts: { country: 'US', cookies: { route_affinity: affinity('ap-northeast-2') } },
+      doc: { 'ap-northeast-2': down },
+      expect: { target: 'us-east-1', reason: 'nearest' },
+    },
+    {
+      name: 'a cookie for a pilot region is ignored',
+      facts: { country: 'US', cookies: { route_affinity: affinity('ap-northeast-2') } },
+      doc: { 'ap-northeast-2': { role: 'pilot' } },
+      expect: { target: 'us-east-1', reason: 'nearest' },
+    },
+    {
+      name: "residency: a German viewer's Seoul cookie is ignored",
+      facts: { country: 'DE', cookies: { route_affinity: affinity('ap-northeast-2') } },
+      doc: {},
+      expect: { target: 'eu-central-1', reason: 'nearest' },
+    },
+    {
+      name: 'an expired cookie is ignored',
+      facts: { country: 'US', cookies: { route_affinity: affinity('ap-northeast-2', -1) } },
+      doc: {},
+      expect: { target: 'us-east-1', reason: 'nearest' },
+    },
+    {
+      name: 'a cookie that outlives ttlSeconds is ignored',
+      facts: { country: 'US', cookies: { route_affinity: affinity('ap-northeast-2', 3600) } },
+      doc: {},
+      expect: { target: 'us-east-1', reason: 'nearest' },
+    },
+    {
+      name: 'a cookie signed with the other active key works (rotation)',
+      facts: { country: 'US', cookies: { route_affinity: affinity('ap-northeast-2', 300, 'k1') } },
+      doc: {},
+      expect: { target: 'ap-northeast-2', reason: 'affinity' },
+    },
+    {
+      name: 'a cookie signed with a retired key is ignored',
+      facts: { country: 'US', cookies: { route_affinity: affinityRetired('ap-northeast-2') } },
+      doc: {},
+      expect: { target: 'us-east-1', reason: 'nearest' },
+    },
+    {
+      name: 'a forged cookie (another region, the signature kept) is ignored',
+      facts: {
+        country: 'US',
+        cookies: { route_affinity: affinity('eu-central-1').replace('eu-central-1', 'ap-northeast-2') },
+      },
+      doc: {},
+      expect: { target: 'us-east-1', reason: 'nearest' },
+    },
+    {
+      name: 'an oversized cookie is ignored',
+      facts: {
+        country: 'US',
+        cookies: { route_affinity: `${affinity('ap-northeast-2')}${'A'.repeat(4000)}` },
+      },
+      doc: {},
+      expect: { target: 'us-east-1', reason: 'nearest' },
+    },
+    {
+      name: 'a signed cookie for a region not configured is ignored',
+      facts: { country: 'US', cookies: { route_affinity: affinity('ap-south-1') } },
+      doc: {},
+      expect: { target: 'us-east-1', reason: 'nearest' },
+    },
+    {
+      name: 'an override token is not an affinity cookie',
+      facts: { country: 'US', cookies: { route_affinity: token('ap-northeast-2') } },
+      doc: {},
+      expect: { target: 'us-east-1', reason: 'nearest' },
+    },
+    {
+      name: 'an affinity value is not an override token',
+      facts: {
+        country: 'US',
+        ip: '203.0.113.9',
+        headers: { 'x-route-to': 'ap-northeast-2', 'x-route-token': affinity('ap-northeast-2') },
+      },
+      doc: {},
+      expect: { target: 'us-east-1', reason: 'nearest' },
+    },
+    {
+      name: "the application's signed home-region header",
+      facts: { country: 'US', headers: { 'x-home-region': affinity('eu-central-1', 3600) } },
+      doc: {},
+      expect: { target: 'eu-central-1', reason: 'affinity' },
+    },
+    {
+      name: 'an unsigned home-region header is ignored',
+      facts: { country: 'US', headers: { 'x-home-region': 'eu-central-1' } },
+      doc: {},
+      expect: { target: 'us-east-1', reason: 'nearest' },
+    },
+    {
+      name: 'the cookie (the latest write) comes before the home-region header',
+      facts: {
+        country: 'US',
+        headers: { 'x-home-region': affinity('eu-central-1', 3600) },
+        cookies: { route_affinity: affinity('ap-northeast-2') },
+      },
+      doc: {},
+      expect: { target: 'ap-northeast-2', reason: 'affinity' },
+    },
+    {
+      name: 'the home-region header when the cookie is ignored',
+      facts: {
+        country: 'US',
+        headers: { 'x-home-region': affinity('eu-central-1', 3600) },
+        cookies: { route_affinity: affinity('ap-northeast-2', -1) },
+      },
+      doc: {},
+      expect: { target: 'eu-central-1', reason: 'affinity' },
+    },
+    {
+      name: 'a network route comes before affinity',
+      facts: { country: 'KR', ip: '10.8.0.9', cookies: { route_affinity: affinity('us-east-1') } },
+      doc: {},
+      expect: { target: 'ap-northeast-2', reason: 'network' },
+    },
+    {
+      name: 'an authorised override comes before affinity',
+      facts: {
+        country: 'KR',
+        ip: '203.0.113.9',
+        headers: { 'x-route-to': 'sa-east-1', 'x-route-token': token('sa-east-1') },
+        cookies: { route_affinity: affinity('us-east-1') },
+      },
+      doc: {},
+      expect: { target: 'sa-east-1', reason: 'override' },
+    },
+    {
+      name: 'affinity, then the canary: a canary viewer stays on the canary of its affinity region',
+      facts: { country: 'US', ip: '198.51.100.1', cookies: { route_affinity: affinity('ap-northeast-2') } },
+      doc: {},
+      canary: { percent: 100 },
+      expect: { target: 'ap-northeast-2', reason: 'canary' },
+    },
+    {
+      name: 'a write is answered with a cookie for the region that served it',
+      facts: { country: 'KR', method: 'POST' },
+      doc: {},
+      expect: { target: 'ap-northeast-2', reason: 'nearest', sets: 'ap-northeast-2' },
+    },
+    {
+      name: 'a read is not (after: writes)',
+      facts: { country: 'KR', method: 'GET' },
+      doc: {},
+      expect: { target: 'ap-northeast-2', reason: 'nearest' },
+    },
+    {
+      name: 'a write with a cookie refreshes it',
+      facts: { country: 'US', method: 'PUT', cookies: { route_affinity: affinity('ap-northeast-2', 10) } },
+      doc: {},
+      expect: { target: 'ap-northeast-2', reason: 'affinity', sets: 'ap-northeast-2' },
+    },
+    {
+      name: 'a write after the region went down: served elsewhere, and the cookie names the new region',
+      facts: { country: 'KR', method: 'DELETE', cookies: { route_affinity: affinity('ap-northeast-2') } },
+      doc: { 'ap-northeast-2': down },
+      expect: { target: 'us-east-1', reason: 'failover', sets: 'us-east-1' },
+    },
+    {
+      name: 'a write to an environment sets no cookie',
+      facts: { country: 'KR', ip: '10.9.0.1', method: 'PATCH' },
+      doc: {},
+      expect: { target: 'staging', reason: 'network' },
+    },
   ] as ContractCase[]
 ).map((c) => ({ ...c, facts: { now: NOW, ...c.facts } }));
 
@@ -342,4 +542,21 @@ export function docFor(c: ContractCase): HealthDoc | null {
   if (c.doc === null) return null;
   const doc = docWith(c.doc);
   return c.canary ? { ...doc, canary: c.canary } : doc;
+}
+
+/**
+ * What a runtime issued as the affinity cookie, as the contract states it: the region it names when its signature
+ * checks and it lasts exactly ttlSeconds (300) from NOW; "invalid: …" otherwise; undefined when nothing was issued.
+ */
+export function issuedRegion(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const c = checkSigned(AFFINITY_KIND, value, NOW, TEST_RING, 300);
+  if (!c.ok) return `invalid: ${c.why}`;
+  return c.expires === Math.floor(NOW / 1000) * 1000 + 300_000 ? c.subject : `invalid: expires ${c.expires}`;
+}
+
+/** A runtime's decision in the contract's terms. */
+export function outcome(target: string, reason: string, issued: string | undefined) {
+  const sets = issuedRegion(issued);
+  return sets === undefined ? { target, reason } : { target, reason, sets };
 }

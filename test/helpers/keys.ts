@@ -1,6 +1,6 @@
 // Signing keys for the tests (never used anywhere else): two active keys, as during a rotation, and a retired one.
 import { keyRing } from '../../lib/keyring';
-import { type KeysDoc, mintToken } from '../../shared';
+import { type KeysDoc, mintAffinity, mintToken } from '../../shared';
 
 export const TEST_KEYS: KeysDoc = {
   version: 1,
@@ -18,4 +18,16 @@ export const NOW = Date.UTC(2027, 0, 15, 8);
 /** A token for `target`, valid for `ttlSec` from NOW (negative: expired). */
 export function token(target: string, ttlSec = 3600, keyId = 'k2'): string {
   return mintToken(TEST_RING, target, Math.floor(NOW / 1000) + ttlSec, keyId);
+}
+
+/** An affinity value (cookie or home-region header) for `region`, valid for `ttlSec` from NOW (negative: expired). */
+export function affinity(region: string, ttlSec = 300, keyId = 'k2'): string {
+  return mintAffinity(TEST_RING, region, Math.floor(NOW / 1000) + ttlSec, keyId);
+}
+
+/** An affinity value signed with the retired key `old` (as before a rotation retired it). */
+export function affinityRetired(region: string, ttlSec = 300): string {
+  const old = TEST_KEYS.keys.find((k) => k.id === 'old');
+  const ring = keyRing({ version: 1, keys: [{ id: 'old', secret: String(old?.secret) }] });
+  return mintAffinity(ring, region, Math.floor(NOW / 1000) + ttlSec, 'old');
 }

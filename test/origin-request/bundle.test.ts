@@ -2,7 +2,7 @@
 import type { CloudFrontHeaders, CloudFrontRequestEvent, CloudFrontResponseEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { type HealthDoc, parseRouterConfig, type RouterConfig } from '../../shared';
-import { CASES, docFor } from '../contract/cases';
+import { CASES, docFor, outcome } from '../contract/cases';
 import { coldStart, DIST_ORIGIN_REQUEST, type OriginRequestModule } from '../helpers/bundle';
 import { loadEvent, originRequest, setClientIp } from '../helpers/fixtures';
 import { TEST_KEYS } from '../helpers/keys';
@@ -65,11 +65,15 @@ describe('contract table: the Lambda@Edge bundle', () => {
     if (cookies.length) headers.Cookie = cookies.join('; ');
     const event = originRequest(headers);
     if (c.facts.ip !== undefined) setClientIp(event, c.facts.ip);
+    if (c.facts.method !== undefined) Object.assign(event.Records[0].cf.request, { method: c.facts.method });
     const r = await withDoc(mod, docFor(c), c.facts.now)(event);
-    expect({
-      target: r.headers['x-route-region'][0].value,
-      reason: r.headers['x-route-reason'][0].value,
-    }).toEqual(c.expect);
+    expect(
+      outcome(
+        r.headers['x-route-region'][0].value,
+        r.headers['x-route-reason'][0].value,
+        r.headers['x-route-affinity']?.[0]?.value,
+      ),
+    ).toEqual(c.expect);
     const region = config.regions[c.expect.target];
     const origin =
       c.expect.reason === 'canary'

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { CloudFrontResponseEvent } from 'aws-lambda';
 import { loadEvent } from '../helpers/fixtures';
+import { affinity } from '../helpers/keys';
 import { ROOT } from '../helpers/load';
 
 type Mod = typeof import('../../functions/origin-response/index');
@@ -61,4 +62,63 @@ test('a malformed event does not throw', async () => {
   const handler = mod.createHandler({ publicRegion: false, log: (l) => lines.push(l) });
   await expect(handler({} as CloudFrontResponseEvent)).resolves.toBeUndefined();
   expect(JSON.parse(lines[0])).toMatchObject({ event: 'bad-event' });
+});
+
+describe('region affinity: the cookie the origin-request function signed', () => {
+  const VALUE = affinity('ap-northeast-2');
+  const withStatus = (
+    status: string,
+    sent: Record<string, string>,
+    fromOrigin: Record<string, string> = {},
+  ) => {
+    const e = event(sent, fromOrigin);
+    e.Records[0].cf.response.status = status;
+    return e;
+  };
+
+  test('is set on a successful response, next to the cookies the origin set, with the attributes of its life', async () => {
+    const r = await mod.handler(
+      withStatus(
+        '201',
+        { 'X-Route-Decision': DECISION, 'X-Route-Affinity': VALUE },
+        { 'Set-Cookie': 'sid=1; Path=/' },
+      ),
+    );
+    expect(r.headers['set-cookie']).toEqual([
+      { key: 'Set-Cookie', value: 'sid=1; Path=/' },
+      {
+        key: 'Set-Cookie',
+        value: `route_affinity=${VALUE}; Max-Age=300; Path=/; Secure; HttpOnly; SameSite=Lax`,
+      },
+    ]);
+    expect(routeHeaders(r.headers)).toEqual([]);
+  });
+
+  test.each(['400', '409', '500', '503'])(
+    'not when the origin answered %s (the write failed)',
+    async (status) => {
+      const r = await mod.handler(withStatus(status, { 'X-Route-Affinity': VALUE }));
+      expect(r.headers['set-cookie']).toBeUndefined();
+    },
+  );
+
+  test('only a value shaped like a signed affinity value is ever written (no attribute injection)', async () => {
+    for (const bad of [`${VALUE}; Domain=evil.example`, 'ap-northeast-2', `${VALUE}\r\nX: 1`, '']) {
+      const r = await mod.handler(withStatus('200', { 'X-Route-Affinity': bad }));
+      expect(r.headers['set-cookie']).toBeUndefined();
+    }
+  });
+
+  test('an origin cannot have one set by echoing the header back', async () => {
+    const r = await mod.handler(withStatus('200', {}, { 'X-Route-Affinity': VALUE }));
+    expect(r.headers['set-cookie']).toBeUndefined();
+    expect(routeHeaders(r.headers)).toEqual([]);
+  });
+
+  test('without affinity in the config, nothing is set', async () => {
+    const r = await mod.createHandler({ publicRegion: false })(
+      withStatus('200', { 'X-Route-Affinity': VALUE }),
+    );
+    expect(r.headers['set-cookie']).toBeUndefined();
+  });
 });

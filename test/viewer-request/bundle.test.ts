@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { asStore, healthEntries, keysEntries } from '../../lib/kvs';
 import type { HealthDoc } from '../../shared';
 import { KVS_HEALTH_KEY } from '../../shared/kvs-doc';
-import { CASES, docFor } from '../contract/cases';
+import { CASES, docFor, outcome } from '../contract/cases';
 import { buildBundles } from '../helpers/bundle';
 import { CffHarness } from '../helpers/cff';
 import { FIXTURES, loadEvent, viewerRequest } from '../helpers/fixtures';
@@ -35,14 +35,16 @@ describe('the contract table, through the built file in the harness', () => {
     if (c.facts.lat !== undefined) headers['cloudfront-viewer-latitude'] = String(c.facts.lat);
     if (c.facts.lon !== undefined) headers['cloudfront-viewer-longitude'] = String(c.facts.lon);
     const harness = new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docFor(c)) });
-    const r = await harness.run(
-      viewerRequest(headers, c.facts.cookies ?? {}, c.facts.ip ?? '203.0.113.9'),
-      c.facts.now,
-    );
-    expect({
-      target: r.returned.headers['x-route-region'].value,
-      reason: r.returned.headers['x-route-reason'].value,
-    }).toEqual(c.expect);
+    const event = viewerRequest(headers, c.facts.cookies ?? {}, c.facts.ip ?? '203.0.113.9');
+    if (c.facts.method !== undefined) event.request.method = c.facts.method;
+    const r = await harness.run(event, c.facts.now);
+    expect(
+      outcome(
+        r.returned.headers['x-route-region'].value,
+        r.returned.headers['x-route-reason'].value,
+        r.returned.headers['x-route-affinity']?.value,
+      ),
+    ).toEqual(c.expect);
     expect(r.calls).toHaveLength(1);
     expect(r.calls[0].helper).toBe('updateRequestOrigin');
     expect((r.calls[0].args[0] as { domainName: string }).domainName).toBe(

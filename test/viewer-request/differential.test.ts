@@ -12,7 +12,7 @@ import { COUNTRY_CODES } from '../helpers/arbitraries';
 import { coldStart, DIST_ORIGIN_REQUEST } from '../helpers/bundle';
 import { CffHarness } from '../helpers/cff';
 import { originRequest, setClientIp, viewerRequest } from '../helpers/fixtures';
-import { NOW, TEST_KEYS, token } from '../helpers/keys';
+import { affinity, affinityRetired, NOW, TEST_KEYS, token } from '../helpers/keys';
 import { docWith, ROOT } from '../helpers/load';
 
 /** The retired test key, as if it still signed: its tokens must be refused by both. */
@@ -79,8 +79,24 @@ const overrideArb = fc.record(
   { requiredKeys: ['to', 'via'] },
 );
 
+/** Affinity values: valid, expired, too long-lived, retired-key, forged, for unknown regions, and noise. */
+const affinityArb = fc.oneof(
+  fc.constantFrom(...REGIONS).map((r) => affinity(r)),
+  fc.constantFrom(...REGIONS).map((r) => affinity(r, 600, 'k1')),
+  fc.constantFrom(...REGIONS).map((r) => affinity(r, -10)),
+  fc.constantFrom(...REGIONS).map((r) => affinity(r, 3600)),
+  fc.constantFrom(...REGIONS).map((r) => affinityRetired(r)),
+  fc.constantFrom(...REGIONS).map((r) => affinity(r).replace(r, 'us-east-1')),
+  fc.constantFrom('staging', 'ap-south-1').map((r) => affinity(r)),
+  fc.constantFrom(...REGIONS).map((r) => token(r)),
+  fc.string({ maxLength: 20 }),
+);
+
 const requestArb = fc.record(
   {
+    method: fc.constantFrom('GET', 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'),
+    affinityCookie: affinityArb,
+    home: affinityArb,
     country: fc.oneof(fc.constantFrom(...COUNTRY_CODES), fc.constantFrom('kr', 'XX', 'EU', '')),
     coords: fc.tuple(fc.integer({ min: -9000, max: 9000 }), fc.integer({ min: -18000, max: 18000 })),
     ip: ipArb,
@@ -100,6 +116,7 @@ describe('Lambda@Edge and CloudFront Functions bundles agree', () => {
   test('on 10,000 of 10,000 random requests', async () => {
     let compared = 0;
     let authorised = 0;
+    let issued = 0;
     const reasons = new Set<string>();
     await fc.assert(
       fc.asyncProperty(requestArb, docArb, async (req, doc) => {
@@ -111,6 +128,8 @@ describe('Lambda@Edge and CloudFront Functions bundles agree', () => {
           headers['cloudfront-viewer-latitude'] = String(req.coords[0] / 100);
           headers['cloudfront-viewer-longitude'] = String(req.coords[1] / 100);
         }
+        if (req.affinityCookie !== undefined) cookies.route_affinity = req.affinityCookie;
+        if (req.home !== undefined) headers['x-home-region'] = req.home;
         if (req.override) {
           if (req.override.via === 'header') headers['x-route-to'] = req.override.to;
           else cookies.route_to = req.override.to;
@@ -124,6 +143,7 @@ describe('Lambda@Edge and CloudFront Functions bundles agree', () => {
         if (cookieHeader)
           event.Records[0].cf.request.headers.cookie = [{ key: 'Cookie', value: cookieHeader }];
         setClientIp(event, req.ip);
+        if (req.method !== undefined) Object.assign(event.Records[0].cf.request, { method: req.method });
         const lambda = await mod.createHandler({
           router,
           telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
@@ -133,11 +153,14 @@ describe('Lambda@Edge and CloudFront Functions bundles agree', () => {
         })(event);
 
         const store = { ...keysStore, ...(doc ? asStore(healthEntries(doc)) : {}) };
-        const f = await cff.run(viewerRequest(headers, cookies, req.ip), now, store);
+        const viewerEvent = viewerRequest(headers, cookies, req.ip);
+        if (req.method !== undefined) viewerEvent.request.method = req.method;
+        const f = await cff.run(viewerEvent, now, store);
 
         const fromLambda = {
           decision: lambda.headers['x-route-decision'][0].value,
           authorised: lambda.headers['x-route-authorised']?.[0].value,
+          affinity: lambda.headers['x-route-affinity']?.[0].value,
           origin: lambda.origin?.custom?.domainName,
           path: lambda.origin?.custom?.path,
           port: lambda.origin?.custom?.port,
@@ -150,6 +173,7 @@ describe('Lambda@Edge and CloudFront Functions bundles agree', () => {
         const fromCff = {
           decision: f.returned.headers['x-route-decision'].value,
           authorised: f.returned.headers['x-route-authorised']?.value,
+          affinity: f.returned.headers['x-route-affinity']?.value,
           origin: arg?.domainName,
           path: arg?.originPath,
           port: arg?.customOriginConfig.port,
@@ -158,6 +182,7 @@ describe('Lambda@Edge and CloudFront Functions bundles agree', () => {
         compared++;
         reasons.add(f.returned.headers['x-route-reason'].value);
         if (fromCff.authorised) authorised++;
+        if (fromCff.affinity) issued++;
       }),
       { numRuns: 10_000, seed: 20261125 },
     );
@@ -165,6 +190,7 @@ describe('Lambda@Edge and CloudFront Functions bundles agree', () => {
     // the random requests reach every kind of decision, not only the nearest region
     expect([...reasons].sort()).toEqual(
       [
+        'affinity',
         'canary',
         'dial-spill',
         'fail-open',
@@ -177,5 +203,6 @@ describe('Lambda@Edge and CloudFront Functions bundles agree', () => {
       ].sort(),
     );
     expect(authorised).toBeGreaterThan(100);
+    expect(issued).toBeGreaterThan(1000);
   });
 });
