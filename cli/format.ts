@@ -1,8 +1,14 @@
 // Human-readable output of the CLI.
 import { COUNTRIES, type Decision, type HealthDoc, type Reason, type Router, route } from '../shared';
+import type { AffinityTable } from '../shared/router';
 import { destinationOf, type SimulationReport } from '../shared/simulate';
 
-export function formatDecision(d: Decision, notes: readonly string[], docFile?: string): string {
+export function formatDecision(
+  d: Decision,
+  notes: readonly string[],
+  docFile?: string,
+  affinity?: AffinityTable,
+): string {
   const o = d.origin;
   const lines = [
     `target:  ${d.target.kind} ${d.target.id}`,
@@ -13,6 +19,17 @@ export function formatDecision(d: Decision, notes: readonly string[], docFile?: 
     ...(d.override
       ? [
           `override: ${JSON.stringify(d.override.requested)} from the ${d.override.from}: ${d.override.honoured ? 'honoured' : 'ignored'} (${d.override.why})`,
+        ]
+      : []),
+    ...(d.affinity
+      ? [
+          `affinity: ${d.affinity.from}${d.affinity.region ? ` for ${d.affinity.region}` : ''}: ${d.affinity.honoured ? 'followed' : `ignored (${d.affinity.cause})`}`,
+        ]
+      : []),
+    ...(d.setAffinity && affinity
+      ? [
+          `sets:    ${affinity.cookie} for ${d.target.id}, ${affinity.ttlSeconds} s (on a response below 400)`,
+          `         ${affinity.cookie}=${d.setAffinity}`,
         ]
       : []),
     ...notes.map((n) => `note:    ${n}`),

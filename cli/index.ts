@@ -58,6 +58,7 @@ interface ExplainOptions {
   time?: string;
   keyFile?: string;
   ipFile?: string;
+  method?: string;
   json?: boolean;
 }
 
@@ -149,7 +150,11 @@ export function program(): Command {
     .option('--header <name: value>', 'a request header (repeatable)', collect, [])
     .option('--cookie <name=value>', 'a request cookie (repeatable)', collect, [])
     .option('--time <iso>', 'request time (default: now)')
-    .option('--key-file <file>', 'signing keys, to check an x-route-token header')
+    .option(
+      '--method <method>',
+      'HTTP method (default GET): a write may be answered with the affinity cookie',
+    )
+    .option('--key-file <file>', 'signing keys, to check an x-route-token header or affinity value')
     .option('--ip-file <file>', 'one viewer IP per line: one line out per IP (JSON lines with --json)')
     .option('--json', 'print the Decision object')
     .action((o: ExplainOptions) => {
@@ -161,6 +166,13 @@ export function program(): Command {
       const keys = o.keyFile ? loadKeyRing(o.keyFile) : undefined;
       if (facts.headers?.['x-route-token'] !== undefined && !keys)
         notes.push('x-route-token not checked: give --key-file');
+      const a = router.affinity;
+      if (
+        a &&
+        !keys &&
+        (facts.cookies?.[a.cookie] !== undefined || (a.header && facts.headers?.[a.header] !== undefined))
+      )
+        notes.push('affinity not checked (an unsigned value never steers): give --key-file');
       const { cookie, header } = router.sticky;
       const keyed =
         facts.ip !== undefined ||
@@ -176,7 +188,7 @@ export function program(): Command {
       }
       const decision: Decision = route(facts, doc?.data ?? null, router, { keys });
       if (o.json) console.log(JSON.stringify(decision, null, 2));
-      else console.log(formatDecision(decision, notes, o.doc));
+      else console.log(formatDecision(decision, notes, o.doc, router.affinity));
     });
 
   cli
@@ -224,6 +236,7 @@ function toFacts(o: ExplainOptions): { facts: Facts; notes: string[] } {
     ip: o.ip,
     headers: Object.fromEntries(o.header.map(header)),
     cookies: Object.fromEntries(o.cookie.map(cookie)),
+    method: (o.method ?? 'GET').toUpperCase(),
     now,
   };
   return { facts, notes };

@@ -2,7 +2,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { keyRing, newSecret } from '../lib/keyring';
-import { type KeyRing, type KeysDoc, mintToken, parseJsonText } from '../shared';
+import { type KeyRing, type KeysDoc, mintAffinity, mintToken, parseJsonText } from '../shared';
 import { TARGET_ID } from '../shared/ids';
 import { KeysDocSchema } from '../shared/schema';
 import { problemsOf } from '../shared/validate';
@@ -78,6 +78,65 @@ export function addKeyCommands(cli: Command): void {
       );
       console.log(token);
     });
+
+  const affinity = cli.command('affinity').description('region affinity (read-your-writes) values');
+  affinity
+    .command('mint')
+    .description(
+      "make a signed affinity value: a cookie for tests, or an application's home-region header (--home)",
+    )
+    .requiredOption('--region <id>', 'the region it keeps the viewer on')
+    .requiredOption('--ttl <duration>', 'how long it is valid: 5m, 1h, 7d')
+    .requiredOption('--key-file <file>', 'the signing keys object (see `edge-router keys new`)')
+    .option('--key-id <id>', 'the key to sign with (default: the newest active key)')
+    .option('--home', 'for the home-region header (affinity.homeHeader), not the cookie')
+    .option('--config <file>', 'router config: checks the region, and the TTL against what the edge accepts')
+    .action(
+      (o: {
+        region: string;
+        ttl: string;
+        keyFile: string;
+        keyId?: string;
+        home?: boolean;
+        config?: string;
+      }) => {
+        const ttl = parseTtl(o.ttl);
+        if (!TARGET_ID.test(o.region))
+          throw new CliError([
+            `--region ${JSON.stringify(o.region)}: expected a region id such as eu-central-1`,
+          ]);
+        let cookie = 'route_affinity';
+        let header: string | undefined;
+        if (o.config) {
+          const { router, data } = loadConfig(o.config);
+          const a = router.affinity;
+          if (!a) throw new CliError([`${o.config}: no affinity section: the edge would ignore the value`]);
+          if (!Object.hasOwn(data.regions, o.region))
+            throw new CliError([`--region ${o.region}: not a region of ${o.config}`]);
+          if (o.home && a.header === undefined)
+            throw new CliError([`--home: ${o.config} has no affinity.homeHeader`]);
+          const max = o.home ? a.headerMaxTtlSeconds : a.ttlSeconds + 60;
+          if (ttl > max) {
+            throw new CliError([
+              `--ttl ${o.ttl}: longer than the edge accepts (${max} s: ${o.home ? 'affinity.homeMaxTtlSeconds' : 'affinity.ttlSeconds plus 60 s of clock skew'})`,
+            ]);
+          }
+          cookie = a.cookie;
+          header = a.header;
+        }
+        const ring = loadKeyRing(o.keyFile);
+        if (o.keyId !== undefined && !ring.ids.includes(o.keyId)) {
+          throw new CliError([`--key-id ${o.keyId}: no such active key in ${o.keyFile}`]);
+        }
+        const expires = Math.floor(Date.now() / 1000) + ttl;
+        const value = mintAffinity(ring, o.region, expires, o.keyId);
+        const use = o.home ? `${header ?? '<affinity.homeHeader>'}: ${value}` : `Cookie: ${cookie}=${value}`;
+        console.error(
+          `affinity for ${o.region}, key ${value.split('.')[1]}, expires ${new Date(expires * 1000).toISOString()}; send it as\n  ${use}`,
+        );
+        console.log(value);
+      },
+    );
 
   const keys = cli.command('keys').description('the signing keys object for x-route-token (keep it private)');
   keys

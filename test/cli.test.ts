@@ -376,3 +376,95 @@ describe('token and keys', () => {
     expect(cli('validate', ...base, '--keys', keys)).toMatchObject({ code: 0 });
   });
 });
+
+describe('affinity mint and explain --cookie', () => {
+  const keys = join(tmp, 'affinity-keys.json');
+  beforeAll(() => {
+    expect(cli('keys', 'new', '--file', keys, '--id', 'a1')).toMatchObject({ code: 0 });
+  });
+  const mint = (...args: string[]) =>
+    cli('affinity', 'mint', '--key-file', keys, '--config', EXAMPLE_CONFIG, ...args);
+
+  test('a minted cookie keeps a US viewer on Seoul; explain shows the step and the cookie a write would refresh', () => {
+    const m = mint('--region', 'ap-northeast-2', '--ttl', '5m');
+    expect(m.code).toBe(0);
+    const value = m.stdout.trim();
+    expect(value).toMatch(/^ea1\.a1\.ap-northeast-2\.\d+\.[A-Za-z0-9_-]{43}$/);
+    expect(m.stderr).toContain(`Cookie: route_affinity=${value}`);
+    const args = [
+      'explain',
+      ...base,
+      '--country',
+      'US',
+      '--cookie',
+      `route_affinity=${value}`,
+      '--key-file',
+      keys,
+    ];
+    const read = cli(...args);
+    expect(read.code).toBe(0);
+    expect(read.stdout).toContain('reason:  affinity');
+    expect(read.stdout).toContain('affinity: cookie for ap-northeast-2: followed');
+    expect(read.stdout).toContain('affinity: cookie → ap-northeast-2 (key a1)');
+    expect(read.stdout).not.toContain('sets:');
+    const write = cli(...args, '--method', 'post');
+    expect(write.stdout).toMatch(/sets: {4}route_affinity for ap-northeast-2, 300 s/);
+    expect(write.stdout).toMatch(/route_affinity=ea1\.a1\.ap-northeast-2\.\d+\./);
+  });
+
+  test('without --key-file the cookie is not followed, and explain says why', () => {
+    const value = mint('--region', 'ap-northeast-2', '--ttl', '5m').stdout.trim();
+    const r = cli('explain', ...base, '--country', 'US', '--cookie', `route_affinity=${value}`);
+    expect(r.stdout).toContain('reason:  nearest');
+    expect(r.stdout).toContain('affinity: cookie: ignored (bad-signature)');
+    expect(r.stdout).toContain('give --key-file');
+  });
+
+  test('ten minutes later (past its 5 minutes) it has expired', () => {
+    const value = mint('--region', 'ap-northeast-2', '--ttl', '5m').stdout.trim();
+    const later = new Date(Date.now() + 10 * 60_000).toISOString();
+    const r = cli(
+      'explain',
+      ...base,
+      '--country',
+      'US',
+      '--cookie',
+      `route_affinity=${value}`,
+      '--key-file',
+      keys,
+      '--time',
+      later,
+    );
+    expect(r.stdout).toContain('affinity: cookie: ignored (expired)');
+  });
+
+  test('--home mints the home-region header, which may live longer', () => {
+    const m = mint('--region', 'eu-central-1', '--ttl', '1d', '--home');
+    expect(m.code).toBe(0);
+    expect(m.stderr).toContain(`x-home-region: ${m.stdout.trim()}`);
+    const r = cli(
+      'explain',
+      ...base,
+      '--country',
+      'US',
+      '--header',
+      `x-home-region: ${m.stdout.trim()}`,
+      '--key-file',
+      keys,
+    );
+    expect(r.stdout).toContain('affinity: header for eu-central-1: followed');
+  });
+
+  test.each([
+    [['--region', 'mars-1', '--ttl', '5m'], 'not a region of'],
+    [['--region', 'staging', '--ttl', '5m'], 'not a region of'],
+    [['--region', 'ap-northeast-2', '--ttl', '1h'], 'longer than the edge accepts (360 s'],
+    [['--region', 'ap-northeast-2', '--ttl', 'soon'], 'expected a duration'],
+    [['--region', 'Seoul', '--ttl', '5m'], 'expected a region id'],
+  ])('affinity mint %j: a clear error', (args, message) => {
+    const r = mint(...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+});
