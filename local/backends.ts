@@ -3,8 +3,11 @@
 //   GET  /health          200 "ok"
 //   *    /large?bytes=N   N bytes, streamed in 64 KB chunks
 //   *    /reset           the connection is reset (a failing backend)
+//   *    /status/NNN      the JSON below, with that status
 //   *    anything else    JSON: region, method, path, the x-route-* and CloudFront-Viewer-* headers, and the
 //                         body's size and SHA-256
+// Each echoes X-Route-Affinity back, as an application behind the CloudFront Functions runtime may need to (see
+// functions/viewer-response/handler.ts).
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +22,8 @@ export interface Backend {
 
 function answer(id: string, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://backend');
+  const affinity = req.headers['x-route-affinity'];
+  const echo = typeof affinity === 'string' ? { 'x-route-affinity': affinity } : {};
   if (url.pathname === '/reset') {
     req.socket.destroy();
     return;
@@ -29,7 +34,7 @@ function answer(id: string, req: IncomingMessage, res: ServerResponse): void {
   }
   if (url.pathname === '/large') {
     const total = Math.min(Number(url.searchParams.get('bytes') ?? 0) || 0, 256 * 1024 * 1024);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-backend': id });
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-backend': id, ...echo });
     const chunk = Buffer.alloc(64 * 1024, 97);
     let sent = 0;
     const pump = () => {
@@ -65,7 +70,8 @@ function answer(id: string, req: IncomingMessage, res: ServerResponse): void {
       bodyBytes: bytes,
       bodySha256: hash.digest('hex'),
     });
-    res.writeHead(200, { 'content-type': 'application/json', 'x-backend': id }).end(`${body}\n`);
+    const status = Number(/^\/status\/([1-5]\d\d)$/.exec(url.pathname)?.[1] ?? 200);
+    res.writeHead(status, { 'content-type': 'application/json', 'x-backend': id, ...echo }).end(`${body}\n`);
   });
 }
 

@@ -39,6 +39,8 @@ export interface EdgeOptions {
   readonly originRequest?: OriginRequestHandler;
   /** runtime cloudfront-functions: the built viewer-request file in the harness, and the store it reads */
   readonly viewerRequest?: { readonly harness: CffHarness; readonly store: () => Record<string, string> };
+  /** runtime cloudfront-functions: the built viewer-response file in the harness (sets the affinity cookie) */
+  readonly viewerResponse?: CffHarness;
   readonly originResponse?: OriginResponseHandler;
   readonly port?: number;
   readonly host?: string;
@@ -233,6 +235,70 @@ function geoHeaders(v: Viewer): [string, string][] {
   return out;
 }
 
+/** A CloudFront Functions response object for an origin's response: Set-Cookie lines become `cookies`. */
+export interface CffResponse {
+  statusCode: number;
+  statusDescription?: string;
+  headers: Record<string, { value: string; multiValue?: { value: string }[] }>;
+  cookies: Record<
+    string,
+    { value: string; attributes?: string; multiValue?: { value: string; attributes?: string }[] }
+  >;
+}
+
+export function toCffResponse(status: number, message: string, headers: CloudFrontHeaders): CffResponse {
+  const out: CffResponse = { statusCode: status, statusDescription: message, headers: {}, cookies: {} };
+  for (const [name, list] of Object.entries(headers)) {
+    if (!list?.length) continue;
+    if (name !== 'set-cookie') {
+      out.headers[name] =
+        list.length > 1
+          ? { value: list[0].value, multiValue: list.map((h) => ({ value: h.value })) }
+          : { value: list[0].value };
+      continue;
+    }
+    for (const h of list) {
+      const i = h.value.indexOf(';');
+      const pair = i < 0 ? h.value : h.value.slice(0, i);
+      const eq = pair.indexOf('=');
+      if (eq <= 0) continue;
+      const cookie = {
+        value: pair.slice(eq + 1).trim(),
+        attributes: i < 0 ? '' : h.value.slice(i + 1).trim(),
+      };
+      const cookieName = pair.slice(0, eq).trim();
+      const seen = out.cookies[cookieName];
+      if (!seen) out.cookies[cookieName] = { ...cookie };
+      else
+        seen.multiValue = [
+          ...(seen.multiValue ?? [{ value: seen.value, attributes: seen.attributes }]),
+          cookie,
+        ];
+    }
+  }
+  return out;
+}
+
+/** The viewer-response function's response as headers to send (the original keys kept where names are unchanged). */
+export function fromCffResponse(
+  r: CffResponse,
+  before: CloudFrontHeaders,
+): { status: number; headers: CloudFrontHeaders } {
+  const headers: CloudFrontHeaders = {};
+  for (const [name, f] of Object.entries(r.headers ?? {})) {
+    const key = before[name]?.[0]?.key ?? name;
+    headers[name] = (f.multiValue?.length ? f.multiValue : [f]).map((v) => ({ key, value: v.value }));
+  }
+  const cookies = Object.entries(r.cookies ?? {}).flatMap(([name, c]) =>
+    (c.multiValue?.length ? c.multiValue : [c]).map((v) => ({
+      key: 'Set-Cookie',
+      value: `${name}=${v.value}${v.attributes ? `; ${v.attributes}` : ''}`,
+    })),
+  );
+  if (cookies.length) headers['set-cookie'] = cookies;
+  return { status: r.statusCode, headers };
+}
+
 function flatten(headers: CloudFrontHeaders | undefined): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [name, list] of Object.entries(headers ?? {})) {
@@ -303,7 +369,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   ): Promise<Routed> {
     const cff = opts.viewerRequest;
     if (!cff) throw new Error('no viewer-request function');
-    const r = await cff.harness.run(viewerRequestEvent(req, viewerIp, viewer), Date.now(), cff.store());
+    const viewerEvent = viewerRequestEvent(req, viewerIp, viewer);
+    const r = await cff.harness.run(viewerEvent, Date.now(), cff.store());
     if (r.returned.statusCode !== undefined)
       throw new Error('the viewer-request function answered the viewer itself');
     const call = r.calls[0];
@@ -369,8 +436,20 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       headers,
       target: r.returned.headers['x-route-region']?.value ?? '',
       reason: r.returned.headers['x-route-reason']?.value ?? '',
-      async response(status, _message, h) {
-        return { status, headers: h };
+      async response(status, message, h) {
+        // CloudFront runs no viewer-response function when the origin answered 400 or above. Its event's request is
+        // the one the viewer sent, as AWS documents it, not the one the viewer-request function changed.
+        const fn = opts.viewerResponse;
+        if (!fn || status >= 400) return { status, headers: h };
+        const out = await fn.run(
+          {
+            ...viewerEvent,
+            context: { ...viewerEvent.context, eventType: 'viewer-response' },
+            response: toCffResponse(status, message, h),
+          },
+          Date.now(),
+        );
+        return fromCffResponse(out.returned as unknown as CffResponse, h);
       },
     };
   }

@@ -5,13 +5,14 @@ import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { s3Client } from '../lib/doc-store';
-import { asStore, healthEntries } from '../lib/kvs';
+import { newSecret } from '../lib/keyring';
+import { asStore, healthEntries, keysEntries } from '../lib/kvs';
 import { Prober } from '../lib/prober';
-import { type HealthDoc, parseRouterConfig, type RouterConfig } from '../shared';
+import { type HealthDoc, type KeysDoc, parseRouterConfig, type RouterConfig } from '../shared';
 import { everyTargetUp } from '../shared/health-check';
 import { keysKeyOf } from '../shared/router';
 import { type Backend, startBackend } from './backends';
@@ -29,6 +30,8 @@ export interface LocalStack {
   readonly s3: S3Client;
   /** writes a health document to the local S3 (as `edge-router doc publish` would, minus the checks) */
   putDoc(doc: HealthDoc): Promise<void>;
+  /** the local signing keys (tokens, affinity), when the config signs and the S3 is local */
+  readonly keysFile?: string;
   close(): Promise<void>;
 }
 
@@ -124,6 +127,25 @@ export async function startLocal(opts: {
   };
   // a fresh local S3 starts with every region up; a real bucket keeps its document
   if (local) await putDoc(everyTargetUp(config, 1, new Date().toISOString()));
+  // and with a signing key of its own (tokens, affinity cookies), also written next to the log for the CLI
+  const keysKey = keysKeyOf(config);
+  const keysFile = join(dirname(opts.log), 'keys.json');
+  let keysDoc: KeysDoc | undefined;
+  if (local && keysKey) {
+    keysDoc = {
+      version: 1,
+      keys: [{ id: 'local', secret: newSecret(), createdAt: new Date().toISOString() }],
+    };
+    writeFileSync(keysFile, `${JSON.stringify(keysDoc, null, 2)}\n`, { mode: 0o600 });
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: src.bucket,
+        Key: keysKey,
+        Body: JSON.stringify(keysDoc),
+        ContentType: 'application/json',
+      }),
+    );
+  }
 
   const backends: Backend[] = [];
   for (const [id, t] of [...Object.entries(config.regions), ...Object.entries(config.environments ?? {})]) {
@@ -136,13 +158,15 @@ export async function startLocal(opts: {
   const mod = require(join(opts.dist, 'origin-request', 'index.js'));
   const telemetry = new mod.Telemetry({ runtime: 'local', write: (line: string) => log.write(`${line}\n`) });
   const docs = new mod.DocCache({ config, fetch: mod.s3Fetcher(src), telemetry });
-  const keysKey = keysKeyOf(config);
   const keys = keysKey
     ? new mod.KeysCache({ config, fetch: mod.s3Fetcher({ ...src, key: keysKey }), telemetry })
     : undefined;
   // CloudFront Functions: the built file in the runtime harness, its key value store filled from the document in S3
   // (what `edge-router doc` writes do to a real store)
-  let stored: { doc: HealthDoc | null; store: Record<string, string> } = { doc: null, store: {} };
+  let stored: { doc: HealthDoc | null | undefined; store: Record<string, string> } = {
+    doc: undefined,
+    store: {},
+  };
   const viewerRequest =
     opts.runtime === 'cloudfront-functions'
       ? {
@@ -152,7 +176,10 @@ export async function startLocal(opts: {
           }),
           store: () => {
             const doc = status.doc();
-            if (doc !== stored.doc) stored = { doc, store: doc ? asStore(healthEntries(doc)) : {} };
+            if (doc !== stored.doc) {
+              const entries = [...(doc ? healthEntries(doc) : []), ...(keysDoc ? keysEntries(keysDoc) : [])];
+              stored = { doc, store: asStore(entries) };
+            }
             return stored.store;
           },
         }
@@ -162,6 +189,10 @@ export async function startLocal(opts: {
     originRequest: mod.createHandler({ router: mod.compileRouter(config), docs, keys, telemetry }),
     originResponse: require(join(opts.dist, 'origin-response', 'index.js')).handler,
     viewerRequest,
+    viewerResponse:
+      opts.runtime === 'cloudfront-functions'
+        ? new CffHarness(join(opts.dist, 'viewer-response', 'index.js'))
+        : undefined,
     port: opts.port,
     host: '127.0.0.1',
     status,
@@ -184,6 +215,7 @@ export async function startLocal(opts: {
     backends,
     s3,
     putDoc,
+    keysFile: keysDoc ? keysFile : undefined,
     async close() {
       await prober?.stop();
       status.close();

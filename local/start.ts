@@ -54,7 +54,11 @@ edge-router, local edge (runtime ${runtime}, the bundles in ${relative(process.c
   })
   edge         ${at}   viewer = the socket's address, or X-Forwarded-For from loopback
   status page  ${at}/_router
-  edge logs    ${relative(process.cwd(), log)}   (the function's JSON log lines and EMF metrics)
+  edge logs    ${relative(process.cwd(), log)}   (the function's JSON log lines and EMF metrics)${
+    stack.keysFile
+      ? `\n  signing keys ${relative(process.cwd(), stack.keysFile)}   (a fresh local key: edge-router token / affinity mint --key-file)`
+      : ''
+  }
   document     s3://${src?.bucket}/${src?.key}${src?.endpoint ? ` at ${src.endpoint}` : ''}, TTL ${src?.ttlSeconds} s
 ${stack.backends.map((b) => `  ${b.id.padEnd(12)} http://localhost:${b.port}`).join('\n')}
 
@@ -62,7 +66,13 @@ Try:
   curl -s -H 'X-Forwarded-For: 1.208.0.1' ${at}/hello                          # a Korean viewer: ap-northeast-2
   curl -s -H 'X-Forwarded-For: 85.214.0.1' ${at}/hello                         # a German viewer: eu-central-1
   curl -si -H 'X-Forwarded-For: 10.8.0.5' -H 'x-route-to: staging' ${at}/hello   # QA from the VPN picks staging
-
+${
+  config.affinity && stack.keysFile
+    ? `  curl -s -X POST -c .local/jar -H 'X-Forwarded-For: 1.208.0.1' ${at}/orders     # a write from Korea sets ${config.affinity.cookie}
+  curl -s -b .local/jar -H 'X-Forwarded-For: 81.2.69.160' ${at}/orders            # the same user in the UK reads from Seoul (${config.affinity.ttlSeconds} s)
+`
+    : ''
+}
 Operate the live document (traffic moves within ${src?.ttlSeconds} s), in another terminal:
   export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER   # the local S3's credentials
   npx edge-router doc status ap-northeast-2 down --config ${cfg} --yes
