@@ -229,6 +229,12 @@ describe('the distribution and the bucket (either runtime)', () => {
       'Target.ap-northeast-2',
       'DocAgeSeconds',
       'DocLoadFailures',
+      'Reason.affinity',
+      'AffinityHonoured',
+      'AffinityIssued',
+      'AffinityIgnored.expired',
+      'AffinityIgnored.bad-signature',
+      'AffinityIgnored.region-down',
     ]) {
       expect(body).toContain(m);
     }
@@ -269,7 +275,7 @@ describe('runtime cloudfront-functions', () => {
     expect(() => app.synth()).not.toThrow();
   });
 
-  test('a cloudfront-js-2.0 function on viewer-request, with the key value store; no Lambda@Edge', () => {
+  test('a cloudfront-js-2.0 function on viewer-request, with the key value store, and the built viewer-response one (affinity); no Lambda@Edge', () => {
     t.hasResourceProperties('AWS::CloudFront::Function', {
       FunctionConfig: {
         Runtime: 'cloudfront-js-2.0',
@@ -280,10 +286,20 @@ describe('runtime cloudfront-functions', () => {
     t.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: {
         DefaultCacheBehavior: {
-          FunctionAssociations: [Match.objectLike({ EventType: 'viewer-request' })],
+          FunctionAssociations: [
+            Match.objectLike({ EventType: 'viewer-request' }),
+            Match.objectLike({ EventType: 'viewer-response' }),
+          ],
           LambdaFunctionAssociations: Match.absent(),
         },
       },
+    });
+    t.hasResourceProperties('AWS::CloudFront::Function', {
+      FunctionConfig: {
+        Runtime: 'cloudfront-js-2.0',
+        Comment: 'edge-router: sets the region affinity cookie',
+      },
+      FunctionCode: readFileSync(join(ROOT, 'dist', 'viewer-response', 'index.js'), 'utf8'),
     });
     expect(
       Object.keys(
@@ -292,6 +308,21 @@ describe('runtime cloudfront-functions', () => {
         }),
       ),
     ).toEqual([]);
+  });
+
+  test('without affinity in the config, no viewer-response function', () => {
+    const off = synth(
+      withDoc((c) => {
+        c.runtime = 'cloudfront-functions';
+        delete c.affinity;
+      }),
+      standIn,
+    );
+    Template.fromStack(off.stack).hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: {
+        DefaultCacheBehavior: { FunctionAssociations: [Match.objectLike({ EventType: 'viewer-request' })] },
+      },
+    });
   });
 
   test('the store starts with the first document, in the layout the function reads', () => {

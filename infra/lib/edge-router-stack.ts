@@ -24,7 +24,7 @@ import {
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { healthEntries, importFile } from '../../lib/kvs';
-import type { HealthDoc, RouterConfig } from '../../shared';
+import type { AffinityCause, HealthDoc, RouterConfig } from '../../shared';
 import { everyTargetUp } from '../../shared/health-check';
 import { keysKeyOf } from '../../shared/router';
 
@@ -236,6 +236,25 @@ export class EdgeRouterStack extends Stack {
         removalPolicy: RemovalPolicy.DESTROY,
       });
       functionAssociations = [{ eventType: cloudfront.FunctionEventType.VIEWER_REQUEST, function: fn }];
+      if (config.affinity) {
+        // Region affinity: the viewer-response function sets the cookie the viewer-request function signed.
+        const response = new cloudfront.Function(this, 'ViewerResponse', {
+          code: cloudfront.FunctionCode.fromInline(
+            readFileSync(join(dist, 'viewer-response', 'index.js'), 'utf8'),
+          ),
+          runtime: cloudfront.FunctionRuntime.JS_2_0,
+          comment: 'edge-router: sets the region affinity cookie',
+        });
+        new logs.LogGroup(this, 'ViewerResponseLogs', {
+          logGroupName: `/aws/cloudfront/function/${response.functionName}`,
+          retention,
+          removalPolicy: RemovalPolicy.DESTROY,
+        });
+        functionAssociations.push({
+          eventType: cloudfront.FunctionEventType.VIEWER_RESPONSE,
+          function: response,
+        });
+      }
       fnName = fn.functionName;
     }
 
@@ -368,8 +387,19 @@ export class EdgeRouterStack extends Stack {
         'no-geo',
         'network',
         'override',
+        'affinity',
         'canary',
         'error',
+      ];
+      const affinityCauses: AffinityCause[] = [
+        'expired',
+        'bad-signature',
+        'malformed',
+        'too-long-lived',
+        'region-down',
+        'region-pilot',
+        'residency',
+        'unknown-region',
       ];
       const targets = [...Object.keys(config.regions), ...Object.keys(config.environments ?? {})];
       dashboard.addWidgets(
@@ -391,6 +421,16 @@ export class EdgeRouterStack extends Stack {
           stacked: true,
           width: 12,
         }),
+        ...(config.affinity
+          ? [
+              new cloudwatch.GraphWidget({
+                title: 'Region affinity (us-east-1): cookies followed and issued; ignored by cause',
+                left: [m('AffinityHonoured', 'us-east-1'), m('AffinityIssued', 'us-east-1')],
+                right: affinityCauses.map((c) => m(`AffinityIgnored.${c}`, 'us-east-1')),
+                width: 12,
+              }),
+            ]
+          : []),
         new cloudwatch.GraphWidget({
           title: 'Health document age (s, max) and load failures',
           left: EDGE_REGIONS.map((r) => m('DocAgeSeconds', r, 'Maximum')),
