@@ -5,13 +5,17 @@ import { cpus } from 'node:os';
 import { Bench } from 'tinybench';
 import exampleDoc from '../examples/health.json';
 import exampleConfig from '../examples/router.config.json';
+import { keyRing } from '../lib/keyring';
 import {
   COUNTRIES,
   compileRouter,
   type Facts,
   type HealthDoc,
+  type KeyRing,
+  mintAffinity,
   parseHealthDoc,
   parseRouterConfig,
+  type RouteContext,
   route,
 } from '../shared';
 
@@ -66,15 +70,30 @@ if (!cidrConfig.success) throw new Error(JSON.stringify(cidrConfig.errors));
 const cidrRouter = compileRouter(cidrConfig.data);
 if (cidrRouter.networks.size + cidrRouter.allow.size !== 100) throw new Error('expected 100 CIDRs');
 
+// Region affinity: the mix with a valid affinity cookie each (one HMAC-SHA256 check per request, node:crypto as in
+// Lambda@Edge), and the mix as writes (one HMAC to sign the cookie the response will set).
+const keys: KeyRing = keyRing({
+  version: 1,
+  keys: [{ id: 'bench', secret: Buffer.alloc(32, 7).toString('base64url') }],
+});
+const ctx: RouteContext = { keys };
+const AFFINITY_MIX: Facts[] = MIX.map((f, k) => ({
+  ...f,
+  cookies: {
+    route_affinity: mintAffinity(keys, k % 2 ? 'ap-northeast-2' : 'us-east-1', 1764057600 + 300),
+  },
+}));
+const WRITE_MIX: Facts[] = MIX.map((f) => ({ ...f, method: 'POST' }));
+
 const BATCH = 1000;
 let i = 0;
 let sink = 0;
 
 /** BATCH decisions with loop state in locals, so the timer and the closure are not what is measured. */
-function batch(r: typeof router): void {
+function batch(r: typeof router, mix: Facts[] = MIX, c?: RouteContext): void {
   let j = i;
   let s = 0;
-  for (let k = 0; k < BATCH; k++) s += route(MIX[j++ & 4095], doc, r).trace.length;
+  for (let k = 0; k < BATCH; k++) s += route(mix[j++ & 4095], doc, r, c).trace.length;
   i = j;
   sink += s;
 }
@@ -85,6 +104,8 @@ bench
   })
   .add(`route/mix-batch${BATCH}`, () => batch(router))
   .add(`route/mix-100cidrs-batch${BATCH}`, () => batch(cidrRouter))
+  .add(`route/affinity-cookie-batch${BATCH}`, () => batch(router, AFFINITY_MIX, ctx))
+  .add(`route/write-sets-affinity-batch${BATCH}`, () => batch(router, WRITE_MIX, ctx))
   .add('compileRouter/example', () => {
     sink += compileRouter(config).regions.length;
   })
