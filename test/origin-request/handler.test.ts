@@ -6,6 +6,7 @@ import { applyDecision, createHandler, toFacts } from '../../functions/origin-re
 import { Telemetry } from '../../functions/origin-request/telemetry';
 import { type HealthDoc, route } from '../../shared';
 import { FIXTURES, loadEvent, originRequest, setClientIp } from '../helpers/fixtures';
+import { affinity, NOW, TEST_KEYS } from '../helpers/keys';
 import { docWith, exampleRouter } from '../helpers/load';
 
 const router = exampleRouter();
@@ -186,6 +187,56 @@ describe('handler', () => {
       event: 'decision',
       reason: 'error',
       error: 'store exploded',
+    });
+  });
+});
+
+describe('region affinity in the Lambda@Edge handler', () => {
+  function withKeys(now: number) {
+    const lines: string[] = [];
+    const telemetry = new Telemetry({ runtime: 'test', write: (l) => lines.push(l), flushMs: 0 });
+    const handler = createHandler({
+      router,
+      telemetry,
+      docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
+      keys: { current: async () => ({ doc: TEST_KEYS, stale: false, ageMs: 0 }) },
+      now: () => now,
+    });
+    const metrics = () =>
+      lines
+        .map((l) => JSON.parse(l))
+        .filter((l) => l._aws)
+        .reduce((all, l) => Object.assign(all, l), {} as Record<string, unknown>);
+    return { handler, lines, metrics };
+  }
+
+  test('a write signs the cookie for the response side, and the affinity cookie never reaches the origin', async () => {
+    const { handler, metrics } = withKeys(NOW);
+    const e = originRequest({ 'CloudFront-Viewer-Country': 'US' });
+    Object.assign(request(e), { method: 'POST' });
+    request(e).headers.cookie = [
+      { key: 'Cookie', value: `session=abc; route_affinity=${affinity('ap-northeast-2')}; theme=dark` },
+    ];
+    const r = await handler(e);
+    expect(r.headers['x-route-reason']).toEqual([{ key: 'X-Route-Reason', value: 'affinity' }]);
+    expect(r.headers['x-route-affinity']?.[0].value).toMatch(/^ea1\.k2\.ap-northeast-2\./);
+    expect(r.headers.cookie).toEqual([{ key: 'Cookie', value: 'session=abc; theme=dark' }]);
+    expect(metrics()).toMatchObject({ 'Reason.affinity': 1, AffinityHonoured: 1, AffinityIssued: 1 });
+  });
+
+  test('an ignored cookie is counted by cause and logged (sampled), and a read issues none', async () => {
+    const { handler, lines, metrics } = withKeys(NOW);
+    const e = originRequest({ 'CloudFront-Viewer-Country': 'US' });
+    request(e).headers.cookie = [
+      { key: 'Cookie', value: `route_affinity=${affinity('ap-northeast-2', -5)}` },
+    ];
+    const r = await handler(e);
+    expect(r.headers['x-route-affinity']).toBeUndefined();
+    expect(metrics()).toMatchObject({ 'Reason.nearest': 1, 'AffinityIgnored.expired': 1 });
+    expect(metrics()).not.toHaveProperty('AffinityIssued');
+    expect(lines.map((l) => JSON.parse(l)).find((l) => l.event === 'affinity-ignored')).toMatchObject({
+      from: 'cookie',
+      cause: 'expired',
     });
   });
 });
