@@ -475,7 +475,7 @@ function affinityOf(
     keys,
     maxTtlSeconds,
   );
-  if (!c.ok) return unfollowed(from, undefined, c.cause, c.why, trace);
+  if (!c.ok) return unfollowed(from, c.subject, c.cause, c.why, trace);
   const region = c.subject;
   const order = ranking.order;
   let at = -1;

@@ -28,7 +28,13 @@ export type SignedCause = 'malformed' | 'bad-signature' | 'expired' | 'too-long-
 
 export type SignedCheck =
   | { readonly ok: true; readonly keyId: string; readonly subject: string; readonly expires: number }
-  | { readonly ok: false; readonly cause: SignedCause; readonly why: string };
+  | {
+      readonly ok: false;
+      readonly cause: SignedCause;
+      readonly why: string;
+      /** what a well-signed value names, when only its time is wrong (expired, too long-lived) */
+      readonly subject?: string;
+    };
 
 export type TokenCheck =
   | { readonly ok: true; readonly keyId: string; readonly target: string; readonly expires: number }
@@ -46,8 +52,8 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-function refused(cause: SignedCause, why: string): SignedCheck {
-  return { ok: false, cause, why };
+function refused(cause: SignedCause, why: string, subject?: string): SignedCheck {
+  return { ok: false, cause, why, subject };
 }
 
 /**
@@ -72,9 +78,9 @@ export function checkSigned(
   if (expected === undefined) return refused('bad-signature', `unknown or retired key ${keyId}`);
   if (!constantTimeEqual(expected, m[5])) return refused('bad-signature', 'bad signature');
   const expires = exp * 1000;
-  if (!(nowMs < expires)) return refused('expired', 'expired');
+  if (!(nowMs < expires)) return refused('expired', 'expired', subject);
   if (expires - nowMs > maxTtlSeconds * 1000)
-    return refused('too-long-lived', 'expires too far in the future');
+    return refused('too-long-lived', 'expires too far in the future', subject);
   return { ok: true, keyId, subject, expires };
 }
 

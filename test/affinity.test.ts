@@ -67,8 +67,16 @@ describe('what becomes of an affinity cookie (decision.affinity: the metrics by 
     route({ country: 'US', cookies: { route_affinity: cookie }, now: NOW }, doc, router, { keys: TEST_RING });
   test.each([
     ['a valid cookie', affinity('ap-northeast-2'), { honoured: true, region: 'ap-northeast-2' }],
-    ['expired', affinity('ap-northeast-2', -1), { honoured: false, cause: 'expired' }],
-    ['too long-lived', affinity('ap-northeast-2', 3600), { honoured: false, cause: 'too-long-lived' }],
+    [
+      'expired',
+      affinity('ap-northeast-2', -1),
+      { honoured: false, region: 'ap-northeast-2', cause: 'expired' },
+    ],
+    [
+      'too long-lived',
+      affinity('ap-northeast-2', 3600),
+      { honoured: false, region: 'ap-northeast-2', cause: 'too-long-lived' },
+    ],
     ['a retired key', affinityRetired('ap-northeast-2'), { honoured: false, cause: 'bad-signature' }],
     [
       'a forged region',

@@ -382,6 +382,8 @@ describe('affinity mint and explain --cookie', () => {
   beforeAll(() => {
     expect(cli('keys', 'new', '--file', keys, '--id', 'a1')).toMatchObject({ code: 0 });
   });
+  /** explain for a viewer in the US (geography: us-east-1) */
+  const explainUs = (...extra: string[]) => cli('explain', ...base, '--country', 'US', ...extra);
   const mint = (...args: string[]) =>
     cli('affinity', 'mint', '--key-file', keys, '--config', EXAMPLE_CONFIG, ...args);
 
@@ -391,30 +393,21 @@ describe('affinity mint and explain --cookie', () => {
     const value = m.stdout.trim();
     expect(value).toMatch(/^ea1\.a1\.ap-northeast-2\.\d+\.[A-Za-z0-9_-]{43}$/);
     expect(m.stderr).toContain(`Cookie: route_affinity=${value}`);
-    const args = [
-      'explain',
-      ...base,
-      '--country',
-      'US',
-      '--cookie',
-      `route_affinity=${value}`,
-      '--key-file',
-      keys,
-    ];
-    const read = cli(...args);
+    const args = ['--cookie', `route_affinity=${value}`, '--key-file', keys];
+    const read = explainUs(...args);
     expect(read.code).toBe(0);
     expect(read.stdout).toContain('reason:  affinity');
     expect(read.stdout).toContain('affinity: cookie for ap-northeast-2: followed');
     expect(read.stdout).toContain('affinity: cookie → ap-northeast-2 (key a1)');
     expect(read.stdout).not.toContain('sets:');
-    const write = cli(...args, '--method', 'post');
+    const write = explainUs(...args, '--method', 'post');
     expect(write.stdout).toMatch(/sets: {4}route_affinity for ap-northeast-2, 300 s/);
     expect(write.stdout).toMatch(/route_affinity=ea1\.a1\.ap-northeast-2\.\d+\./);
   });
 
   test('without --key-file the cookie is not followed, and explain says why', () => {
     const value = mint('--region', 'ap-northeast-2', '--ttl', '5m').stdout.trim();
-    const r = cli('explain', ...base, '--country', 'US', '--cookie', `route_affinity=${value}`);
+    const r = explainUs('--cookie', `route_affinity=${value}`);
     expect(r.stdout).toContain('reason:  nearest');
     expect(r.stdout).toContain('affinity: cookie: ignored (bad-signature)');
     expect(r.stdout).toContain('give --key-file');
@@ -423,35 +416,15 @@ describe('affinity mint and explain --cookie', () => {
   test('ten minutes later (past its 5 minutes) it has expired', () => {
     const value = mint('--region', 'ap-northeast-2', '--ttl', '5m').stdout.trim();
     const later = new Date(Date.now() + 10 * 60_000).toISOString();
-    const r = cli(
-      'explain',
-      ...base,
-      '--country',
-      'US',
-      '--cookie',
-      `route_affinity=${value}`,
-      '--key-file',
-      keys,
-      '--time',
-      later,
-    );
-    expect(r.stdout).toContain('affinity: cookie: ignored (expired)');
+    const r = explainUs('--cookie', `route_affinity=${value}`, '--key-file', keys, '--time', later);
+    expect(r.stdout).toContain('affinity: cookie for ap-northeast-2: ignored (expired)');
   });
 
   test('--home mints the home-region header, which may live longer', () => {
     const m = mint('--region', 'eu-central-1', '--ttl', '1d', '--home');
     expect(m.code).toBe(0);
     expect(m.stderr).toContain(`x-home-region: ${m.stdout.trim()}`);
-    const r = cli(
-      'explain',
-      ...base,
-      '--country',
-      'US',
-      '--header',
-      `x-home-region: ${m.stdout.trim()}`,
-      '--key-file',
-      keys,
-    );
+    const r = explainUs('--header', `x-home-region: ${m.stdout.trim()}`, '--key-file', keys);
     expect(r.stdout).toContain('affinity: header for eu-central-1: followed');
   });
 
