@@ -19,6 +19,7 @@ import type {
   CloudFrontResponse,
   CloudFrontResponseEvent,
 } from 'aws-lambda';
+import type { CffResponse } from '../functions/viewer-response/handler';
 import { locate } from '../lib/geoip';
 import type { RouterConfig } from '../shared';
 import type { CffHarness } from './cff-runtime';
@@ -236,18 +237,13 @@ function geoHeaders(v: Viewer): [string, string][] {
 }
 
 /** A CloudFront Functions response object for an origin's response: Set-Cookie lines become `cookies`. */
-export interface CffResponse {
-  statusCode: number;
-  statusDescription?: string;
-  headers: Record<string, { value: string; multiValue?: { value: string }[] }>;
-  cookies: Record<
-    string,
-    { value: string; attributes?: string; multiValue?: { value: string; attributes?: string }[] }
-  >;
-}
-
 export function toCffResponse(status: number, message: string, headers: CloudFrontHeaders): CffResponse {
-  const out: CffResponse = { statusCode: status, statusDescription: message, headers: {}, cookies: {} };
+  const out: CffResponse & { cookies: NonNullable<CffResponse['cookies']> } = {
+    statusCode: status,
+    statusDescription: message,
+    headers: {},
+    cookies: {},
+  };
   for (const [name, list] of Object.entries(headers)) {
     if (!list?.length) continue;
     if (name !== 'set-cookie') {

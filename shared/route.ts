@@ -131,22 +131,25 @@ export function route(facts: Facts, doc: DocInput, router: RouteTable, ctx?: Rou
   const d = routed(facts, doc, router, ctx);
   const a = router.affinity;
   const keys = ctx === undefined ? undefined : ctx.keys;
-  if (a && keys && d.target.kind === 'region' && d.reason !== 'error') {
-    if (a.after === 'always' || (typeof facts.method === 'string' && WRITES.test(facts.method))) {
-      const now = typeof facts.now === 'number' ? facts.now : 0;
-      try {
-        (d as { setAffinity?: string }).setAffinity = mintSigned(
-          AFFINITY_KIND,
-          keys,
-          d.target.id,
-          Math.floor(now / 1000) + a.ttlSeconds,
-        );
-      } catch (_) {
-        // no current key: no cookie; the request is routed all the same
-      }
+  if (a && keys && d.target.kind === 'region' && d.reason !== 'error' && answeredWithCookie(a, facts)) {
+    const now = typeof facts.now === 'number' ? facts.now : 0;
+    try {
+      (d as { setAffinity?: string }).setAffinity = mintSigned(
+        AFFINITY_KIND,
+        keys,
+        d.target.id,
+        Math.floor(now / 1000) + a.ttlSeconds,
+      );
+    } catch (_) {
+      // no current key: no cookie; the request is routed all the same
     }
   }
   return d;
+}
+
+/** Whether the response to this request carries the affinity cookie: every one, or (by default) writes. */
+function answeredWithCookie(a: AffinityTable, facts: Facts): boolean {
+  return a.after === 'always' || (typeof facts.method === 'string' && WRITES.test(facts.method));
 }
 
 /** Whether routing this request needs the signing keys: a token, an affinity value to check, or a cookie to issue. */
@@ -156,8 +159,7 @@ export function needsKeys(facts: Facts, router: RouteTable): boolean {
   const a = router.affinity;
   if (!a) return false;
   return (
-    a.after === 'always' ||
-    (typeof facts.method === 'string' && WRITES.test(facts.method)) ||
+    answeredWithCookie(a, facts) ||
     (facts.cookies !== undefined && facts.cookies[a.cookie] !== undefined) ||
     (a.header !== undefined && headers !== undefined && headers[a.header] !== undefined)
   );
@@ -190,8 +192,8 @@ function routed(facts: Facts, doc: DocInput, router: RouteTable, ctx?: RouteCont
       ? affinity(facts, doc, router, ranking || router.noGeo, ctx === undefined ? undefined : ctx.keys, trace)
       : undefined;
     let d: Pick | NoGeoPick | AffinityPick;
-    if (aff?.dest) {
-      d = aff.dest;
+    if (aff?.pick) {
+      d = aff.pick;
     } else {
       const pick = choose(ranking || router.noGeo, key, doc, router, trace);
       d = ranking ? pick : { dest: pick.dest, reason: 'no-geo', next: pick.next };
@@ -414,7 +416,8 @@ interface AffinityPick {
   readonly next?: Destination;
 }
 interface AffinityStep {
-  readonly dest?: AffinityPick;
+  /** present when the value is followed */
+  readonly pick?: AffinityPick;
   readonly outcome: AffinityOutcome;
 }
 
@@ -448,11 +451,11 @@ function affinity(
       keys,
       trace,
     );
-    if (first.dest) return first;
+    if (first.pick) return first;
   }
   if (typeof home === 'string') {
     const h = affinityOf(home, 'header', a.headerMaxTtlSeconds, facts, doc, router, ranking, keys, trace);
-    if (h.dest || !first) return h;
+    if (h.pick || !first) return h;
   }
   return first;
 }
@@ -497,7 +500,7 @@ function affinityOf(
   const r = router.regions[at];
   TRACE: trace.push(`affinity: ${from} → ${region} (key ${c.keyId})`);
   return {
-    dest: { dest: r, reason: 'affinity', next: nextAfter(order, at, doc, router) },
+    pick: { dest: r, reason: 'affinity', next: nextAfter(order, at, doc, router) },
     outcome: { from, region, honoured: true },
   };
 }

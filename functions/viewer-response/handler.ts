@@ -12,6 +12,7 @@ import { AFFINITY_HEADER, affinityAttributes, isAffinityValue, ROUTE_HEADER_PREF
 
 interface Field {
   value: string;
+  multiValue?: { value: string }[];
 }
 interface CookieField {
   value: string;
