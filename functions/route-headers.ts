@@ -1,6 +1,7 @@
 // The x-route-* headers, one place for both Lambda@Edge functions: origin-request writes them on the request it
 // sends, origin-response reads them back from the event's request.
 import type { Decision } from '../shared/route';
+import { AFFINITY_KIND, looksSigned } from '../shared/token';
 
 /** Every header we set starts with this; any the viewer (or the origin) sent is removed first. */
 export const ROUTE_HEADER_PREFIX = 'x-route-';
@@ -25,12 +26,9 @@ export function decisionTarget(value: string): string | undefined {
   return /^target=([a-z][a-z0-9-]{0,62});/.exec(value)?.[1];
 }
 
-// The shape of a signed affinity value (shared/token.ts): nothing else is ever written into a Set-Cookie.
-const AFFINITY_VALUE = /^ea1\.[A-Za-z0-9_-]{1,32}\.[a-z][a-z0-9-]{0,62}\.\d{1,12}\.[A-Za-z0-9_-]{43}$/;
-
-/** Whether a value may be set as the affinity cookie. */
+/** Whether a value may be set as the affinity cookie: the shape of a signed affinity value, nothing else. */
 export function isAffinityValue(v: unknown): v is string {
-  return typeof v === 'string' && AFFINITY_VALUE.test(v);
+  return looksSigned(AFFINITY_KIND, v);
 }
 
 /** The affinity cookie's attributes: as long as its signed life, on every path, never to scripts or other sites. */

@@ -52,6 +52,13 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** Whether a value has the shape of a signed value of `kind` (signature not checked): what a response may echo. */
+export function looksSigned(kind: SignedKind, value: unknown): value is string {
+  if (typeof value !== 'string' || value.length > MAX_TOKEN_LENGTH) return false;
+  const m = SIGNED.exec(value);
+  return m !== null && m[1] === kind && m[3] !== '*';
+}
+
 function refused(cause: SignedCause, why: string, subject?: string): SignedCheck {
   return { ok: false, cause, why, subject };
 }

@@ -183,7 +183,7 @@ export class EdgeRouterStack extends Stack {
         role,
         description: 'edge-router: routes each request to the best regional origin',
       });
-      // The trace for authorised viewers: no I/O, so the smallest size and a short timeout.
+      // The trace for authorised viewers and the affinity cookie: no I/O, so the smallest size and a short timeout.
       const originResponse = new cloudfront.experimental.EdgeFunction(this, 'OriginResponse', {
         runtime: lambda.Runtime.NODEJS_22_X,
         handler: 'index.handler',
@@ -191,7 +191,7 @@ export class EdgeRouterStack extends Stack {
         memorySize: 128,
         timeout: Duration.seconds(1),
         role,
-        description: 'edge-router: the decision trace for authorised viewers',
+        description: 'edge-router: the decision trace for authorised viewers, and the affinity cookie',
       });
       for (const f of [originRequest, originResponse]) {
         // the us-east-1 copy; replicas in other regions make their own groups (see the README)
