@@ -7,7 +7,7 @@
 //   DIR/origin-response/index.js the Lambda@Edge origin-response function (the decision trace), same config.
 //   DIR/prober/index.js          the health checker, a scheduled regional Lambda per vantage, same config.
 //   DIR/viewer-request/index.js  the CloudFront Functions viewer-request function (cloudfront-js-2.0): the router
-//                                packed in, checked by scripts/check-cff.cjs (syntax, imports, 10 KB).
+//                                tables baked in, checked by scripts/check-cff.cjs (syntax, imports, 10 KB).
 //   DIR/viewer-response/index.js the CloudFront Functions viewer-response function: sets the affinity cookie.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -49,7 +49,7 @@ await build({
 // The router config is validated by the CLI just built: the same validator as `edge-router validate`.
 const require = createRequire(import.meta.url);
 const { checkCloudFrontFunction, sizeProblem } = require('./scripts/check-cff.cjs');
-const { checkConfig, packedRouter } = require(resolve(outdir, 'cli/index.js'));
+const { checkConfig, bakedRouter } = require(resolve(outdir, 'cli/index.js'));
 const checked = checkConfig(values.config);
 if (!checked.success) {
   for (const e of checked.errors) console.error(`${values.config}: ${e.path}: ${e.message}`);
@@ -84,14 +84,16 @@ if (bytes > ORIGIN_REQUEST_BUDGET) {
 /** Property names of edge-router's own objects, shortened in the CloudFront Functions bundle. */
 export const INTERNAL_PROPS = new RegExp(
   `^(${[
-    // RouteTable, PackedRouter and their parts
+    // RouteTable, Baked and their parts
     'fallback',
+    'rankings',
     'byCountry',
     'byAnchor',
     'anchorGeo',
     'anchors',
     'anchorPlaces',
     'noGeo',
+    'residency',
     'targets',
     'networks',
     'networkRoutes',
@@ -100,10 +102,8 @@ export const INTERNAL_PROPS = new RegExp(
     'maxTokenTtlSeconds',
     'sticky',
     'environments',
-    'groups',
-    'rankings',
+    'regions',
     'countries',
-    'names',
     'starts4',
     'values4',
     'nets6',
@@ -111,20 +111,26 @@ export const INTERNAL_PROPS = new RegExp(
     'values6',
     'place',
     'dialSeed',
-    'says',
-    'down',
-    'chose',
-    'ranking',
-    'anchor',
-    'geo',
+    'canary',
+    'top',
     'group',
-    'order',
-    'text',
+    'ranking',
+    'geo',
     'kind',
+    'code',
+    'id',
+    // Plan, Placement (a walk's own fields are stored JSON: never shortened)
+    'serial',
+    'walks',
+    'placed',
+    'at',
+    'plan',
+    'says',
     // Decision, facts, override and token checks
     'target',
     'origin',
     'reason',
+    'error',
     'stale',
     'authorised',
     'override',
@@ -154,11 +160,14 @@ export const INTERNAL_PROPS = new RegExp(
     'subject',
     'cause',
     'region',
-    // the viewer-request runtime
+    // the viewer-request runtime and the store's parts
     'table',
+    'fingerprint',
     'crypto',
     'failoverStatusCodes',
-    'doc',
+    'tag',
+    'text',
+    'walk',
   ].join('|')})$`,
 );
 
@@ -242,7 +251,9 @@ async function buildCloudFrontFunction(name, entry, baked) {
 const code = await buildCloudFrontFunction(
   'viewer-request',
   'functions/viewer-request/index.ts',
-  `export const packed = ${JSON.stringify(packedRouter(config))};
+  `${Object.entries(bakedRouter(config))
+    .map(([name, value]) => `export const ${name} = ${JSON.stringify(value)};`)
+    .join('\n')}
 export const failoverStatusCodes = ${JSON.stringify(config.originGroups?.failoverStatusCodes ?? null)};`,
 );
 // The viewer-response function sets the affinity cookie; it is small, so its 10 KB is always enforced.

@@ -1,6 +1,7 @@
 // npm run bench: decisions per second and latency of the routing core, one JSON object per line on stdout
 // (the machine goes to stderr). Mix: random countries, half of them with CloudFront's latitude/longitude,
-// random viewer IPs, one region down and one dial at 30.
+// random viewer IPs, one region down and one dial at 30. The route/* rows pick over a plan built once, as the
+// runtimes do; plan/* rows time planning a document (once per document at the edge).
 import { cpus } from 'node:os';
 import { Bench } from 'tinybench';
 import exampleDoc from '../examples/health.json';
@@ -13,11 +14,14 @@ import {
   type HealthDoc,
   type KeyRing,
   mintAffinity,
+  type PickContext,
+  type Plan,
   parseHealthDoc,
   parseRouterConfig,
-  type RouteContext,
-  route,
+  pick,
+  plan,
 } from '../shared';
+import twelveConfig from '../test/configs/twelve-regions.config.json';
 
 const parsed = parseRouterConfig(exampleConfig);
 if (!parsed.success) throw new Error('examples/router.config.json is invalid');
@@ -76,7 +80,7 @@ const keys: KeyRing = keyRing({
   version: 1,
   keys: [{ id: 'bench', secret: Buffer.alloc(32, 7).toString('base64url') }],
 });
-const ctx: RouteContext = { keys };
+const ctx: PickContext = { keys };
 const AFFINITY_MIX: Facts[] = MIX.map((f, k) => ({
   ...f,
   cookies: {
@@ -89,23 +93,43 @@ const BATCH = 1000;
 let i = 0;
 let sink = 0;
 
+const PLAN = plan(router, doc);
+const CIDR_PLAN = plan(cidrRouter, doc);
+const twelve = parseRouterConfig(twelveConfig);
+if (!twelve.success) throw new Error('test/configs/twelve-regions.config.json is invalid');
+const twelveRouter = compileRouter(twelve.data);
+const twelveDoc: HealthDoc = {
+  ...doc,
+  regions: { 'ap-south-1': { status: 'down' }, 'eu-west-1': { status: 'up', dial: 30 } },
+  canary: { percent: 5, schedule: [{ at: '2025-11-25T08:00:00Z', percent: 10 }] },
+};
+
 /** BATCH decisions with loop state in locals, so the timer and the closure are not what is measured. */
-function batch(r: typeof router, mix: Facts[] = MIX, c?: RouteContext): void {
+function batch(p: Plan, mix: Facts[] = MIX, c?: PickContext): void {
   let j = i;
   let s = 0;
-  for (let k = 0; k < BATCH; k++) s += route(mix[j++ & 4095], doc, r, c).trace.length;
+  for (let k = 0; k < BATCH; k++) s += pick(p, mix[j++ & 4095], c).serial as number;
   i = j;
   sink += s;
 }
 const bench = new Bench({ time: 3000, warmup: true, warmupTime: 1500 });
 bench
   .add('route/mix', () => {
-    sink += route(MIX[i++ & 4095], doc, router).trace.length;
+    sink += pick(PLAN, MIX[i++ & 4095]).serial as number;
   })
-  .add(`route/mix-batch${BATCH}`, () => batch(router))
-  .add(`route/mix-100cidrs-batch${BATCH}`, () => batch(cidrRouter))
-  .add(`route/affinity-cookie-batch${BATCH}`, () => batch(router, AFFINITY_MIX, ctx))
-  .add(`route/write-sets-affinity-batch${BATCH}`, () => batch(router, WRITE_MIX, ctx))
+  .add(`route/mix-batch${BATCH}`, () => batch(PLAN))
+  .add(`route/mix-100cidrs-batch${BATCH}`, () => batch(CIDR_PLAN))
+  .add(`route/affinity-cookie-batch${BATCH}`, () => batch(PLAN, AFFINITY_MIX, ctx))
+  .add(`route/write-sets-affinity-batch${BATCH}`, () => batch(PLAN, WRITE_MIX, ctx))
+  .add('route/explain', () => {
+    sink += pick(PLAN, MIX[i++ & 4095], { trace: true }).trace.length;
+  })
+  .add('plan/example', () => {
+    sink += plan(router, doc).walks.length;
+  })
+  .add('plan/twelve-regions', () => {
+    sink += plan(twelveRouter, twelveDoc).walks.length;
+  })
   .add('compileRouter/example', () => {
     sink += compileRouter(config).regions.length;
   })

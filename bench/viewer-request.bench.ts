@@ -1,18 +1,20 @@
 // npm run bench (after the build): the built CloudFront Functions file, dist/viewer-request/index.js, in the test
 // harness (test/helpers/cff.ts), as the nearest measurable proxy for CloudFront's compute utilization.
-//   viewer-request/harness   one request: the file's top-level code (unpacking the baked router) and the handler,
-//                            reading the document from the store (in memory), routing, changing the origin
+//   viewer-request/harness   one request: the file's top-level code (the baked tables) and the handler, reading
+//                            the viewer's walk from the store (in memory), picking, changing the origin
 //   viewer-request/bundle    its size in bytes (CloudFront's limit: 10,240)
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { asStore, healthEntries } from '../lib/kvs';
-import type { HealthDoc } from '../shared';
+import { asStore, planEntries } from '../lib/kvs';
+import { compileRouter, type HealthDoc, parseRouterConfig } from '../shared';
 import { CffHarness } from '../test/helpers/cff';
 import { viewerRequest } from '../test/helpers/fixtures';
 
 const file = join(__dirname, '..', 'dist', 'viewer-request', 'index.js');
 const doc = require('../examples/health.json') as HealthDoc;
-const harness = new CffHarness(file, { kvs: asStore(healthEntries(doc)) });
+const config = parseRouterConfig(require('../router.config.json'));
+if (!config.success) throw new Error('router.config.json is invalid');
+const harness = new CffHarness(file, { kvs: asStore(planEntries(compileRouter(config.data), doc)) });
 const countries = ['KR', 'DE', 'US', 'BR', 'JP', 'GB', 'IN', 'FR'];
 const events = countries.map((c, i) =>
   viewerRequest({ 'cloudfront-viewer-country': c }, {}, `203.0.113.${i}`),

@@ -16,10 +16,16 @@ import {
   s3Client,
   writeDoc,
 } from '../lib/doc-store';
-import { healthEntries, kvsClient, putParts, storedSerial } from '../lib/kvs';
+import { kvsClient, planEntries, putPlan, type StoredPlan, storedPlan } from '../lib/kvs';
 import { healthLines, readObservations } from '../lib/prober';
-import { type HealthDoc, jsonPath, parseHealthDocText, type Router, type RouterConfig } from '../shared';
-import { KVS_HEALTH_KEY } from '../shared/kvs-doc';
+import {
+  fingerprint,
+  type HealthDoc,
+  jsonPath,
+  parseHealthDocText,
+  type Router,
+  type RouterConfig,
+} from '../shared';
 import { parseTrafficCsv, simulate, type TrafficMix } from '../shared/simulate';
 import { formatSimulation } from './format';
 import { CliError, loadConfig, loadDoc, problemLines } from './load';
@@ -70,14 +76,15 @@ export function kvsArnOf(o: { kvsArn?: string }, config: RouterConfig): string |
 }
 
 /**
- * After the S3 write: the same document into the KeyValueStore, so that the two never disagree for long. A
+ * After the S3 write: the document's plan into the KeyValueStore, so that the two never disagree for long. A
  * failure here leaves S3 ahead; the message says how to catch up.
  */
-export async function syncKvs(arn: string, doc: HealthDoc): Promise<void> {
+export async function syncKvs(arn: string, router: Router, doc: HealthDoc): Promise<void> {
   const client = kvsClient();
   try {
-    await putParts(client, arn, KVS_HEALTH_KEY, healthEntries(doc));
-    console.log(`KeyValueStore ${arn}: serial ${doc.serial}`);
+    const entries = planEntries(router, doc);
+    await putPlan(client, arn, entries);
+    console.log(`KeyValueStore ${arn}: plan of serial ${doc.serial} (${router.rankings.length} walks)`);
   } catch (e) {
     throw new CliError(
       [
@@ -89,6 +96,21 @@ export async function syncKvs(arn: string, doc: HealthDoc): Promise<void> {
   } finally {
     client.destroy();
   }
+}
+
+/** What the store's plan is, beside S3's serial: in step, behind, mid-write, or planned for another config. */
+export function planState(stored: StoredPlan, liveSerial: number, router: Router): string {
+  const fp = fingerprint(router);
+  const serials = stored.serials.join(', ');
+  if (stored.walks === 0)
+    return `no plan${stored.legacy ? " (only an older version's document)" : ''}: run \`edge-router kvs sync\``;
+  const of = `plan of serial${stored.serials.length > 1 ? 's' : ''} ${serials} in ${stored.walks} walks`;
+  if (stored.fingerprints.length !== 1 || stored.fingerprints[0] !== fp)
+    return `${of}, planned for config ${stored.fingerprints.join(', ')}; this config is ${fp}: run \`edge-router kvs sync\` with it`;
+  if (stored.walks !== router.rankings.length)
+    return `${of}; this config has ${router.rankings.length}: run \`edge-router kvs sync\``;
+  if (stored.serials.length === 1 && stored.serials[0] === liveSerial) return `${of} (in step with S3)`;
+  return `${of}, S3 has serial ${liveSerial} (not in step: run \`edge-router kvs sync\`)`;
 }
 
 function location(o: StoreOptions, config: RouterConfig): StoreLocation {
@@ -237,7 +259,7 @@ export async function writeChange(
         const etag = await writeDoc(client, loc, `${JSON.stringify(next, null, 2)}\n`, stored?.etag ?? null);
         console.log(`wrote serial ${next.serial} to ${where} (ETag ${etag})`);
         const arn = kvsArnOf(o, config);
-        if (arn) await syncKvs(arn, next);
+        if (arn) await syncKvs(arn, router, next);
         return;
       } catch (e) {
         if (!(e instanceof ConflictError)) throw e;
@@ -305,7 +327,7 @@ export function addDocCommands(cli: Command): void {
 
   storeOptions(doc.command('get').description('print the live document, its serial, ETag and age')).action(
     async (o: StoreOptions) => {
-      const { data: config } = loadConfig(o.config);
+      const { router, data: config } = loadConfig(o.config);
       const loc = location(o, config);
       const client = s3Client(loc);
       try {
@@ -325,10 +347,9 @@ export function addDocCommands(cli: Command): void {
         if (arn) {
           const kvs = kvsClient();
           try {
-            const serial = await storedSerial(kvs, arn);
-            const state =
-              serial === live.serial ? 'in step with S3' : 'not in step: run `edge-router kvs sync`';
-            console.error(`KeyValueStore ${arn}: serial ${serial ?? 'none'} (${state})`);
+            console.error(
+              `KeyValueStore ${arn}: ${planState(await storedPlan(kvs, arn), live.serial, router)}`,
+            );
           } catch (e) {
             console.error(`KeyValueStore ${arn}: cannot read: ${e instanceof Error ? e.message : e}`);
           } finally {

@@ -1,5 +1,5 @@
 // Human-readable output of the CLI.
-import { COUNTRIES, type Decision, type HealthDoc, type Reason, type Router, route } from '../shared';
+import { COUNTRIES, type Decision, type HealthDoc, pick, plan, type Reason, type Router } from '../shared';
 import type { AffinityTable } from '../shared/router';
 import { destinationOf, type SimulationReport } from '../shared/simulate';
 
@@ -33,7 +33,14 @@ export function formatDecision(
         ]
       : []),
     ...notes.map((n) => `note:    ${n}`),
-    'trace:',
+    // the two stages: what the document's plan resolved for this viewer's ranking, then what the pick did
+    ...(d.plan
+      ? [
+          `plan:    ${d.serial === null ? 'no document' : `serial ${d.serial}`}, the walk of this viewer's ranking`,
+          ...d.plan.map((t, i) => `  ${i + 1}. ${t}`),
+        ]
+      : []),
+    'pick:',
     ...d.trace.map((t, i) => `  ${i + 1}. ${t}`),
   ];
   return lines.join('\n');
@@ -59,16 +66,17 @@ export function routingTable(router: Router, doc: HealthDoc | null, now: number)
     (Object.values(doc.regions).some((h) => h.dial !== undefined && h.dial < 100) ||
       doc.canary !== undefined);
   const table: Record<string, TableRow> = {};
+  const p = plan(router, doc);
   for (const iso of [...COUNTRIES.keys()].sort()) {
     if (!splits) {
-      const d = route({ country: iso, now }, doc, router);
+      const d = pick(p, { country: iso, now });
       table[iso] = { target: d.target.id, reason: d.reason };
       continue;
     }
     // dials and canaries split a country's viewers by key: sample keys, report the majority and the split
     const counts = new Map<string, { n: number; target: string; reason: Reason }>();
     for (let i = 0; i < SAMPLES; i++) {
-      const d = route({ country: iso, ip: `sample-${i}`, now }, doc, router);
+      const d = pick(p, { country: iso, ip: `sample-${i}`, now });
       const label = destinationOf(d);
       const c = counts.get(label);
       counts.set(label, { n: (c?.n ?? 0) + 1, target: d.target.id, reason: c?.reason ?? d.reason });

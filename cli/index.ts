@@ -8,11 +8,14 @@ import {
   type Decision,
   type Facts,
   type HealthDoc,
+  pick,
+  plan,
   type RouterConfig,
   route,
 } from '../shared';
-import type { PackedRouter } from '../shared/packed-router';
-import { packRouter } from '../shared/router';
+import { bake } from '../shared/bake';
+import type { Baked } from '../shared/baked';
+import { fingerprint } from '../shared/plan';
 import { addDocCommands } from './doc';
 import { formatDecision, formatTable, routingTable } from './format';
 import { addKeyCommands, loadKeyRing, readKeys } from './keys';
@@ -78,12 +81,13 @@ function explainMany(o: ExplainOptions): void {
   const doc = o.doc ? loadDoc(o.doc, config) : undefined;
   for (const w of [...warnings, ...(doc?.warnings ?? [])]) console.error(w);
   const keys = o.keyFile ? loadKeyRing(o.keyFile) : undefined;
+  const p = plan(router, doc?.data ?? null);
   const out: string[] = [];
   ips.forEach((ip, i) => {
     if (!ipaddr.isValid(ip))
       throw new CliError([`${file}: line ${i + 1}: ${JSON.stringify(ip)} is not an IP address`]);
     const { facts } = toFacts({ ...o, ip });
-    const d = route(facts, doc?.data ?? null, router, { keys });
+    const d = pick(p, facts, { keys });
     out.push(
       o.json
         ? JSON.stringify({
@@ -186,7 +190,7 @@ export function program(): Command {
           'no viewer key (--ip, or the sticky cookie/header): dials and the canary see one empty key',
         );
       }
-      const decision: Decision = route(facts, doc?.data ?? null, router, { keys });
+      const decision: Decision = route(facts, doc?.data ?? null, router, { keys, trace: true });
       if (o.json) console.log(JSON.stringify(decision, null, 2));
       else console.log(formatDecision(decision, notes, o.doc, router.affinity));
     });
@@ -244,9 +248,10 @@ function toFacts(o: ExplainOptions): { facts: Facts; notes: string[] } {
 
 /** For the build (esbuild.config.mjs): the same validation as `edge-router validate`. */
 export { checkConfig };
-/** For the build: the CloudFront Functions bundle carries the router packed. */
-export function packedRouter(config: RouterConfig): PackedRouter {
-  return packRouter(compileRouter(config), { names: false });
+/** For the build: the CloudFront Functions bundle carries the config's tables baked, and its fingerprint. */
+export function bakedRouter(config: RouterConfig): { baked: Baked; fingerprint: string } {
+  const router = compileRouter(config);
+  return { baked: bake(router), fingerprint: fingerprint(router) };
 }
 
 export async function main(argv: string[]): Promise<number> {

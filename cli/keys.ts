@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { keyRing, newSecret } from '../lib/keyring';
 import { type KeyRing, type KeysDoc, mintAffinity, mintToken, parseJsonText } from '../shared';
 import { TARGET_ID } from '../shared/ids';
+import { problemsOf } from '../shared/problems';
 import { KeysDocSchema } from '../shared/schema';
-import { problemsOf } from '../shared/validate';
 import { CliError, loadConfig, problemLines } from './load';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };

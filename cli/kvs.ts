@@ -1,15 +1,28 @@
 // edge-router kvs: the CloudFront KeyValueStore that the CloudFront Functions runtime reads (the layout:
-// shared/kvs-doc.ts). `export` prints the import file for creating a store; `sync` brings a store in step with
-// the live document in S3 (and, with --keys, the signing keys). Every `edge-router doc` write also updates it.
+// shared/kvs-layout.ts). `export` prints the import file for creating a store; `sync` brings a store in step with
+// the live document in S3, planned for the config (and, with --keys, the signing keys). Every `edge-router doc`
+// write also updates it.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { readDoc, s3Client } from '../lib/doc-store';
-import { healthEntries, importFile, keysEntries, kvsClient, putParts } from '../lib/kvs';
-import { parseHealthDocText } from '../shared';
-import { KVS_HEALTH_KEY, KVS_KEYS_KEY, KVS_MAX_VALUE_BYTES } from '../shared/kvs-doc';
+import { importFile, keysEntries, kvsClient, planEntries, putKeys, putPlan } from '../lib/kvs';
+import { type HealthDoc, parseHealthDocText, type Router } from '../shared';
+import type { KvsEntry } from '../shared/kvs-layout';
+import { KVS_KEYS_KEY, KVS_MAX_VALUE_BYTES } from '../shared/kvs-layout';
 import { kvsArnOf } from './doc';
 import { readKeys } from './keys';
 import { CliError, loadConfig, loadDoc, problemLines } from './load';
+
+/** The plan's entries, or a CliError naming the document when it cannot be stored. */
+export function planOf(router: Router, doc: HealthDoc, where: string): KvsEntry[] {
+  try {
+    return planEntries(router, doc);
+  } catch (e) {
+    throw new CliError([`${where}: ${e instanceof Error ? e.message : String(e)}: nothing written`], {
+      cause: e,
+    });
+  }
+}
 
 export function addKvsCommands(cli: Command): void {
   const kvs = cli
@@ -24,9 +37,9 @@ export function addKvsCommands(cli: Command): void {
     .option('--keys <file>', 'also the signing keys (the store is then as private as the keys file)')
     .option('--out <file>', 'write it here instead of stdout')
     .action((o: { config: string; doc: string; keys?: string; out?: string }) => {
-      const { data: config } = loadConfig(o.config);
+      const { router, data: config } = loadConfig(o.config);
       const doc = loadDoc(o.doc, config).data;
-      const entries = [...healthEntries(doc), ...(o.keys ? keysEntries(readKeys(o.keys)) : [])];
+      const entries = [...planOf(router, doc, o.doc), ...(o.keys ? keysEntries(readKeys(o.keys)) : [])];
       for (const e of entries) {
         if (Buffer.byteLength(e.value) > KVS_MAX_VALUE_BYTES)
           throw new CliError([`${e.key}: value over 1 KB`]);
@@ -35,7 +48,7 @@ export function addKvsCommands(cli: Command): void {
       if (o.out) writeFileSync(o.out, text);
       else process.stdout.write(text);
       console.error(
-        `${entries.length} keys: ${KVS_HEALTH_KEY} (serial ${doc.serial})${o.keys ? `, ${KVS_KEYS_KEY}` : ''}`,
+        `${entries.length} keys: the plan of serial ${doc.serial} (${router.rankings.length} walks)${o.keys ? `, ${KVS_KEYS_KEY}` : ''}`,
       );
     });
 
@@ -47,7 +60,7 @@ export function addKvsCommands(cli: Command): void {
     .option('--endpoint <url>', 'an S3-compatible endpoint (default: healthDoc.endpoint)')
     .option('--keys <file>', 'also write these signing keys')
     .action(async (o: { config: string; kvsArn?: string; endpoint?: string; keys?: string }) => {
-      const { data: config } = loadConfig(o.config);
+      const { router, data: config } = loadConfig(o.config);
       const arn = kvsArnOf(o, config);
       if (!arn) throw new CliError([`no --kvs-arn, and ${o.config} has no healthDoc.kvsArn`]);
       const src = config.healthDoc;
@@ -67,10 +80,10 @@ export function addKvsCommands(cli: Command): void {
         const parsed = parseHealthDocText(stored.text, config);
         if (!parsed.success) throw new CliError([...problemLines(where, parsed.errors), 'nothing synced']);
         const doc = parsed.data;
-        await putParts(client, arn, KVS_HEALTH_KEY, healthEntries(doc));
-        console.log(`KeyValueStore ${arn}: serial ${doc.serial}`);
+        await putPlan(client, arn, planOf(router, doc, where));
+        console.log(`KeyValueStore ${arn}: plan of serial ${doc.serial} (${router.rankings.length} walks)`);
         if (o.keys) {
-          await putParts(client, arn, KVS_KEYS_KEY, keysEntries(readKeys(o.keys)));
+          await putKeys(client, arn, keysEntries(readKeys(o.keys)));
           console.log(`KeyValueStore ${arn}: signing keys from ${o.keys}`);
         }
       } catch (e) {

@@ -1,6 +1,6 @@
 // The x-route-* headers, one place for both Lambda@Edge functions: origin-request writes them on the request it
 // sends, origin-response reads them back from the event's request.
-import type { Decision } from '../shared/route';
+import type { Decision } from '../shared/pick';
 import { AFFINITY_KIND, looksSigned } from '../shared/token';
 
 /** Every header we set starts with this; any the viewer (or the origin) sent is removed first. */

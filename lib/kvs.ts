@@ -1,22 +1,46 @@
-// What edge-router keeps in a CloudFront KeyValueStore (the layout: shared/kvs-doc.ts), from the Node side: the
-// entries for a health document and for the signing keys, and writing them to a store.
+// What edge-router keeps in a CloudFront KeyValueStore (the layout: shared/kvs-layout.ts), from the Node side: the
+// plan of a health document, one walk per ranking, and the signing keys; and writing them to a store.
 import '@aws-sdk/signature-v4a';
 import {
   CloudFrontKeyValueStoreClient,
   ConflictException,
   DescribeKeyValueStoreCommand,
-  GetKeyCommand,
   ListKeysCommand,
-  ResourceNotFoundException,
   UpdateKeysCommand,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
-import { KVS_HEALTH_KEY, KVS_KEYS_KEY, type KvsEntry, kvsParts, textTag } from '../shared/kvs-doc';
+import {
+  KVS_KEYS_KEY,
+  KVS_PLAN_PREFIX,
+  type KvsEntry,
+  kvsParts,
+  planTag,
+  tagOf,
+  textTag,
+  walkKey,
+} from '../shared/kvs-layout';
+import { fingerprint, plan } from '../shared/plan';
+import type { Router } from '../shared/router';
 import type { HealthDoc, KeysDoc } from '../shared/schema';
+import type { Walk } from '../shared/walk';
 
-/** The health document's entries: its JSON (without $schema), in parts tagged with its serial. */
-export function healthEntries(doc: HealthDoc): KvsEntry[] {
-  const { $schema: _, ...rest } = doc;
-  return kvsParts(KVS_HEALTH_KEY, String(doc.serial), JSON.stringify(rest));
+/** A walk as stored: what the edge reads, without the plan's words. */
+export function storedWalk(w: Walk): string {
+  const { says: _, ...stored } = w;
+  return JSON.stringify(stored);
+}
+
+/**
+ * The plan's entries: per ranking, its walk under `doc`, tagged with the serial and the config's fingerprint. Throws
+ * when the document cannot be planned or a walk would need more values than a reader takes (shared/kvs-layout.ts).
+ */
+export function planEntries(router: Router, doc: HealthDoc): KvsEntry[] {
+  const p = plan(router, doc);
+  if (p.error !== undefined) throw new Error(`the document cannot be planned: ${p.error}`);
+  const tag = planTag(doc.serial, fingerprint(router));
+  const out: KvsEntry[] = [];
+  for (let i = 0; i < router.rankings.length; i++)
+    out.push(...kvsParts(walkKey(i), tag, storedWalk(p.walks[i] as Walk)));
+  return out;
 }
 
 /** The signing keys' entries: {"<key id>": "<secret>"} for the keys that are not retired. */
@@ -56,46 +80,90 @@ export function kvsClient(region = 'us-east-1'): CloudFrontKeyValueStoreClient {
   return new CloudFrontKeyValueStoreClient({ region });
 }
 
-async function allKeys(client: CloudFrontKeyValueStoreClient, arn: string): Promise<string[]> {
-  const keys: string[] = [];
+/** Every key of the store with its value (ListKeys pages of 50). */
+async function allEntries(client: CloudFrontKeyValueStoreClient, arn: string): Promise<KvsEntry[]> {
+  const out: KvsEntry[] = [];
   let NextToken: string | undefined;
   do {
     const page = await client.send(new ListKeysCommand({ KvsARN: arn, NextToken, MaxResults: 50 }));
-    for (const item of page.Items ?? []) if (item.Key) keys.push(item.Key);
+    for (const item of page.Items ?? []) if (item.Key) out.push({ key: item.Key, value: item.Value ?? '' });
     NextToken = page.NextToken;
   } while (NextToken);
-  return keys;
+  return out;
+}
+
+/** Keys of the plan, and those an earlier version kept the whole document under (deleted when a plan is written). */
+const isPlanKey = (k: string) =>
+  k.startsWith(KVS_PLAN_PREFIX) || k === 'edge-router/health' || k.startsWith('edge-router/health/');
+const isKeysKey = (k: string) => k === KVS_KEYS_KEY || k.startsWith(`${KVS_KEYS_KEY}/`);
+
+/** Writes the plan of a document (planEntries), deleting the walks and parts it no longer has. */
+export function putPlan(
+  client: CloudFrontKeyValueStoreClient,
+  arn: string,
+  entries: readonly KvsEntry[],
+): Promise<string> {
+  return putEntries(client, arn, entries, isPlanKey);
+}
+
+/** Writes the signing keys (keysEntries). */
+export function putKeys(
+  client: CloudFrontKeyValueStoreClient,
+  arn: string,
+  entries: readonly KvsEntry[],
+): Promise<string> {
+  return putEntries(client, arn, entries, isKeysKey);
 }
 
 /**
- * Replaces what the store holds under `name` (its parts; parts left over from a longer version are deleted) with
- * `entries`, over the store's current ETag; a conflict re-reads the ETag and tries again (three times). Returns the
- * store's new ETag. At most 50 keys go in one all-or-nothing UpdateKeys; a longer document goes in several, and
- * the edge refuses to read its parts while they are of two versions.
+ * Replaces the store's keys that `owns` with `entries` (a key it owns that is not among them is deleted), over the
+ * store's current ETag; a conflict re-reads the ETag and tries again (three times). Returns the store's new ETag. At
+ * most 50 keys go in one all-or-nothing UpdateKeys, and the parts of one text never straddle two of them; between
+ * two, a reader may meet texts of two versions (each whole), never a torn one.
  */
-export async function putParts(
+async function putEntries(
   client: CloudFrontKeyValueStoreClient,
   arn: string,
-  name: string,
   entries: readonly KvsEntry[],
+  owns: (key: string) => boolean,
 ): Promise<string> {
+  // one group per text: its part 0 and the parts after it
+  const groups: KvsEntry[][] = [];
+  for (const e of entries) {
+    if (groups.length && e.key.startsWith(`${groups[groups.length - 1][0].key}/`))
+      groups[groups.length - 1].push(e);
+    else groups.push([e]);
+  }
   for (let attempt = 1; ; attempt++) {
     try {
       let etag = (await client.send(new DescribeKeyValueStoreCommand({ KvsARN: arn }))).ETag;
       const keep = new Set(entries.map((e) => e.key));
-      const stale = (await allKeys(client, arn)).filter((k) => k.startsWith(`${name}/`) && !keep.has(k));
-      const ops: ({ put: KvsEntry } | { del: string })[] = [
-        ...entries.map((e) => ({ put: e })),
-        ...stale.map((k) => ({ del: k })),
-      ];
-      for (let i = 0; i < ops.length; i += KVS_BATCH) {
-        const batch = ops.slice(i, i + KVS_BATCH);
+      const stale = (await allEntries(client, arn)).map((e) => e.key).filter((k) => owns(k) && !keep.has(k));
+      const batches: { puts: KvsEntry[]; deletes: string[] }[] = [];
+      let batch = { puts: [] as KvsEntry[], deletes: [] as string[] };
+      const room = () => KVS_BATCH - batch.puts.length - batch.deletes.length;
+      for (const g of groups) {
+        if (room() < g.length) {
+          batches.push(batch);
+          batch = { puts: [], deletes: [] };
+        }
+        batch.puts.push(...g);
+      }
+      for (const k of stale) {
+        if (room() < 1) {
+          batches.push(batch);
+          batch = { puts: [], deletes: [] };
+        }
+        batch.deletes.push(k);
+      }
+      if (batch.puts.length + batch.deletes.length) batches.push(batch);
+      for (const b of batches) {
         const out = await client.send(
           new UpdateKeysCommand({
             KvsARN: arn,
             IfMatch: etag,
-            Puts: batch.flatMap((o) => ('put' in o ? [{ Key: o.put.key, Value: o.put.value }] : [])),
-            Deletes: batch.flatMap((o) => ('del' in o ? [{ Key: o.del }] : [])),
+            Puts: b.puts.map((e) => ({ Key: e.key, Value: e.value })),
+            Deletes: b.deletes.map((Key) => ({ Key })),
           }),
         );
         etag = out.ETag;
@@ -111,17 +179,30 @@ export async function putParts(
   }
 }
 
-/** The serial of the health document in the store, or null when it holds none. */
-export async function storedSerial(
-  client: CloudFrontKeyValueStoreClient,
-  arn: string,
-): Promise<number | null> {
-  try {
-    const out = await client.send(new GetKeyCommand({ KvsARN: arn, Key: KVS_HEALTH_KEY }));
-    const m = /^(\d+)\/\d+\|/.exec(out.Value ?? '');
-    return m ? Number(m[1]) : null;
-  } catch (e) {
-    if (e instanceof ResourceNotFoundException) return null;
-    throw e;
+/** What the store holds of a plan: its walks' serials and fingerprints (several while a write is under way). */
+export interface StoredPlan {
+  /** walks (part 0) in the store */
+  readonly walks: number;
+  /** distinct serials among them, lowest first */
+  readonly serials: readonly number[];
+  readonly fingerprints: readonly string[];
+  /** the store still holds the whole document as an earlier version wrote it */
+  readonly legacy: boolean;
+}
+
+export async function storedPlan(client: CloudFrontKeyValueStoreClient, arn: string): Promise<StoredPlan> {
+  const serials = new Set<number>();
+  const fingerprints = new Set<string>();
+  let walks = 0;
+  let legacy = false;
+  for (const e of await allEntries(client, arn)) {
+    if (e.key === 'edge-router/health') legacy = true;
+    if (!/^edge-router\/plan\/\d+$/.test(e.key)) continue;
+    walks++;
+    const tag = tagOf(e.value) ?? '';
+    const dot = tag.indexOf('.');
+    serials.add(Number(tag.slice(0, dot)));
+    fingerprints.add(tag.slice(dot + 1));
   }
+  return { walks, serials: [...serials].sort((a, b) => a - b), fingerprints: [...fingerprints], legacy };
 }

@@ -10,11 +10,11 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { s3Client } from '../lib/doc-store';
 import { newSecret } from '../lib/keyring';
-import { asStore, healthEntries, keysEntries } from '../lib/kvs';
+import { asStore, keysEntries, planEntries } from '../lib/kvs';
 import { Prober } from '../lib/prober';
 import { type HealthDoc, type KeysDoc, parseRouterConfig, type RouterConfig } from '../shared';
 import { everyTargetUp } from '../shared/health-check';
-import { keysKeyOf } from '../shared/router';
+import { compileRouter, keysKeyOf } from '../shared/router';
 import { type Backend, startBackend } from './backends';
 import { CffHarness } from './cff-runtime';
 import { type Edge, startEdge } from './edge';
@@ -167,6 +167,8 @@ export async function startLocal(opts: {
     doc: undefined,
     store: {},
   };
+  // the publisher's own compile of the config, as `edge-router doc` makes it
+  const router = compileRouter(config);
   const viewerRequest =
     opts.runtime === 'cloudfront-functions'
       ? {
@@ -177,7 +179,10 @@ export async function startLocal(opts: {
           store: () => {
             const doc = status.doc();
             if (doc !== stored.doc) {
-              const entries = [...(doc ? healthEntries(doc) : []), ...(keysDoc ? keysEntries(keysDoc) : [])];
+              const entries = [
+                ...(doc ? planEntries(router, doc) : []),
+                ...(keysDoc ? keysEntries(keysDoc) : []),
+              ];
               stored = { doc, store: asStore(entries) };
             }
             return stored.store;

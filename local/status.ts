@@ -15,8 +15,9 @@ import {
   compileRouter,
   type HealthDoc,
   parseHealthDocText,
+  pick,
+  plan,
   type RouterConfig,
-  route,
 } from '../shared';
 import type { RoutedRequest } from './edge';
 
@@ -85,9 +86,10 @@ export function createStatus(config: RouterConfig): Status {
     const serial = state.doc?.serial ?? null;
     if (serial === mappedSerial) return;
     map = {};
+    const p = plan(router, state.doc);
     for (const cc of COUNTRIES.keys()) {
       const numeric = alpha2ToNumeric(cc);
-      if (numeric) map[numeric] = route({ country: cc, now: Date.now() }, state.doc, router).target.id;
+      if (numeric) map[numeric] = pick(p, { country: cc, now: Date.now() }).target.id;
     }
     mappedSerial = serial;
   };

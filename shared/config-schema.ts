@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { cidrProblem } from './cidr';
 import { AWS_REGIONS, COUNTRIES } from './geo-data';
 import { TARGET_ID } from './ids';
-import { type Parsed, problemsOf } from './validate';
+import { type Parsed, problemsOf } from './problems';
 
 const COUNTRY = /^[A-Z]{2}$/;
 // A DNS name as CloudFront accepts it for a custom origin: labels of letters, digits and hyphens.

@@ -1,5 +1,7 @@
-// The routing core: pure, no I/O. Runtimes (functions/*, cli/) adapt their input to Facts, call route(),
-// and apply the Decision.
+// The routing core: pure, no I/O. Runtimes (functions/*, cli/) plan once per health document, adapt each request
+// to Facts, pick, and apply the Decision.
+
+export type { Origin, RouterConfig, RouterConfigInput } from './config-schema';
 export { parseRouterConfig } from './config-schema';
 export { AWS_REGIONS, COUNTRIES } from './geo-data';
 export { bucket, fnv1a32 } from './hash';
@@ -8,18 +10,21 @@ export {
   type AffinityCause,
   type AffinityOutcome,
   type Decision,
-  type DocInput,
   errorDecision,
   type Facts,
   needsKeys,
   OVERRIDE_COOKIE,
   OVERRIDE_HEADER,
   type OverrideOutcome,
+  type PickContext,
+  type Placement,
+  pick,
+  place,
   type Reason,
-  type RouteContext,
-  route,
   TOKEN_HEADER,
-} from './route';
+} from './pick';
+export { type DocInput, fingerprint, type Plan, plan } from './plan';
+export { route } from './route';
 export {
   compileRouter,
   type Destination,
@@ -28,15 +33,7 @@ export {
   type RouteTable,
   type Target,
 } from './router';
-export type {
-  HealthDoc,
-  KeysDoc,
-  Origin,
-  RegionHealth,
-  RouterConfig,
-  RouterConfigInput,
-  SigningKey,
-} from './schema';
+export type { HealthDoc, KeysDoc, RegionHealth, SigningKey } from './schema';
 export {
   AFFINITY_KIND,
   checkSigned,
@@ -56,3 +53,4 @@ export {
   parseHealthDocText,
   parseJsonText,
 } from './validate';
+export { fallbackWalk, type Walk } from './walk';

@@ -1,14 +1,13 @@
 // Compiling a router config: everything a request needs that depends only on the config is computed here,
-// once (at build time or module load), so that `route()` does table lookups, not geometry.
+// once (at build time or module load), so that a pick does table lookups, not geometry.
 
 import type { Anchor } from './anchor';
 import { compileCidrs } from './cidr';
+import type { Origin, RouterConfig } from './config-schema';
 import { ANCHORS, nearestAnchor, rankSites, type Site } from './geo';
 import { AWS_REGIONS, COUNTRIES, type Place } from './geo-data';
 import { fnv1a32 } from './hash';
 import type { CidrTable } from './net';
-import { CHAR0, countrySlot, type PackedCidrs, type PackedOrigin, type PackedRouter } from './packed-router';
-import type { Origin, RouterConfig } from './schema';
 
 export interface Target {
   readonly kind: 'region' | 'environment';
@@ -28,13 +27,11 @@ export interface Destination {
   readonly origin: ResolvedOrigin;
 }
 
-/** A region as route() reads it. */
+/** A region as a pick reads it. */
 export interface RouteRegion extends Destination {
   readonly id: string;
   /** FNV-1a state after `dial:<id>:`: a viewer's dial bucket is bucket(key, dialSeed) */
   readonly dialSeed: number;
-  /** the trace lines of the hot path, made once */
-  readonly says: { readonly down: string; readonly chose: string };
   /** the region's canary deployment (config canaryOrigin), as a destination of the same target */
   readonly canary?: Destination;
 }
@@ -42,41 +39,64 @@ export interface RouteRegion extends Destination {
 /** A region as compiled: where it is, too (for ranking). */
 export interface RegionEntry extends RouteRegion, Site {}
 
-/** Candidate regions for one kind of viewer, best first, with a one-line description for traces. */
+/**
+ * One way of ranking the candidates, as a pick reads it: viewers of every country and anchor ranked alike share
+ * it, and a plan holds one walk per ranking (shared/plan.ts).
+ */
 export interface Ranking {
-  readonly order: readonly number[];
   /** the residency group the candidates were limited to (index into config.residency), or -1 */
   readonly group: number;
+  /**
+   * The first two candidates (one when there is only one): with every region up, where its viewers go and their
+   * retry. All that routing without a plan needs (fallbackWalk in shared/plan.ts), so the only part baked into
+   * CloudFront Functions.
+   */
+  readonly top: readonly number[];
+}
+
+/** A ranking as compiled: every candidate region, best first, and the trace line that names them. */
+export interface FullRanking extends Ranking {
+  readonly order: readonly number[];
   readonly text: string;
 }
 
+/** Where a country's viewers are ranked. */
 export interface CountryRoute {
-  /** The AWS region nearest to the country's centroid: where the viewer enters the network. */
-  readonly anchor: string;
-  readonly ranking: Ranking;
-  /** Index into `residency`, or -1 */
-  readonly group: number;
+  /** index into `rankings` */
+  readonly ranking: number;
   /** the trace line that places the viewer */
   readonly geo: string;
 }
 
+/** A country as compiled, for the CLI's reports too. */
+export interface CountryEntry extends CountryRoute {
+  /** The AWS region nearest to the country's centroid: where the viewer enters the network. */
+  readonly anchor: string;
+  /** Index into `residency`, or -1 */
+  readonly group: number;
+}
+
 /**
- * What route() reads: the config compiled to lookup tables. Plain data, so that a runtime without room to compile
- * (CloudFront Functions) can carry it packed (shared/packed-router.ts).
+ * What a pick reads: the config compiled to lookup tables. Plain data, so that a runtime without room to compile
+ * (CloudFront Functions) can carry it baked (shared/baked.ts).
  */
 export interface RouteTable {
   readonly regions: readonly RouteRegion[];
   readonly fallback: number;
+  /** every distinct ranking: a plan has one walk for each */
+  readonly rankings: readonly Ranking[];
   /** ISO 3166-1 alpha-2 (upper case) → how its viewers are ranked */
   readonly byCountry: Lookup<CountryRoute>;
   /** [residency group + 1][anchor index] → ranking, for viewers placed by latitude/longitude */
-  readonly byAnchor: readonly (readonly Ranking[])[];
+  readonly byAnchor: readonly (readonly number[])[];
   /** [anchor index] → the trace line that places a latitude/longitude viewer */
   readonly anchorGeo: readonly string[];
   /** the AWS regions a viewer may be attached to (indexes of byAnchor and anchorGeo) */
   readonly anchors: readonly Anchor[];
-  /** Fallback first, then the others by latency from it: viewers with no geography. */
-  readonly noGeo: Ranking;
+  /** Fallback first, then the others by latency from it: the ranking of viewers with no geography. */
+  readonly noGeo: number;
+  /** per residency group, its regions (indexes): the only regions an affinity value may send its viewers to */
+  readonly residency: readonly (readonly number[])[];
   /** every region and environment by id: what an override may name */
   readonly targets: Lookup<Destination>;
   /** viewer networks → index into networkRoutes */
@@ -94,7 +114,7 @@ export interface RouteTable {
   readonly affinity?: AffinityTable;
 }
 
-/** Region affinity as route() and the response side read it. */
+/** Region affinity as a pick and the response side read it. */
 export interface AffinityTable {
   readonly cookie: string;
   readonly ttlSeconds: number;
@@ -104,7 +124,7 @@ export interface AffinityTable {
   readonly headerMaxTtlSeconds: number;
 }
 
-/** A read-only map as route() uses it: a Map, or a plain-object table where there is no Map (CloudFront Functions). */
+/** A read-only map as a pick uses it: a Map, or a plain-object table where there is no Map (CloudFront Functions). */
 export interface Lookup<V> {
   get(key: string): V | undefined;
 }
@@ -114,12 +134,13 @@ export interface NetworkRoute {
   readonly target: string;
 }
 
-/** A compiled router: the tables, and the config they came from (for the CLI's reports). */
+/** A compiled router: the tables, with every ranking whole, and the config they came from (for the CLI's reports). */
 export interface Router extends RouteTable {
   readonly config: RouterConfig;
   readonly regions: readonly RegionEntry[];
+  readonly rankings: readonly FullRanking[];
   readonly environments: ReadonlyMap<string, Destination>;
-  readonly byCountry: ReadonlyMap<string, CountryRoute>;
+  readonly byCountry: ReadonlyMap<string, CountryEntry>;
   readonly targets: ReadonlyMap<string, Destination>;
 }
 
@@ -144,7 +165,6 @@ export function compileRouter(config: RouterConfig): Router {
       target: Object.freeze({ kind: 'region' as const, id }),
       origin: resolveOrigin(r.origin),
       dialSeed: fnv1a32(`dial:${id}:`),
-      says: Object.freeze({ down: `${id}: down`, chose: `chose ${id}` }),
       canary: r.canaryOrigin
         ? Object.freeze({
             target: Object.freeze({ kind: 'region' as const, id }),
@@ -174,21 +194,39 @@ export function compileRouter(config: RouterConfig): Router {
   const sitesOf = (group: number): RegionEntry[] =>
     group < 0 ? regions : regions.filter((r) => groups[group].regions.includes(r.id));
 
-  const ranking = (sites: readonly Site[], group: number): Ranking => {
+  // every distinct ranking once, numbered in the order first met: a plan has one walk per number
+  const rankings: FullRanking[] = [];
+  const numbered = new Map<string, number>();
+  const ranking = (sites: readonly Site[], group: number): number => {
     const order = sites.map((s) => index.get(s.id) as number);
-    const prefix = group < 0 ? 'rank' : `rank (residency ${groups[group].name})`;
-    return Object.freeze({
-      order: Object.freeze(order),
-      group,
-      text: `${prefix}: ${sites.map((s) => s.id).join(' > ')}`,
-    });
+    const key = `${group}:${order.join(',')}`;
+    let n = numbered.get(key);
+    if (n === undefined) {
+      n = rankings.length;
+      numbered.set(key, n);
+      const prefix = group < 0 ? 'rank' : `rank (residency ${groups[group].name})`;
+      rankings.push(
+        Object.freeze({
+          group,
+          top: Object.freeze(order.slice(0, 2)),
+          order: Object.freeze(order),
+          text: `${prefix}: ${sites.map((s) => s.id).join(' > ')}`,
+        }),
+      );
+    }
+    return n;
   };
-  const rank = (group: number, anchor: number, viewer: Place): Ranking =>
+  const rank = (group: number, anchor: number, viewer: Place): number =>
     ranking(rankSites(ANCHORS[anchor], viewer, sitesOf(group)), group);
+
+  const fb = regions[fallback];
+  const fbAnchor = nearestAnchor(fb.place.lat, fb.place.lon, ANCHORS);
+  const others = rankSites(ANCHORS[fbAnchor], fb.place, regions).filter((s) => s.id !== fb.id);
+  const noGeo = ranking([fb, ...others], -1);
 
   const byAnchor = [-1, ...groups.keys()].map((g) => ANCHORS.map((a, ai) => rank(g, ai, a.place)));
 
-  const byCountry = new Map<string, CountryRoute>();
+  const byCountry = new Map<string, CountryEntry>();
   for (const [iso, c] of COUNTRIES) {
     const group = groupOf.get(iso) ?? -1;
     const anchor = nearestAnchor(c.lat, c.lon, ANCHORS);
@@ -204,11 +242,6 @@ export function compileRouter(config: RouterConfig): Router {
     );
   }
 
-  const fb = regions[fallback];
-  const fbAnchor = nearestAnchor(fb.place.lat, fb.place.lon, ANCHORS);
-  const others = rankSites(ANCHORS[fbAnchor], fb.place, regions).filter((s) => s.id !== fb.id);
-  const noGeo = ranking([fb, ...others], -1);
-
   const anchorGeo = ANCHORS.map((a) => `geo: lat/lon near ${a.code}`);
   const targets = new Map<string, Destination>([...regions.map((r) => [r.id, r] as const), ...environments]);
   const networks = compileCidrs(
@@ -220,11 +253,13 @@ export function compileRouter(config: RouterConfig): Router {
     regions,
     environments,
     fallback,
+    rankings,
     byCountry,
     byAnchor,
     anchorGeo,
     anchors: ANCHORS,
     noGeo,
+    residency: groups.map((g) => regions.flatMap((r, i) => (g.regions.includes(r.id) ? [i] : []))),
     targets,
     networks,
     networkRoutes: Object.freeze(
@@ -258,79 +293,4 @@ function affinityTable(config: RouterConfig): AffinityTable | undefined {
     header: a.homeHeader,
     headerMaxTtlSeconds: a.homeMaxTtlSeconds ?? 86400,
   });
-}
-
-/**
- * The JSON form of a compiled router (build time, Node.js): see shared/packed-router.ts. Without `names` (the
- * CloudFront Functions build, which has no trace), the anchor and country names the trace lines use are left out.
- */
-export function packRouter(router: Router, opts: { names: boolean } = { names: true }): PackedRouter {
-  const rankings: number[][] = [];
-  const seen = new Map<string, number>();
-  const indexOf = (r: Ranking): number => {
-    const packed = [r.group + 1, ...r.order];
-    const key = packed.join(',');
-    let i = seen.get(key);
-    if (i === undefined) {
-      i = rankings.length;
-      rankings.push(packed);
-      seen.set(key, i);
-    }
-    return i;
-  };
-  const codes = router.anchors.map((a) => a.code);
-  const countries: string[] = [];
-  const countryAnchors = Array<string>(26 * 26).fill(' ');
-  for (const [cc, c] of router.byCountry) {
-    const slot = countrySlot(cc);
-    if (slot < 0) throw new Error(`country code ${cc} is not two capital letters`);
-    const r = indexOf(c.ranking);
-    countries[r] = (countries[r] ?? '') + cc;
-    countryAnchors[slot] = String.fromCharCode(CHAR0 + codes.indexOf(c.anchor));
-  }
-  const byAnchor = router.byAnchor.map((row) => row.map(indexOf));
-  const noGeo = indexOf(router.noGeo);
-  return {
-    regions: router.regions.map((r) =>
-      r.canary ? [r.id, packOrigin(r.origin), packOrigin(r.canary.origin)] : [r.id, packOrigin(r.origin)],
-    ),
-    environments: [...router.environments].map(([id, e]) => [id, packOrigin(e.origin)]),
-    fallback: router.fallback,
-    groups: (router.config.residency ?? []).map((g) => [g.name, g.countries.join('')]),
-    rankings,
-    // whole 1/10000 degrees: the same doubles after division, fewer characters than decimals
-    anchorPlaces: router.anchors.flatMap((a) => [
-      Math.round(a.place.lat * 1e4),
-      Math.round(a.place.lon * 1e4),
-    ]),
-    byAnchor,
-    countries: Array.from(rankings, (_, i) => countries[i] ?? ''),
-    noGeo,
-    networks: packCidrs(router.networks),
-    networkRoutes: router.networkRoutes.map((r) => [r.name, r.target]),
-    allow: packCidrs(router.allow),
-    needsIp: router.needsIp,
-    maxTokenTtlSeconds: router.maxTokenTtlSeconds,
-    sticky: router.sticky,
-    affinity: router.affinity,
-    names: opts.names ? { anchors: codes.join(','), countryAnchors: countryAnchors.join('') } : undefined,
-  };
-}
-
-/** The default origin (https, 443, no path) as its domain name alone. */
-function packOrigin(o: ResolvedOrigin): PackedOrigin {
-  return o.protocol === 'https' && o.port === 443 && o.path === ''
-    ? o.domainName
-    : [o.domainName, o.port, o.protocol, o.path];
-}
-
-function packCidrs<T>(t: CidrTable<T>): PackedCidrs<T> {
-  return {
-    size: t.size,
-    starts4: Array.prototype.slice.call(t.starts4),
-    values4: t.values4.map((v) => (v === undefined ? null : v)),
-    nets6: Array.prototype.slice.call(t.nets6),
-    masks6: Array.prototype.slice.call(t.masks6),
-    values6: t.values6.slice(),
-  };
 }

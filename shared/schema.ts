@@ -3,8 +3,6 @@
 // shared/config-schema.ts.
 import * as z from 'zod';
 
-export type { Origin, RouterConfig, RouterConfigInput } from './config-schema';
-
 export const RegionHealthSchema = z.strictObject({
   status: z
     .enum(['up', 'down'])

@@ -1,10 +1,11 @@
 // Dry run of a health-document change: who goes where before and after, weighted by a traffic mix. Pure and
 // deterministic: every country's viewers are sampled with the same synthetic keys, so dials and canaries split
 // them exactly as the edge would.
-import { type Decision, route } from './route';
+import { type Decision, pick } from './pick';
+import { plan } from './plan';
+import type { Problem } from './problems';
 import type { Router } from './router';
 import type { HealthDoc } from './schema';
-import type { Problem } from './validate';
 
 /** Traffic weight per ISO country code. */
 export type TrafficMix = ReadonlyMap<string, number>;
@@ -84,6 +85,8 @@ export function simulate(
   const moves: [string, { share: number; before: Record<string, number>; after: Record<string, number> }][] =
     [];
   let moved = 0;
+  const planFrom = plan(router, from);
+  const planTo = plan(router, to);
   if (total > 0) {
     for (const [cc, w] of mix) {
       if (!router.byCountry.has(cc) || w <= 0) continue;
@@ -94,8 +97,8 @@ export function simulate(
       let changed = false;
       for (let i = 0; i < samplesPerCountry; i++) {
         const facts = { country: cc, ip: `sim-${i}`, now };
-        const a = destinationOf(route(facts, from, router));
-        const b = destinationOf(route(facts, to, router));
+        const a = destinationOf(pick(planFrom, facts));
+        const b = destinationOf(pick(planTo, facts));
         before[a] = (before[a] ?? 0) + each;
         after[b] = (after[b] ?? 0) + each;
         matrix[a] ??= {};

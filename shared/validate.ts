@@ -1,46 +1,10 @@
 // Parsing and validation that never throws: every problem comes back with the JSON path it is at.
 import * as jsonc from 'jsonc-parser';
-import type { z } from 'zod';
-import { type HealthDoc, HealthDocSchema, MAX_DOC_BYTES, type RouterConfig } from './schema';
+import type { RouterConfig } from './config-schema';
+import { jsonPath, type Parsed, type Problem, problemsOf } from './problems';
+import { type HealthDoc, HealthDocSchema, MAX_DOC_BYTES } from './schema';
 
-export interface Problem {
-  /** JSONPath of the offending value, e.g. `$.regions["us-east-1"].origin.port` */
-  readonly path: string;
-  readonly message: string;
-}
-
-export type Parsed<T> =
-  | { readonly success: true; readonly data: T; readonly warnings: readonly Problem[] }
-  | { readonly success: false; readonly errors: readonly Problem[] };
-
-const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-export function jsonPath(path: readonly PropertyKey[]): string {
-  let out = '$';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (typeof seg === 'string' && IDENT.test(seg)) out += `.${seg}`;
-    else out += `[${JSON.stringify(String(seg))}]`;
-  }
-  return out;
-}
-
-/** A zod error as problems with JSON paths. */
-export function problemsOf(error: z.ZodError): Problem[] {
-  const out: Problem[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === 'invalid_key') {
-      // a record key that fails its pattern: report the pattern's own message at the key's path
-      for (const inner of issue.issues) out.push({ path: jsonPath(issue.path), message: inner.message });
-    } else if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys)
-        out.push({ path: jsonPath([...issue.path, key]), message: 'unknown property' });
-    } else {
-      out.push({ path: jsonPath(issue.path), message: issue.message });
-    }
-  }
-  return out;
-}
+export { jsonPath, type Parsed, type Problem, problemsOf };
 
 /**
  * Validates a health document. With the router config, ids the config does not know are reported as

@@ -64,7 +64,10 @@ describe('precedence: authorised override > network route > affinity > canary > 
 
 describe('what becomes of an affinity cookie (decision.affinity: the metrics by cause)', () => {
   const us = (cookie: string, doc = docWith()): Decision =>
-    route({ country: 'US', cookies: { route_affinity: cookie }, now: NOW }, doc, router, { keys: TEST_RING });
+    route({ country: 'US', cookies: { route_affinity: cookie }, now: NOW }, doc, router, {
+      keys: TEST_RING,
+      trace: true,
+    });
   test.each([
     ['a valid cookie', affinity('ap-northeast-2'), { honoured: true, region: 'ap-northeast-2' }],
     [
@@ -106,6 +109,7 @@ describe('what becomes of an affinity cookie (decision.affinity: the metrics by 
     expect(us(c, docWith({ 'ap-northeast-2': { role: 'pilot' } })).affinity?.cause).toBe('region-pilot');
     const de = route({ country: 'DE', cookies: { route_affinity: c }, now: NOW }, docWith(), router, {
       keys: TEST_RING,
+      trace: true,
     });
     expect(de.affinity?.cause).toBe('residency');
     expect(de.trace).toContain(

@@ -101,7 +101,12 @@ describe('explain', () => {
       reason: 'nearest',
       serial: 7,
     });
-    expect(d.trace.length).toBeGreaterThan(1);
+    expect(d.plan).toEqual([
+      'rank: ap-northeast-2 > us-east-1 > eu-central-1 > sa-east-1',
+      'walk: ap-northeast-2 (nearest)',
+      'retry: ap-northeast-2, else us-east-1',
+    ]);
+    expect(d.trace).toEqual(['geo: country KR near ap-northeast-2', 'chose ap-northeast-2 (nearest)']);
   });
 
   test('Seoul down: a nearby up region, failover', () => {
@@ -171,14 +176,24 @@ describe('explain', () => {
     expect(decision('--lat', '-23.55', '--lon', '-46.63')).toMatchObject({ target: { id: 'sa-east-1' } });
   });
 
-  test('the human view shows target, reason, doc serial and the numbered trace', () => {
+  test("the human view shows target, reason, doc serial, and the plan's steps followed by the pick's", () => {
     const r = cli('explain', ...base, '--doc', EXAMPLE_DOC, '--ip', '211.234.10.10');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('target:  region ap-northeast-2');
     expect(r.stdout).toContain('reason:  nearest');
     expect(r.stdout).toContain(`doc:     serial 7 (${EXAMPLE_DOC})`);
     expect(r.stdout).toContain('note:    viewer 211.234.10.10: country KR (geoip-lite)');
-    expect(r.stdout).toMatch(/^ {2}1\. geo: country KR near ap-northeast-2$/m);
+    expect(r.stdout).toContain(
+      [
+        "plan:    serial 7, the walk of this viewer's ranking",
+        '  1. rank: ap-northeast-2 > us-east-1 > eu-central-1 > sa-east-1',
+        '  2. walk: ap-northeast-2 (nearest)',
+        '  3. retry: ap-northeast-2, else us-east-1',
+        'pick:',
+        '  1. geo: country KR near ap-northeast-2',
+        '  2. chose ap-northeast-2 (nearest)',
+      ].join('\n'),
+    );
   });
 
   test.each([

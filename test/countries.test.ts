@@ -14,7 +14,7 @@ test('the code list is the current ISO list (249 codes and XK)', () => {
 
 test.each(ISO_CODES)('%s is routed by geography', (cc) => {
   expect(COUNTRIES.has(cc)).toBe(true);
-  const d = route({ country: cc }, null, router);
+  const d = route({ country: cc }, null, router, { trace: true });
   expect(d.reason).toBe('nearest');
   expect(d.trace[0]).toMatch(new RegExp(`^geo: country ${cc} near `));
 });

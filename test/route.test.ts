@@ -13,8 +13,10 @@ describe('contract table: core route()', () => {
 });
 
 describe('decision', () => {
-  test('carries the origin of its target, the doc serial and a trace of the steps', () => {
-    const d = route({ country: 'KR' }, docWith({ 'ap-northeast-2': { status: 'down' } }, 42), router);
+  test('carries the origin of its target, the doc serial, and the plan and pick steps in words', () => {
+    const d = route({ country: 'KR' }, docWith({ 'ap-northeast-2': { status: 'down' } }, 42), router, {
+      trace: true,
+    });
     expect(d.target).toEqual({ kind: 'region', id: 'us-east-1' });
     expect(d.origin).toEqual({
       domainName: 'api.us-east-1.example.com',
@@ -23,12 +25,21 @@ describe('decision', () => {
       path: '',
     });
     expect(d.serial).toBe(42);
-    expect(d.trace).toEqual([
-      'geo: country KR near ap-northeast-2',
+    expect(d.plan).toEqual([
       'rank: ap-northeast-2 > us-east-1 > eu-central-1 > sa-east-1',
       'ap-northeast-2: down',
-      'chose us-east-1',
+      'walk: us-east-1 (failover)',
+      'retry: us-east-1, else eu-central-1',
+      'affinity: not to ap-northeast-2 (down)',
     ]);
+    expect(d.trace).toEqual(['geo: country KR near ap-northeast-2', 'chose us-east-1 (failover)']);
+  });
+
+  test('without trace, no words: the request path builds none', () => {
+    const d = route({ country: 'KR' }, docWith({ 'ap-northeast-2': { status: 'down' } }, 42), router);
+    expect(d.target.id).toBe('us-east-1');
+    expect(d.trace).toEqual([]);
+    expect(d.plan).toBeUndefined();
   });
 
   test('serial is null without a document', () => {
@@ -99,10 +110,11 @@ describe('dial', () => {
   test('spilled viewers go to the next candidate, with the bucket in the trace', () => {
     const doc = docWith({ 'ap-northeast-2': { dial: 30 } });
     const spilled = keys
-      .map((ip) => route({ country: 'KR', ip }, doc, router))
+      .map((ip) => route({ country: 'KR', ip }, doc, router, { trace: true }))
       .find((d) => d.reason === 'dial-spill');
     expect(spilled?.target.id).toBe('us-east-1');
-    expect(spilled?.trace[2]).toMatch(/^ap-northeast-2: dial 30, bucket \d+, spill$/);
+    expect(spilled?.trace[1]).toMatch(/^ap-northeast-2: dial 30, bucket \d+, spill$/);
+    expect(spilled?.plan).toContain('walk: ap-northeast-2 (nearest, dial 30) → us-east-1 (dial-spill)');
   });
 
   test('the same viewer gets the same answer every time', () => {
@@ -143,7 +155,7 @@ describe('ranking', () => {
         };
       }),
     );
-    const order = r.byCountry.get('KR')?.ranking.text;
+    const order = r.rankings[r.byCountry.get('KR')?.ranking as number].text;
     expect(order).toBe('rank: ap-northeast-2 > onprem-busan > us-east-1 > eu-central-1 > sa-east-1');
     expect(route({ country: 'JP' }, docWith({ 'ap-northeast-2': { status: 'down' } }), r).target.id).toBe(
       'onprem-busan',
@@ -160,8 +172,7 @@ describe('ranking', () => {
   test('rankings are precomputed per country: a request does a lookup', () => {
     expect(router.byCountry.size).toBe(250);
     expect(router.byCountry.get('KR')).toMatchObject({ anchor: 'ap-northeast-2', group: -1 });
-    expect(router.byCountry.get('DE')?.ranking.order.map((i) => router.regions[i].id)).toEqual([
-      'eu-central-1',
-    ]);
+    const de = router.rankings[router.byCountry.get('DE')?.ranking as number];
+    expect(de.order.map((i) => router.regions[i].id)).toEqual(['eu-central-1']);
   });
 });

@@ -1,4 +1,5 @@
-// Lambda@Edge origin-request: event → facts → route() → apply. Only adapts; the policy lives in shared/.
+// Lambda@Edge origin-request: event → facts → pick over the plan of the current document → apply. Only adapts; the
+// policy lives in shared/.
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
 import { keyRing } from '../../lib/keyring';
 import {
@@ -7,8 +8,10 @@ import {
   type Facts,
   needsKeys,
   OVERRIDE_COOKIE,
-  route,
-} from '../../shared/route';
+  type PickContext,
+  pick,
+} from '../../shared/pick';
+import { type DocInput, type Plan, plan } from '../../shared/plan';
 import type { Router } from '../../shared/router';
 import type { KeysDoc } from '../../shared/schema';
 import type { KeyRing } from '../../shared/token';
@@ -149,6 +152,12 @@ export function createHandler(deps: HandlerDeps) {
   const now = deps.now ?? Date.now;
   let warnedNoOrigin = false;
   const rings = new WeakMap<KeysDoc, KeyRing>();
+  // the plan of the document in use: made when a new document is loaded, once per TTL at most (a 304 keeps it)
+  let planned: { doc: DocInput; plan: Plan } | undefined;
+  const planOf = (doc: DocInput): Plan => {
+    if (planned === undefined || planned.doc !== doc) planned = { doc, plan: plan(router, doc) };
+    return planned.plan;
+  };
   const keysFor = async (facts: Facts): Promise<KeyRing | undefined> => {
     if (!deps.keys || !needsKeys(facts, router)) return undefined;
     const { doc } = await deps.keys.current();
@@ -169,13 +178,18 @@ export function createHandler(deps: HandlerDeps) {
     }
     if (typeof request.headers !== 'object' || request.headers === null) request.headers = {};
     let decision: Decision;
+    // the same decision in words, for the sampled log line: pick is pure, so it can be asked again
+    let explain: (() => Decision) | undefined;
     try {
       const state = await docs.current();
       telemetry.docAge(state.ageMs === null ? undefined : state.ageMs / 1000, state.stale);
       const facts = toFacts(request, now());
-      decision = route(facts, state.doc, router, { stale: state.stale, keys: await keysFor(facts) });
+      const p = planOf(state.doc);
+      const ctx: PickContext = { stale: state.stale, keys: await keysFor(facts) };
+      decision = pick(p, facts, ctx);
+      explain = () => pick(p, facts, { ...ctx, trace: true });
     } catch (e) {
-      // route() never throws: this is the doc source or the event. Fail open to the fallback region.
+      // pick() never throws: this is the doc source or the event. Fail open to the fallback region.
       decision = errorDecision(router, e);
     }
     try {
@@ -200,7 +214,7 @@ export function createHandler(deps: HandlerDeps) {
         telemetry.sampled('affinity-ignored', { from: a.from, region: a.region, cause: a.cause });
     }
     if (decision.setAffinity) telemetry.count(METRICS.affinityIssued);
-    telemetry.decision(decision);
+    telemetry.decision(decision, explain);
     return request;
   };
 }

@@ -2,8 +2,9 @@
 // validated and baked in by esbuild.config.mjs (`__EDGE_ROUTER_CONFIG__`); it is compiled once, at module load.
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html
 // Imports name the core's modules, not shared/index.ts, so the router-config schema is not built at load.
+
+import type { RouterConfig } from '../../shared/config-schema';
 import { compileRouter, keysKeyOf } from '../../shared/router';
-import type { RouterConfig } from '../../shared/schema';
 import { createHandler } from './handler';
 import { DocCache, KeysCache } from './object-cache';
 import { s3Fetcher } from './s3-fetcher';

@@ -1,14 +1,10 @@
 // A small JSON object in S3 as a Lambda@Edge container sees it (the health document; the signing keys): fetched,
 // kept at module scope, refreshed with conditional GETs, never holding a request longer than timeoutMs, and never
 // given up for a worse one.
-import {
-  type HealthDoc,
-  type KeysDoc,
-  KeysDocSchema,
-  MAX_DOC_BYTES,
-  type RouterConfig,
-} from '../../shared/schema';
-import { type Parsed, parseHealthDocText, parseJsonText, problemsOf } from '../../shared/validate';
+import type { RouterConfig } from '../../shared/config-schema';
+import { type Parsed, problemsOf } from '../../shared/problems';
+import { type HealthDoc, type KeysDoc, KeysDocSchema, MAX_DOC_BYTES } from '../../shared/schema';
+import { parseHealthDocText, parseJsonText } from '../../shared/validate';
 import type { Telemetry } from './telemetry';
 
 export type FetchResult =

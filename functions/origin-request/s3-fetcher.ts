@@ -1,7 +1,7 @@
 // The health document's GET, with the AWS SDK v3.
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
-import type { RouterConfig } from '../../shared/schema';
+import type { RouterConfig } from '../../shared/config-schema';
 import { MAX_DOC_BYTES } from '../../shared/schema';
 import { type DocFetcher, DocTooLargeError } from './object-cache';
 

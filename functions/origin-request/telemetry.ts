@@ -3,7 +3,7 @@
 // and metrics are counted in memory and flushed as ONE CloudWatch Embedded Metric Format line per container
 // at most every `flushMs` (or after `flushCount` decisions).
 // EMF: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
-import type { Decision } from '../../shared/route';
+import type { Decision } from '../../shared/pick';
 
 export const METRIC_NAMESPACE = 'EdgeRouter';
 
@@ -89,20 +89,28 @@ export class Telemetry {
     if (stale) this.docStale++;
   }
 
-  decision(d: Decision): void {
+  /**
+   * Counts a decision. One that is not `nearest` is logged (sampled) with its steps in words: `explain` gives the
+   * same decision with its trace, asked for only when the line is written.
+   */
+  decision(d: Decision, explain?: () => Decision): void {
     this.byReason[d.reason] = (this.byReason[d.reason] ?? 0) + 1;
     this.byTarget[d.target.id] = (this.byTarget[d.target.id] ?? 0) + 1;
     this.pending++;
     if (d.reason !== 'nearest') {
       this.sampled(
         'decision',
-        {
-          target: d.target.id,
-          reason: d.reason,
-          serial: d.serial,
-          stale: d.stale,
-          trace: d.trace,
-          ...(d.reason === 'error' ? { error: d.error } : {}),
+        () => {
+          const e = explain ? explain() : d;
+          return {
+            target: d.target.id,
+            reason: d.reason,
+            serial: d.serial,
+            stale: d.stale,
+            ...(e.plan ? { plan: e.plan } : {}),
+            trace: e.trace,
+            ...(d.reason === 'error' ? { error: d.error } : {}),
+          };
         },
         d.reason === 'error' ? 'error' : 'info',
       );
@@ -110,15 +118,23 @@ export class Telemetry {
     this.maybeFlush();
   }
 
-  /** A log line of this event at most once per decisionLogMs, saying how many were left out since the last. */
-  sampled(event: string, fields: Record<string, unknown>, level: 'info' | 'warn' | 'error' = 'warn'): void {
+  /**
+   * A log line of this event at most once per decisionLogMs, saying how many were left out since the last; fields
+   * given as a function are made only for a line that is written.
+   */
+  sampled(
+    event: string,
+    fields: Record<string, unknown> | (() => Record<string, unknown>),
+    level: 'info' | 'warn' | 'error' = 'warn',
+  ): void {
     const now = this.now();
     const last = this.lastSampled.get(event);
     if (last && now - last.at < this.decisionLogMs) {
       last.suppressed++;
       return;
     }
-    this.log(level, event, { ...fields, suppressedSinceLast: last?.suppressed ?? 0 });
+    const f = typeof fields === 'function' ? fields() : fields;
+    this.log(level, event, { ...f, suppressedSinceLast: last?.suppressed ?? 0 });
     this.lastSampled.set(event, { at: now, suppressed: 0 });
   }
 

@@ -4,10 +4,10 @@
 // the function runs in, from its own ARN (the infra app deploys one per vantage region). The prober keeps its results
 // between invocations of a warm container, so `fall` and `rise` count across minutes.
 import { s3Client } from '../../lib/doc-store';
-import { healthEntries, kvsClient, putParts } from '../../lib/kvs';
+import { kvsClient, planEntries, putPlan } from '../../lib/kvs';
 import { Prober } from '../../lib/prober';
-import { KVS_HEALTH_KEY } from '../../shared/kvs-doc';
-import type { RouterConfig } from '../../shared/schema';
+import type { RouterConfig } from '../../shared/config-schema';
+import { compileRouter } from '../../shared/router';
 
 declare const __EDGE_ROUTER_CONFIG__: RouterConfig;
 const config = __EDGE_ROUTER_CONFIG__;
@@ -26,6 +26,7 @@ export function vantageOf(context: Context | undefined): string {
 }
 
 let prober: Prober | undefined;
+let router: ReturnType<typeof compileRouter> | undefined;
 function proberOf(vantage: string): Prober {
   if (!src || !config.health) throw new Error('the router config has no healthDoc or health section');
   prober ??= new Prober({
@@ -34,10 +35,11 @@ function proberOf(vantage: string): Prober {
     s3: s3Client(src),
     loc: { bucket: src.bucket, key: src.key, region: src.region, endpoint: src.endpoint },
     log: (line) => console.log(line),
-    // every write also goes to the KeyValueStore the CloudFront Functions runtime reads
+    // every write also goes to the KeyValueStore the CloudFront Functions runtime reads, as its plan
     written: src.kvsArn
       ? async (doc) => {
-          await putParts(kvsClient(), src.kvsArn as string, KVS_HEALTH_KEY, healthEntries(doc));
+          router ??= compileRouter(config);
+          await putPlan(kvsClient(), src.kvsArn as string, planEntries(router, doc));
         }
       : undefined,
   });

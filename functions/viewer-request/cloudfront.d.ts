@@ -61,7 +61,9 @@ declare module 'cloudfront' {
 /** Made by esbuild.config.mjs from the router config: each function's build provides what that function imports. */
 declare module 'edge-router:baked' {
   /** viewer-request */
-  export const packed: import('../../shared/packed-router').PackedRouter;
+  export const baked: import('../../shared/baked').Baked;
+  /** the config's fingerprint (shared/plan.ts) */
+  export const fingerprint: string;
   export const failoverStatusCodes: number[] | null;
   /** viewer-response: the affinity cookie's name and life, or null when affinity is off */
   export const affinity: { cookie: string; ttlSeconds: number } | null;

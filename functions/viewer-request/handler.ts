@@ -1,22 +1,24 @@
-// CloudFront Functions viewer-request: event → facts → route() → apply. Only adapts; the policy lives in shared/.
+// CloudFront Functions viewer-request: event → facts → place → the viewer's walk from the store → pick → apply. Only
+// adapts; the policy lives in shared/.
 // This file is built for cloudfront-js-2.0 (ES5.1 plus const/let, arrows, template literals, rest parameters
 // and top-level async functions): no for-of, destructuring, default parameters, spread, classes, Map or
 // async closures. esbuild refuses the first five at build time; the harness (test/helpers/cff.ts) the rest.
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-javascript-runtime-20.html
 import type { CloudFront, KvsHandle } from 'cloudfront';
-import { KVS_HEALTH_KEY, KVS_KEYS_KEY, readParts } from '../../shared/kvs-doc';
+import { KVS_KEYS_KEY, readParts, walkKey } from '../../shared/kvs-layout';
 import { hasOwn } from '../../shared/own';
 import {
   type Decision,
-  type DocInput,
   errorDecision,
   type Facts,
   needsKeys,
   OVERRIDE_COOKIE,
-  route,
-} from '../../shared/route';
+  pick,
+  place,
+} from '../../shared/pick';
 import type { RouteTable } from '../../shared/router';
 import type { KeyRing } from '../../shared/token';
+import type { Walk } from '../../shared/walk';
 import {
   AFFINITY_HEADER,
   AUTHORISED_HEADER,
@@ -60,6 +62,8 @@ export interface Hmac {
 /** What the handler needs besides the event: the tables baked into the bundle and the runtime's modules. */
 export interface Runtime {
   readonly table: RouteTable;
+  /** the config's fingerprint (shared/plan.ts): walks planned for another config are not read */
+  readonly fingerprint: string;
   readonly cf: CloudFront;
   /** undefined when no key value store is associated with the function */
   readonly kvs: KvsHandle | undefined;
@@ -138,10 +142,15 @@ export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): vo
   if (d.setAffinity) headers[AFFINITY_HEADER] = { value: d.setAffinity };
 }
 
-/** Reads what shared/kvs-doc.ts wrote under `name`, parsed; rejects when it is missing or unreadable. */
-async function readJson<T>(kvs: KvsHandle | undefined, name: string): Promise<T> {
+/** The viewer's walk, and the serial it was planned from; rejects when it is missing, torn or foreign. */
+async function readWalk(rt: Runtime, ranking: number): Promise<{ serial: number; walk: Walk }> {
+  const kvs = rt.kvs;
   if (!kvs) throw new Error('no key value store associated');
-  return JSON.parse(await readParts((k) => kvs.get(k), name)) as T;
+  const got = await readParts((k) => kvs.get(k), walkKey(ranking));
+  const dot = got.tag.indexOf('.');
+  const fp = got.tag.slice(dot + 1);
+  if (fp !== rt.fingerprint) throw new Error(`planned for config ${fp}, this function is ${rt.fingerprint}`);
+  return { serial: Number(got.tag.slice(0, dot)), walk: JSON.parse(got.text) };
 }
 
 /** A log line: one argument only, as the runtime's console.log takes. Keys not on the build's INTERNAL_PROPS. */
@@ -150,26 +159,34 @@ function log(what: string, detail: string): void {
 }
 
 /**
- * The whole request: never throws, never an error response. The document comes from the store, or is none (every
- * region up); a failure to route sends the request to the fallback region.
+ * The whole request: never throws, never an error response. The viewer's walk comes from the store; without a
+ * usable one (no store, a missing key, a torn or foreign value), its ranking's baked default: every region up. A
+ * failure to route sends the request to the fallback region.
  */
 export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> {
   const request = event.request;
   if (!request.headers) request.headers = {};
-  let doc: DocInput = null;
-  try {
-    doc = await readJson<DocInput>(rt.kvs, KVS_HEALTH_KEY);
-  } catch (e) {
-    if (rt.kvs) log('doc-unreadable', String(e));
-  }
   let d: Decision;
   try {
     const facts = toFacts(event, Date.now());
+    const at = place(rt.table, facts);
+    const walks: Walk[] = [];
+    let serial: number | null = null;
+    try {
+      const got = await readWalk(rt, at.ranking);
+      walks[at.ranking] = got.walk;
+      serial = got.serial;
+    } catch (e) {
+      if (rt.kvs) log('plan-unusable', String(e));
+    }
     let keys: KeyRing | undefined;
-    if (needsKeys(facts, rt.table)) {
+    if (needsKeys(facts, rt.table) && rt.kvs) {
+      const kvs = rt.kvs;
       // the signing keys: {"<key id>": "<secret, base64url>"}, read only for a request that needs them
       try {
-        const secrets = await readJson<Record<string, string>>(rt.kvs, KVS_KEYS_KEY);
+        const secrets: Record<string, string> = JSON.parse(
+          (await readParts((k) => kvs.get(k), KVS_KEYS_KEY)).text,
+        );
         keys = {
           ids: Object.keys(secrets),
           sign: (id, payload) =>
@@ -182,9 +199,9 @@ export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> 
         };
       } catch (_) {}
     }
-    d = route(facts, doc, rt.table, { keys });
+    d = pick({ table: rt.table, serial, walks }, facts, { keys, at });
   } catch (e) {
-    // route() never throws: this is the event. Fail open to the fallback region.
+    // pick() never throws: this is the event. Fail open to the fallback region.
     d = errorDecision(rt.table, e);
   }
   try {

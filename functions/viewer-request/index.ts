@@ -1,13 +1,14 @@
 // CloudFront Functions viewer-request entry (cloudfront-js-2.0). There is no room to compile a router in 10 KB,
-// so esbuild.config.mjs bakes in the packed router (shared/packed-router.ts) and the origin-group setting as the
-// module `edge-router:baked`; the health document and signing keys come from the key value store per request.
+// so esbuild.config.mjs bakes in the config's tables (shared/baked.ts), its fingerprint and the origin-group setting
+// as the module `edge-router:baked`; the viewer's walk of the plan and the signing keys come from the key value
+// store per request.
 // The build turns `export { handler }` into the top-level `async function handler(event)` CloudFront calls.
 
-import { failoverStatusCodes, packed } from 'edge-router:baked';
+import { baked, failoverStatusCodes, fingerprint } from 'edge-router:baked';
 import cf from 'cloudfront';
 // biome-ignore lint/style/useNodejsImportProtocol: the CloudFront Functions runtime names it `crypto`, not `node:crypto`
 import crypto from 'crypto';
-import { unpackRouter } from '../../shared/packed-router';
+import { tablesOf } from '../../shared/baked';
 import { type CffEvent, type CffRequest, type Hmac, handle, type Runtime } from './handler';
 
 let kvs: Runtime['kvs'];
@@ -18,7 +19,8 @@ try {
 }
 
 const rt: Runtime = {
-  table: unpackRouter(packed),
+  table: tablesOf(baked),
+  fingerprint,
   cf,
   kvs,
   crypto: crypto as unknown as Hmac,

@@ -23,10 +23,10 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { healthEntries, importFile } from '../../lib/kvs';
+import { importFile, planEntries } from '../../lib/kvs';
 import type { AffinityCause, HealthDoc, RouterConfig } from '../../shared';
 import { everyTargetUp } from '../../shared/health-check';
-import { keysKeyOf } from '../../shared/router';
+import { compileRouter, keysKeyOf } from '../../shared/router';
 
 /** CloudFront's limit for a function's code (bytes). */
 export const CFF_MAX_BYTES = 10 * 1024;
@@ -218,10 +218,12 @@ export class EdgeRouterStack extends Stack {
       if (bytes > CFF_MAX_BYTES) {
         throw new Error(`viewer-request code is ${bytes} bytes; CloudFront Functions allow ${CFF_MAX_BYTES}`);
       }
-      // The first document in the store; `edge-router doc` writes keep it in step with S3 afterwards.
+      // The plan of the first document in the store; `edge-router doc` writes keep it in step with S3 afterwards.
       this.keyValueStore = new cloudfront.KeyValueStore(this, 'Store', {
-        comment: 'edge-router: the health document for the viewer-request function',
-        source: cloudfront.ImportSource.fromInline(JSON.stringify(importFile(healthEntries(doc)))),
+        comment: 'edge-router: the plan of the health document, read by the viewer-request function',
+        source: cloudfront.ImportSource.fromInline(
+          JSON.stringify(importFile(planEntries(compileRouter(config), doc))),
+        ),
       });
       const fn = new cloudfront.Function(this, 'ViewerRequest', {
         code: cloudfront.FunctionCode.fromInline(code),

@@ -1,11 +1,11 @@
 // The local edge end to end: demo backends, s3rver and the edge in-process on free ports, the built Lambda@Edge
 // bundles routing, real HTTP from outside.
 import { join } from 'node:path';
-import { asStore, healthEntries } from '../../lib/kvs';
+import { asStore, planEntries } from '../../lib/kvs';
 import { type Backend, startBackend } from '../../local/backends';
 import { CffHarness } from '../../local/cff-runtime';
 import { type Edge, type RoutedRequest, startEdge } from '../../local/edge';
-import type { RouterConfig } from '../../shared';
+import { compileRouter, type Router, type RouterConfig } from '../../shared';
 import { buildBundles, coldStart } from '../helpers/bundle';
 import { docWith, exampleConfig } from '../helpers/load';
 import { type LocalS3, startS3 } from '../helpers/s3';
@@ -23,6 +23,8 @@ let cityConfig: RouterConfig;
 let cityHandler: ReturnType<typeof coldStart>['handler'];
 /** what the CloudFront Functions edge's key value store holds (as `edge-router doc` writes keep it) */
 let store: Record<string, string> = {};
+/** the publisher's compile of the test's config */
+let router: Router;
 const decisions: RoutedRequest[] = [];
 
 async function get(path: string, headers: Record<string, string> = {}, init: RequestInit = {}) {
@@ -63,7 +65,8 @@ beforeAll(async () => {
   cityHandler = originRequest;
   const originResponse = require(join(dist, 'origin-response', 'index.js')).handler;
   edge = await startEdge({ config, originRequest, originResponse, onDecision: (d) => decisions.push(d) });
-  store = asStore(healthEntries(docWith()));
+  router = compileRouter(config);
+  store = asStore(planEntries(router, docWith()));
   cffEdge = await startEdge({
     config,
     viewerRequest: { harness: new CffHarness(join(dist, 'viewer-request', 'index.js')), store: () => store },
@@ -202,9 +205,9 @@ describe('runtime cloudfront-functions: the built viewer-request file in the har
   });
 
   test('a region marked down in the store moves the traffic', async () => {
-    store = asStore(healthEntries(docWith({ 'ap-northeast-2': { status: 'down' } }, 8)));
+    store = asStore(planEntries(router, docWith({ 'ap-northeast-2': { status: 'down' } }, 8)));
     expect(await via(KOREA)).toMatchObject({ region: 'us-east-1', route: { 'x-route-reason': 'failover' } });
-    store = asStore(healthEntries(docWith({}, 9)));
+    store = asStore(planEntries(router, docWith({}, 9)));
     expect((await via(KOREA)).region).toBe('ap-northeast-2');
   });
 
@@ -247,7 +250,7 @@ test('cloudfront-functions with origin groups: a GET whose region fails is serve
     config,
     viewerRequest: {
       harness: new CffHarness(join(dist, 'viewer-request', 'index.js'), { origins: IDS }),
-      store: () => asStore(healthEntries(docWith())),
+      store: () => asStore(planEntries(compileRouter(config), docWith())),
     },
   });
   try {

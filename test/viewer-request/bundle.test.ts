@@ -2,22 +2,23 @@
 // the contract table, the AWS fixtures, the key value store and the origin helpers.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { asStore, healthEntries, keysEntries } from '../../lib/kvs';
-import type { HealthDoc } from '../../shared';
-import { KVS_HEALTH_KEY } from '../../shared/kvs-doc';
+import { asStore, keysEntries, planEntries } from '../../lib/kvs';
+import { fingerprint, type HealthDoc } from '../../shared';
+import { walkKey } from '../../shared/kvs-layout';
 import { CASES, docFor, outcome } from '../contract/cases';
 import { buildBundles } from '../helpers/bundle';
 import { CffHarness } from '../helpers/cff';
 import { FIXTURES, loadEvent, viewerRequest } from '../helpers/fixtures';
 import { NOW, TEST_KEYS } from '../helpers/keys';
-import { docWith, exampleConfig, ROOT } from '../helpers/load';
+import { docWith, exampleConfig, exampleRouter, ROOT } from '../helpers/load';
 
 const DIST_VIEWER_REQUEST = join(ROOT, 'dist', 'viewer-request', 'index.js');
 const config = exampleConfig();
+const router = exampleRouter();
 
-/** The store as `edge-router kvs export` fills it: the document (if any) and the signing keys. */
+/** The store as `edge-router kvs export` fills it: the plan of the document (if any) and the signing keys. */
 function store(doc: HealthDoc | null): Record<string, string> {
-  return asStore([...(doc ? healthEntries(doc) : []), ...keysEntries(TEST_KEYS)]);
+  return asStore([...(doc ? planEntries(router, doc) : []), ...keysEntries(TEST_KEYS)]);
 }
 
 /** The origin a decision for `target` (and reason) must go to, from the config. */
@@ -100,28 +101,43 @@ describe('the key value store', () => {
     expect(r.logs).toEqual([]);
   });
 
-  test('a store without the document: the defaults, and the function says why', async () => {
+  const KR = walkKey(router.byCountry.get('KR')?.ranking as number);
+
+  test('a store without the plan: the defaults, and the function says why', async () => {
     const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(null) }).run(kr, NOW);
     expect(r.returned.headers['x-route-region'].value).toBe('ap-northeast-2');
     expect(r.logs.map((l) => JSON.parse(l))).toEqual([
-      { edgeRouter: 'doc-unreadable', detail: `Error: key not found: ${KVS_HEALTH_KEY}` },
+      { edgeRouter: 'plan-unusable', detail: `Error: key not found: ${KR}` },
     ]);
   });
 
-  test('a document in several parts is read whole; parts of two versions are refused, not glued', async () => {
-    // a document with long canary schedule and region notes does not fit one 1 KB value
+  test("one get for the plan: the walk of the viewer's ranking, nothing else", async () => {
+    const gets: string[] = [];
+    const kvs = new Proxy(store(down), {
+      getOwnPropertyDescriptor: (t, k) => {
+        gets.push(String(k));
+        return Reflect.getOwnPropertyDescriptor(t, k);
+      },
+    });
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs }).run(kr, NOW);
+    expect(r.returned.headers['x-route-region'].value).toBe('us-east-1');
+    expect(gets).toEqual([KR]);
+  });
+
+  test('a walk in several parts is read whole; parts of two versions are refused, not glued', async () => {
+    // a long canary schedule does not fit one 1 KB value
     const big: HealthDoc = {
       ...down,
       canary: {
         percent: 0,
-        schedule: Array.from({ length: 30 }, (_, i) => ({
+        schedule: Array.from({ length: 80 }, (_, i) => ({
           at: new Date(Date.UTC(2026, 0, 1 + i)).toISOString(),
           percent: i,
         })),
       },
     };
-    const parts = healthEntries(big);
-    expect(parts.length).toBeGreaterThan(1);
+    const parts = planEntries(router, big);
+    expect(parts.map((p) => p.key)).toContain(`${KR}/1`);
     for (const p of parts) expect(Buffer.byteLength(p.value)).toBeLessThanOrEqual(1024);
     const whole = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(big) }).run(kr, NOW);
     expect(whole.returned.headers['x-route-decision'].value).toBe(
@@ -129,8 +145,8 @@ describe('the key value store', () => {
     );
 
     // part 0 of serial 10 beside part 1 of serial 9: as the store may hold while it propagates
-    const newer = healthEntries({ ...big, serial: 10 });
-    const torn = { ...store(big), [KVS_HEALTH_KEY]: newer[0].value };
+    const newer = asStore(planEntries(router, { ...big, serial: 10 }));
+    const torn = { ...store(big), [KR]: newer[KR] };
     const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: torn }).run(kr, NOW);
     expect(r.returned.headers['x-route-decision'].value).toBe(
       'target=ap-northeast-2; reason=nearest; doc=none; stale=0',
@@ -138,11 +154,24 @@ describe('the key value store', () => {
     expect(r.logs.join('\n')).toContain('part of another version');
   });
 
-  test('a value that is not a document: the defaults', async () => {
-    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: { [KVS_HEALTH_KEY]: '7/1|{not json' } }).run(
-      kr,
-      NOW,
+  test('a plan for another config is not read: the defaults, and the function says why', async () => {
+    const foreign = store(down);
+    foreign[KR] = foreign[KR].replace(`.${fingerprint(router)}/`, '.other/');
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: foreign }).run(kr, NOW);
+    expect(r.returned.headers['x-route-decision'].value).toBe(
+      'target=ap-northeast-2; reason=nearest; doc=none; stale=0',
     );
+    expect(r.logs.map((l) => JSON.parse(l))).toEqual([
+      {
+        edgeRouter: 'plan-unusable',
+        detail: `Error: planned for config other, this function is ${fingerprint(router)}`,
+      },
+    ]);
+  });
+
+  test('a value that is not a walk: the defaults', async () => {
+    const tag = `7.${fingerprint(router)}`;
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: { [KR]: `${tag}/1|{not json` } }).run(kr, NOW);
     expect(r.returned.headers['x-route-region'].value).toBe('ap-northeast-2');
     expect(r.logs).toHaveLength(1);
   });

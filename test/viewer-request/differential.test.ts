@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { CloudFrontRequestEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { keyRing } from '../../lib/keyring';
-import { asStore, healthEntries, keysEntries } from '../../lib/kvs';
+import { asStore, keysEntries, planEntries } from '../../lib/kvs';
 import { type HealthDoc, mintToken, type RegionHealth } from '../../shared';
 import { COUNTRY_CODES } from '../helpers/arbitraries';
 import { coldStart, DIST_ORIGIN_REQUEST } from '../helpers/bundle';
@@ -152,7 +152,7 @@ describe('Lambda@Edge and CloudFront Functions bundles agree', () => {
           now: () => now,
         })(event);
 
-        const store = { ...keysStore, ...(doc ? asStore(healthEntries(doc)) : {}) };
+        const store = { ...keysStore, ...(doc ? asStore(planEntries(router, doc)) : {}) };
         const viewerEvent = viewerRequest(headers, cookies, req.ip);
         if (req.method !== undefined) viewerEvent.request.method = req.method;
         const f = await cff.run(viewerEvent, now, store);
