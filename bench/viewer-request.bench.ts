@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { asStore, planEntries } from '../lib/kvs';
 import { compileRouter, type HealthDoc, parseRouterConfig } from '../shared';
+import { distributionOrigins } from '../shared/router';
 import { CffHarness } from '../test/helpers/cff';
 import { viewerRequest } from '../test/helpers/fixtures';
 
@@ -14,7 +15,10 @@ const file = join(__dirname, '..', 'dist', 'viewer-request', 'index.js');
 const doc = require('../examples/health.json') as HealthDoc;
 const config = parseRouterConfig(require('../router.config.json'));
 if (!config.success) throw new Error('router.config.json is invalid');
-const harness = new CffHarness(file, { kvs: asStore(planEntries(compileRouter(config.data), doc)) });
+const harness = new CffHarness(file, {
+  kvs: asStore(planEntries(compileRouter(config.data), doc)),
+  origins: [...distributionOrigins(config.data).keys()],
+});
 const countries = ['KR', 'DE', 'US', 'BR', 'JP', 'GB', 'IN', 'FR'];
 const events = countries.map((c, i) =>
   viewerRequest({ 'cloudfront-viewer-country': c }, {}, `203.0.113.${i}`),

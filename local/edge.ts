@@ -22,6 +22,7 @@ import type {
 import type { CffResponse } from '../functions/viewer-response/handler';
 import { locate } from '../lib/geoip';
 import type { RouterConfig } from '../shared';
+import { distributionOrigins } from '../shared/router';
 import type { CffHarness } from './cff-runtime';
 
 /** Where the viewer is, as CloudFront's CloudFront-Viewer-* headers would say. */
@@ -315,6 +316,7 @@ function fail(res: ServerResponse, status: number, message: string, detail: Reco
 }
 
 export async function startEdge(opts: EdgeOptions): Promise<Edge> {
+  const origins = distributionOrigins(opts.config);
   const geo = opts.locate ?? locate;
   const server = createServer((req, res) => {
     handle(req, res).catch((e) => fail(res, 500, 'local edge failure', { detail: String(e) }));
@@ -370,47 +372,33 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     if (r.returned.statusCode !== undefined)
       throw new Error('the viewer-request function answered the viewer itself');
     const call = r.calls[0];
-    const byId = (id: string) => {
-      const t = opts.config.regions[id] ?? opts.config.environments?.[id];
-      if (!t) throw new Error(`origin ${id} is not in the config`);
-      return { ...t.origin, originPath: t.origin.path ?? '' };
+    // the function selects the distribution's origins by id (one per region, environment and canary)
+    const asOrigin = (id: string): Routed['origin'] => {
+      const o = origins.get(id);
+      if (!o) throw new Error(`origin ${id} is not in the config`);
+      const protocol = o.protocol ?? 'https';
+      return {
+        domainName: o.domainName,
+        port: o.port ?? (protocol === 'https' ? 443 : 80),
+        protocol,
+        path: o.path ?? '',
+      };
     };
-    let origin: Routed['origin'];
+    const group =
+      call?.helper === 'createRequestOriginGroup'
+        ? (call.args[0] as { originIds: { originId: string }[]; failoverCriteria: { statusCodes: number[] } })
+        : undefined;
+    const selected = call?.helper === 'selectRequestOriginById' ? (call.args[0] as string) : undefined;
+    const origin = asOrigin(group ? group.originIds[0].originId : (selected ?? opts.config.fallbackRegion));
     let failover: Routed['failover'];
-    if (call?.helper === 'updateRequestOrigin') {
-      const a = call.args[0] as {
-        domainName: string;
-        originPath?: string;
-        customOriginConfig: { port: number; protocol: 'http' | 'https' };
+    // an origin group: CloudFront retries a GET, HEAD or OPTIONS on the second origin when the first fails
+    if (group) {
+      const second = group.originIds[1].originId;
+      failover = {
+        origin: asOrigin(second),
+        target: second,
+        statusCodes: group.failoverCriteria.statusCodes,
       };
-      origin = { domainName: a.domainName, path: a.originPath ?? '', ...a.customOriginConfig };
-    } else {
-      const group =
-        call?.helper === 'createRequestOriginGroup'
-          ? (call.args[0] as {
-              originIds: { originId: string }[];
-              failoverCriteria: { statusCodes: number[] };
-            })
-          : undefined;
-      const asOrigin = (id: string): Routed['origin'] => {
-        const o = byId(id);
-        return {
-          domainName: o.domainName,
-          port: o.port ?? 443,
-          protocol: o.protocol ?? 'https',
-          path: o.originPath,
-        };
-      };
-      origin = asOrigin(group ? group.originIds[0].originId : opts.config.fallbackRegion);
-      // an origin group: CloudFront retries a GET, HEAD or OPTIONS on the second origin when the first fails
-      if (group) {
-        const second = group.originIds[1].originId;
-        failover = {
-          origin: asOrigin(second),
-          target: second,
-          statusCodes: group.failoverCriteria.statusCodes,
-        };
-      }
     }
     const headers: OutgoingHttpHeaders = {};
     for (const [name, f] of Object.entries(r.returned.headers)) {
@@ -420,7 +408,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       (f.multiValue?.length ? f.multiValue : [f]).map((v) => `${name}=${v.value}`),
     );
     if (cookies.length) headers.cookie = cookies.join('; ');
-    // the Host header follows the new origin (updateRequestOrigin's hostHeader default)
+    // the Host header follows the selected origin (as for the distribution's own origins)
     headers.host = origin.domainName;
     const url = new URL(req.url ?? '/', 'http://local');
     return {

@@ -14,7 +14,7 @@ import { asStore, keysEntries, planEntries } from '../lib/kvs';
 import { Prober } from '../lib/prober';
 import { type HealthDoc, type KeysDoc, parseRouterConfig, type RouterConfig } from '../shared';
 import { everyTargetUp } from '../shared/health-check';
-import { compileRouter, keysKeyOf } from '../shared/router';
+import { compileRouter, distributionOrigins, keysKeyOf } from '../shared/router';
 import { type Backend, startBackend } from './backends';
 import { CffHarness } from './cff-runtime';
 import { type Edge, startEdge } from './edge';
@@ -172,9 +172,9 @@ export async function startLocal(opts: {
   const viewerRequest =
     opts.runtime === 'cloudfront-functions'
       ? {
-          // the distribution's origins, one per region and environment, for origin groups
+          // the distribution's origins, one per region, environment and canary, which the function selects by id
           harness: new CffHarness(join(opts.dist, 'viewer-request', 'index.js'), {
-            origins: [...Object.keys(config.regions), ...Object.keys(config.environments ?? {})],
+            origins: [...distributionOrigins(config).keys()],
           }),
           store: () => {
             const doc = status.doc();

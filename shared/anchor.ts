@@ -4,6 +4,17 @@ import type { Place } from './geo-data';
 
 const RAD = Math.PI / 180;
 
+/**
+ * Grid steps per degree of the places viewers are attached to: 0.05° (about 5 km), so that every runtime carries the
+ * same anchors, in four characters each (shared/baked.ts). Placing a viewer at the nearest AWS region needs no more.
+ */
+export const GRID = 20;
+
+/** A coordinate on the anchor grid, `offset` (90 for latitude, 180 for longitude) making it positive. */
+export function onGrid(v: number, offset: number): number {
+  return Math.round((v + offset) * GRID) / GRID - offset;
+}
+
 export interface Anchor {
   readonly code: string;
   readonly place: Place;

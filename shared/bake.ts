@@ -1,8 +1,48 @@
-// Baking a compiled router into the plain tables of shared/baked.ts, at build time (Node.js): what the CloudFront
+// Baking a compiled router into the compact tables of shared/baked.ts, at build time (Node.js): what the CloudFront
 // Functions file carries instead of a config it has no room to compile.
-import type { Baked, BakedCidrs, BakedOrigin } from './baked';
+import { GRID } from './anchor';
+import { type Baked, type BakedCidrs, CHAR0, DIGIT0 } from './baked';
 import type { CidrTable } from './net';
-import type { ResolvedOrigin, Router } from './router';
+import type { Router } from './router';
+
+/** A small number (≥ -1) as one character. */
+function char(n: number): string {
+  if (!(n >= -1 && n < 0xd800 - CHAR0)) throw new Error(`${n} does not fit one character`);
+  return String.fromCharCode(CHAR0 + n);
+}
+const chars = (ns: readonly number[]) => ns.map(char).join('');
+
+/** A grid step count (0 ≤ k < 91²) as two characters. */
+function grid(v: number, offset: number): string {
+  const k = Math.round((v + offset) * GRID);
+  return String.fromCharCode(DIGIT0 + Math.floor(k / 91), DIGIT0 + (k % 91));
+}
+
+function bakeCidrs<T>(t: CidrTable<T>, value: (v: T) => number): BakedCidrs {
+  const v4 = t.values4.some((v) => v !== undefined);
+  const nets6: string[] = [];
+  for (let i = 0; i < t.values6.length; i++) {
+    const words = Array.from(t.nets6).slice(4 * i, 4 * i + 4);
+    // a mask is the prefix length's leading ones
+    const bits = Array.from(t.masks6)
+      .slice(4 * i, 4 * i + 4)
+      .reduce((n, m) => n + popcount(m), 0);
+    const hex = words.map((w) => (w >>> 0).toString(16).padStart(8, '0')).join('');
+    nets6.push(`${hex.slice(0, Math.ceil(bits / 4)) || '0'}/${bits}`);
+  }
+  return {
+    starts4: v4 ? Array.from(t.starts4, (s) => s.toString(36)).join(',') : '',
+    values4: v4 ? chars(t.values4.map((v) => (v === undefined ? -1 : value(v)))) : '',
+    nets6: nets6.join(','),
+    values6: chars(t.values6.map(value)),
+  };
+}
+
+function popcount(m: number): number {
+  let n = 0;
+  for (let x = m >>> 0; x; x >>>= 1) n += x & 1;
+  return n;
+}
 
 /** The baked form of a compiled router (build time, Node.js). */
 export function bake(router: Router): Baked {
@@ -11,46 +51,25 @@ export function bake(router: Router): Baked {
     if (!/^[A-Z]{2}$/.test(cc)) throw new Error(`country code ${cc} is not two capital letters`);
     countries[c.ranking] += cc;
   }
+  const routes = router.networkRoutes;
   return {
-    regions: router.regions.map((r) =>
-      r.canary ? [r.id, bakeOrigin(r.origin), bakeOrigin(r.canary.origin)] : [r.id, bakeOrigin(r.origin)],
-    ),
-    environments: [...router.environments].map(([id, e]) => [id, bakeOrigin(e.origin)]),
+    regions: router.regions.map((r) => (r.canary ? `${r.id}+` : r.id)).join(','),
+    environments: [...router.environments.keys()].join(','),
     fallback: router.fallback,
-    rankings: router.rankings.map((r) => [r.group + 1, ...r.top]),
-    // whole 1/10000 degrees: the same doubles after division, fewer characters than decimals
-    anchorPlaces: router.anchors.flatMap((a) => [
-      Math.round(a.place.lat * 1e4),
-      Math.round(a.place.lon * 1e4),
-    ]),
-    byAnchor: router.byAnchor.map((row) => row.slice()),
+    rankings: router.rankings
+      .map((r) => chars([r.group + 1, r.top[0], r.top.length > 1 ? r.top[1] : -1]))
+      .join(''),
+    byAnchor: router.byAnchor.map(chars),
+    anchors: router.anchors.map((a) => grid(a.place.lat, 90) + grid(a.place.lon, 180)).join(''),
     countries,
     noGeo: router.noGeo,
-    residency: router.residency.map((g) => g.slice()),
-    networks: bakeCidrs(router.networks),
-    networkRoutes: router.networkRoutes.map((r) => [r.name, r.target]),
-    allow: bakeCidrs(router.allow),
+    residency: router.residency.map(chars),
+    networks: bakeCidrs(router.networks, (v) => v),
+    networkRoutes: routes.map((r) => r.target),
+    allow: bakeCidrs(router.allow, () => 1),
     needsIp: router.needsIp,
     maxTokenTtlSeconds: router.maxTokenTtlSeconds,
     sticky: router.sticky,
     affinity: router.affinity,
-  };
-}
-
-/** The default origin (https, 443, no path) as its domain name alone. */
-function bakeOrigin(o: ResolvedOrigin): BakedOrigin {
-  return o.protocol === 'https' && o.port === 443 && o.path === ''
-    ? o.domainName
-    : [o.domainName, o.port, o.protocol, o.path];
-}
-
-function bakeCidrs<T>(t: CidrTable<T>): BakedCidrs<T> {
-  return {
-    size: t.size,
-    starts4: Array.prototype.slice.call(t.starts4),
-    values4: t.values4.map((v) => (v === undefined ? null : v)),
-    nets6: Array.prototype.slice.call(t.nets6),
-    masks6: Array.prototype.slice.call(t.masks6),
-    values6: t.values6.slice(),
   };
 }

@@ -1,65 +1,68 @@
-// The tables a pick reads, as plain JSON, for a runtime with no room to compile a config: the CloudFront Functions
+// The tables a pick reads, as compact JSON, for a runtime with no room to compile a config: the CloudFront Functions
 // file (10 KB for everything, https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html)
 // carries bake(router) (shared/bake.ts, at build time), and tablesOf() turns it back into the RouteTable that pick()
-// reads.
-// Only what depends on the config alone is here; what the health document decides comes from the plan's walks in
-// the KeyValueStore. Of each ranking only its group and first two candidates are baked: all that routing without a
-// walk needs (fallbackWalk, shared/plan.ts). tablesOf(bake(r)) picks exactly as r does (test/baked.test.ts).
+// reads. Only what depends on the config alone is here; what the health document decides comes from the plan's
+// walks in the KeyValueStore. Of each ranking only its group and first two candidates are baked: all that routing
+// without a walk needs (fallbackWalk, shared/walk.ts). No origin is baked either: the function selects the
+// distribution's origin by id (originId, shared/ids.ts), and the distribution is made from the same config.
+// tablesOf(bake(r)) picks exactly as r does (test/baked.test.ts).
 //
-// The tables are made lazily: CloudFront Functions may run a function's top-level code for every request, so
-// nothing is built until a request needs it (a country's row, the anchors for a latitude/longitude viewer).
-// tablesOf() runs in cloudfront-js-2.0: no Map, no destructuring, no default parameters, no for-of.
-import { type Anchor, anchorAt } from './anchor';
+// Small numbers (region, ranking and group indexes) are characters, CHAR0 + n; anchors are two base-91 characters
+// per coordinate on the grid of shared/anchor.ts. tablesOf() runs in cloudfront-js-2.0 (no Map, destructuring,
+// default parameters, for-of) and, there, for every request: it builds what every request reads and leaves the rest
+// (a country's row, the anchors) to the requests that need it.
+import { type Anchor, anchorAt, GRID } from './anchor';
 import { fnv1a32 } from './hash';
 import type { CidrTable } from './net';
 import { hasOwn } from './own';
-import type {
-  AffinityTable,
-  Destination,
-  NetworkRoute,
-  Ranking,
-  ResolvedOrigin,
-  RouteRegion,
-  RouteTable,
-} from './router';
+import type { AffinityTable, Destination, Ranking, ResolvedOrigin, RouteRegion, RouteTable } from './router';
 
-/** A domain name (https, port 443, no path), or [domainName, port, protocol, path]. */
-export type BakedOrigin = string | [string, number, 'https' | 'http', string];
+/** The character of a small number n ≥ -1: CHAR0 + n (so -1 is "/"). */
+export const CHAR0 = 48;
+/** Anchor coordinates: grid steps in two characters, base 91 from "#". */
+export const DIGIT0 = 35;
 
-export interface BakedCidrs<T> {
-  readonly size: number;
-  readonly starts4: number[];
-  readonly values4: (T | null)[];
-  readonly nets6: number[];
-  readonly masks6: number[];
-  readonly values6: T[];
+export interface BakedCidrs {
+  /** IPv4: the intervals' starts, base 36, comma-separated */
+  readonly starts4: string;
+  /** IPv4: each interval's value as a character (network route index, "1" for allowCidrs; "/" for none) */
+  readonly values4: string;
+  /** IPv6: each network as `<hex of its first words>/<prefix length>`, comma-separated, longest prefix first */
+  readonly nets6: string;
+  readonly values6: string;
 }
 
 export interface Baked {
-  /** [id, origin, canary origin?] */
-  readonly regions: ([string, BakedOrigin] | [string, BakedOrigin, BakedOrigin])[];
-  /** [id, origin] */
-  readonly environments: [string, BakedOrigin][];
+  /** region ids, comma-separated, in order; "+" after one that has a canary origin */
+  readonly regions: string;
+  /** environment ids, comma-separated */
+  readonly environments: string;
   readonly fallback: number;
-  /** per ranking: [residency group + 1, first candidate, second candidate?] */
-  readonly rankings: number[][];
-  /** anchor latitude and longitude in 1/10000 degrees, in pairs */
-  readonly anchorPlaces: number[];
-  /** [group + 1][anchor] → ranking */
-  readonly byAnchor: number[][];
+  /** per ranking, three characters: residency group + 1, first candidate, second candidate (or "/") */
+  readonly rankings: string;
+  /** per residency group + 1, per anchor: the ranking (a character each) */
+  readonly byAnchor: string[];
+  /** per anchor, four characters: latitude + 90 and longitude + 180 in grid steps */
+  readonly anchors: string;
   /** per ranking (same index), the countries ranked so, two letters each */
   readonly countries: string[];
   readonly noGeo: number;
-  /** per residency group, its regions */
-  readonly residency: number[][];
-  readonly networks: BakedCidrs<number>;
-  readonly networkRoutes: [string, string][];
-  readonly allow: BakedCidrs<true>;
+  /** per residency group, its regions (a character each) */
+  readonly residency: string[];
+  readonly networks: BakedCidrs;
+  /** per network route: the target it sends its viewers to */
+  readonly networkRoutes: string[];
+  readonly allow: BakedCidrs;
   readonly needsIp: boolean;
   readonly maxTokenTtlSeconds: number;
   readonly sticky: { readonly cookie?: string; readonly header?: string };
   readonly affinity?: AffinityTable;
 }
+
+/** Not baked: the function selects the distribution's origin by id, and never reads this. */
+const NO_ORIGIN: ResolvedOrigin = { domainName: '', port: 443, protocol: 'https', path: '' };
+
+const num = (s: string, i: number) => s.charCodeAt(i) - CHAR0;
 
 /** Whether a string of two-letter codes holds `cc` (at an even position). */
 function holds(codes: string, cc: string): boolean {
@@ -67,44 +70,63 @@ function holds(codes: string, cc: string): boolean {
   return false;
 }
 
-function originOf(o: BakedOrigin): ResolvedOrigin {
-  return typeof o === 'string'
-    ? { domainName: o, port: 443, protocol: 'https', path: '' }
-    : { domainName: o[0], port: o[1], protocol: o[2], path: o[3] };
-}
-
-function cidrsOf<T>(t: BakedCidrs<T>): CidrTable<T> {
+function cidrsOf<T>(t: BakedCidrs, value: (c: number) => T): CidrTable<T> {
+  const starts = t.starts4 ? t.starts4.split(',') : [];
+  const nets = t.nets6 ? t.nets6.split(',') : [];
+  const v6 = { nets: [] as number[], masks: [] as number[], values: [] as T[] };
+  for (let i = 0; i < nets.length; i++) {
+    const slash = nets[i].indexOf('/');
+    const hex = `${nets[i].slice(0, slash)}00000000000000000000000000000000`;
+    const bits = Number(nets[i].slice(slash + 1));
+    for (let w = 0; w < 4; w++) {
+      const b = bits - 32 * w;
+      v6.nets.push(Number.parseInt(hex.slice(8 * w, 8 * w + 8), 16) | 0);
+      v6.masks.push(b >= 32 ? -1 : b > 0 ? -1 << (32 - b) : 0);
+    }
+    v6.values.push(value(num(t.values6, i)));
+  }
+  const values4: (T | undefined)[] = [];
+  for (let i = 0; i < starts.length; i++)
+    values4.push(num(t.values4, i) < 0 ? undefined : value(num(t.values4, i)));
   return {
-    size: t.size,
-    starts4: new Float64Array(t.starts4),
-    values4: t.values4.map((v) => (v === null ? undefined : v)),
-    nets6: new Int32Array(t.nets6),
-    masks6: new Int32Array(t.masks6),
-    values6: t.values6,
+    size: starts.length + nets.length,
+    starts4: starts.map((s) => Number.parseInt(s, 36)),
+    values4,
+    nets6: v6.nets,
+    masks6: v6.masks,
+    values6: v6.values,
   };
 }
 
 /** The RouteTable of baked tables. Runs in every runtime, CloudFront Functions included (which have no trace). */
 export function tablesOf(b: Baked): RouteTable {
   const targets: Record<string, Destination> = {};
-  const regions = b.regions.map((r): RouteRegion => {
-    const id = r[0];
+  const regions = b.regions.split(',').map((r): RouteRegion => {
+    const canary = r.slice(-1) === '+';
+    const id = canary ? r.slice(0, -1) : r;
     const target = { kind: 'region' as const, id };
     const entry: RouteRegion = {
       id,
       target,
-      origin: originOf(r[1]),
+      origin: NO_ORIGIN,
       dialSeed: fnv1a32(`dial:${id}:`),
-      canary: r[2] ? { target, origin: originOf(r[2]) } : undefined,
+      canary: canary ? { target, origin: NO_ORIGIN } : undefined,
     };
     targets[id] = entry;
     return entry;
   });
-  for (let i = 0; i < b.environments.length; i++) {
-    const e = b.environments[i];
-    targets[e[0]] = { target: { kind: 'environment', id: e[0] }, origin: originOf(e[1]) };
-  }
-  const rankings = b.rankings.map((r): Ranking => ({ group: r[0] - 1, top: r.slice(1) }));
+  const envs = b.environments ? b.environments.split(',') : [];
+  for (let i = 0; i < envs.length; i++)
+    targets[envs[i]] = { target: { kind: 'environment', id: envs[i] }, origin: NO_ORIGIN };
+  const rankings: Ranking[] = [];
+  for (let i = 0; i < b.rankings.length; i += 3)
+    rankings.push({ group: num(b.rankings, i) - 1, top: [num(b.rankings, i + 1), num(b.rankings, i + 2)] });
+  const byAnchor = b.byAnchor.map((row) => {
+    const out: number[] = [];
+    for (let i = 0; i < row.length; i++) out.push(num(row, i));
+    return out;
+  });
+  const grid = (i: number) => (b.anchors.charCodeAt(i) - DIGIT0) * 91 + b.anchors.charCodeAt(i + 1) - DIGIT0;
   // only viewers placed by latitude/longitude need the anchors: made on first use
   let anchors: Anchor[] | undefined;
   return {
@@ -119,23 +141,26 @@ export function tablesOf(b: Baked): RouteTable {
         return undefined;
       },
     },
-    byAnchor: b.byAnchor,
+    byAnchor,
     anchorGeo: [],
     get anchors() {
       if (!anchors) {
         anchors = [];
-        const p = b.anchorPlaces;
-        for (let i = 0; i < p.length; i += 2)
-          anchors.push(anchorAt('', { lat: p[i] / 1e4, lon: p[i + 1] / 1e4 }));
+        for (let i = 0; i < b.anchors.length; i += 4)
+          anchors.push(anchorAt('', { lat: grid(i) / GRID - 90, lon: grid(i + 2) / GRID - 180 }));
       }
       return anchors;
     },
     noGeo: b.noGeo,
-    residency: b.residency,
+    residency: b.residency.map((g) => {
+      const out: number[] = [];
+      for (let i = 0; i < g.length; i++) out.push(num(g, i));
+      return out;
+    }),
     targets: { get: (id) => (hasOwn(targets, id) ? targets[id] : undefined) },
-    networks: cidrsOf(b.networks),
-    networkRoutes: b.networkRoutes.map((r): NetworkRoute => ({ name: r[0], target: r[1] })),
-    allow: cidrsOf(b.allow),
+    networks: cidrsOf(b.networks, (v) => v),
+    networkRoutes: b.networkRoutes.map((target) => ({ name: '', target })),
+    allow: cidrsOf(b.allow, (): true => true),
     needsIp: b.needsIp,
     maxTokenTtlSeconds: b.maxTokenTtlSeconds,
     sticky: b.sticky,

@@ -13,26 +13,16 @@ export function fnv1a32(s: string, state?: number): number {
   let h = state === undefined ? FNV_OFFSET : state;
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
-    if (c < 0x80) {
-      h = mix(h, c);
-    } else if (c < 0x800) {
-      h = mix(mix(h, 0xc0 | (c >> 6)), 0x80 | (c & 63));
-    } else {
-      if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
-        const d = s.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d < 0xe000) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-          i++;
-          h = mix(
-            mix(mix(mix(h, 0xf0 | (c >> 18)), 0x80 | ((c >> 12) & 63)), 0x80 | ((c >> 6) & 63)),
-            0x80 | (c & 63),
-          );
-          continue;
-        }
-      }
-      // lone surrogates are encoded as themselves (WTF-8), so every string still hashes
-      h = mix(mix(mix(h, 0xe0 | (c >> 12)), 0x80 | ((c >> 6) & 63)), 0x80 | (c & 63));
+    const d = s.charCodeAt(i + 1); // NaN past the end
+    if (c >= 0xd800 && c < 0xdc00 && d >= 0xdc00 && d < 0xe000) {
+      c = 0x10000 + ((c - 0xd800) << 10) + d - 0xdc00;
+      i++;
     }
+    // UTF-8: a lead byte and n continuation bytes; a lone surrogate is encoded as itself (WTF-8), so every string
+    // hashes
+    const n = c < 0x80 ? 0 : c < 0x800 ? 1 : c < 0x10000 ? 2 : 3;
+    h = mix(h, n ? ((0xff << (7 - n)) & 0xff) | (c >> (6 * n)) : c);
+    for (let k = n - 1; k >= 0; k--) h = mix(h, 0x80 | ((c >> (6 * k)) & 63));
   }
   return h >>> 0;
 }

@@ -94,16 +94,17 @@ export function parseIp(s: unknown): Ip | null {
  * Made by compileCidrs (shared/cidr.ts).
  */
 export interface CidrTable<T> {
+  /** how many networks (zero: none, and nothing to match) */
   readonly size: number;
   /**
    * IPv4 as sorted, disjoint intervals covering the whole space: starts4[i] is where interval i begins, and
    * values4[i] the value of the longest prefix that contains it (undefined: none), so a lookup is a binary search.
    */
-  readonly starts4: Float64Array;
+  readonly starts4: ArrayLike<number>;
   readonly values4: readonly (T | undefined)[];
-  /** four words per network */
-  readonly nets6: Int32Array;
-  readonly masks6: Int32Array;
+  /** four words per network (signed 32-bit integers) */
+  readonly nets6: ArrayLike<number>;
+  readonly masks6: ArrayLike<number>;
   readonly values6: readonly T[];
 }
 

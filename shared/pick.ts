@@ -315,16 +315,16 @@ function override(
   }
   const from = typeof header === 'string' ? 'header' : 'cookie';
   const dest = TARGET_ID.test(requested) ? table.targets.get(requested) : undefined;
-  if (!dest) return ignored(requested, from, 'not a configured region or environment', allowed, trace);
+  if (!dest) return ignored(requested, from, 'not configured', allowed, trace);
   if (allowed) {
     TRACE: trace?.push(`override: ${requested} (viewer in override.allowCidrs)`);
     return { dest, authorised: true, outcome: { requested, from, honoured: true, why: 'allowCidrs' } };
   }
   if (token === undefined) {
-    return ignored(requested, from, 'unauthorised: no token and not in override.allowCidrs', false, trace);
+    return ignored(requested, from, 'no token, not in allowCidrs', false, trace);
   }
   const t = checkToken(token, requested, now, keys, table.maxTokenTtlSeconds);
-  if (!t.ok) return ignored(requested, from, `unauthorised: token ${t.why}`, false, trace);
+  if (!t.ok) return ignored(requested, from, `token ${t.why}`, false, trace);
   TRACE: trace?.push(`override: ${requested} (token, key ${t.keyId})`);
   return { dest, authorised: true, outcome: { requested, from, honoured: true, why: `token ${t.keyId}` } };
 }
@@ -460,7 +460,7 @@ function affinityOf(
   trace: string[] | undefined,
 ): AffinityStep {
   const c = checkSigned(AFFINITY_KIND, value, nowOf(facts), keys, maxTtlSeconds);
-  if (!c.ok) return unfollowed(from, c.subject, c.cause, c.why, trace);
+  if (!c.ok) return unfollowed(from, c.subject, c.cause, trace);
   const region = c.subject;
   const regions = table.regions;
   let at = -1;
@@ -470,13 +470,11 @@ function affinityOf(
       break;
     }
   }
-  if (at < 0)
-    return unfollowed(from, region, 'unknown-region', `${region} is not a configured region`, trace);
+  if (at < 0) return unfollowed(from, region, 'unknown-region', trace);
   if (group >= 0 && table.residency[group].indexOf(at) < 0)
-    return unfollowed(from, region, 'residency', `${region} is not among this viewer's regions`, trace);
+    return unfollowed(from, region, 'residency', trace);
   const x = walk.x ? walk.x[at] : undefined;
-  if (x)
-    return unfollowed(from, region, x, `${region} is ${x === 'region-down' ? 'down' : 'a pilot'}`, trace);
+  if (x) return unfollowed(from, region, x, trace);
   TRACE: trace?.push(`affinity: ${from} → ${region} (key ${c.keyId})`);
   return { at, outcome: { from, region, honoured: true } };
 }
@@ -485,9 +483,8 @@ function unfollowed(
   from: 'cookie' | 'header',
   region: string | undefined,
   cause: AffinityCause,
-  why: string,
   trace: string[] | undefined,
 ): AffinityStep {
-  TRACE: trace?.push(`affinity: ${from} ignored (${why})`);
+  TRACE: trace?.push(`affinity: ${from}${region ? ` for ${region}` : ''} ignored (${cause})`);
   return { at: -1, outcome: { from, region, honoured: false, cause } };
 }

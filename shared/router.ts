@@ -1,12 +1,13 @@
 // Compiling a router config: everything a request needs that depends only on the config is computed here,
 // once (at build time or module load), so that a pick does table lookups, not geometry.
 
-import type { Anchor } from './anchor';
+import { type Anchor, anchorAt, onGrid } from './anchor';
 import { compileCidrs } from './cidr';
 import type { Origin, RouterConfig } from './config-schema';
 import { ANCHORS, nearestAnchor, rankSites, type Site } from './geo';
 import { AWS_REGIONS, COUNTRIES, type Place } from './geo-data';
 import { fnv1a32 } from './hash';
+import { originId } from './ids';
 import type { CidrTable } from './net';
 
 export interface Target {
@@ -257,7 +258,9 @@ export function compileRouter(config: RouterConfig): Router {
     byCountry,
     byAnchor,
     anchorGeo,
-    anchors: ANCHORS,
+    anchors: ANCHORS.map((a) =>
+      anchorAt(a.code, { lat: onGrid(a.place.lat, 90), lon: onGrid(a.place.lon, 180) }),
+    ),
     noGeo,
     residency: groups.map((g) => regions.flatMap((r, i) => (g.regions.includes(r.id) ? [i] : []))),
     targets,
@@ -271,6 +274,21 @@ export function compileRouter(config: RouterConfig): Router {
     sticky: Object.freeze({ ...config.sticky }),
     affinity: affinityTable(config),
   });
+}
+
+/**
+ * Every origin the distribution needs, by origin id (originId): one per region and environment, and one per region's
+ * canary deployment. The infra app makes them; CloudFront Functions select among them; the local edge and the tests
+ * resolve the ids the function selects.
+ */
+export function distributionOrigins(config: RouterConfig): Map<string, Origin> {
+  const out = new Map<string, Origin>();
+  for (const [id, r] of Object.entries(config.regions)) {
+    out.set(originId(id, false), r.origin);
+    if (r.canaryOrigin) out.set(originId(id, true), r.canaryOrigin);
+  }
+  for (const [id, e] of Object.entries(config.environments ?? {})) out.set(originId(id, false), e.origin);
+  return out;
 }
 
 /**

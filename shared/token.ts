@@ -23,15 +23,25 @@ const SIGNED =
 /** Longer values are refused unread (the longest well-formed one is 155 characters). */
 export const MAX_TOKEN_LENGTH = 160;
 
-/** Why a signed value was refused, in a word (for metrics): its text says more, for the operator's log. */
-export type SignedCause = 'malformed' | 'bad-signature' | 'expired' | 'too-long-lived';
+/**
+ * Why a signed value was refused, in a word: for metrics, and, with the key id, for the operator's log. no-keys: the
+ * keys could not be loaded; unknown-key: not a current key (unknown, or retired).
+ */
+export type SignedCause =
+  | 'malformed'
+  | 'no-keys'
+  | 'unknown-key'
+  | 'bad-signature'
+  | 'expired'
+  | 'too-long-lived';
 
 export type SignedCheck =
   | { readonly ok: true; readonly keyId: string; readonly subject: string; readonly expires: number }
   | {
       readonly ok: false;
       readonly cause: SignedCause;
-      readonly why: string;
+      /** the key it names, once it is well formed */
+      readonly keyId?: string;
       /** what a well-signed value names, when only its time is wrong (expired, too long-lived) */
       readonly subject?: string;
     };
@@ -59,10 +69,6 @@ export function looksSigned(kind: SignedKind, value: unknown): value is string {
   return m !== null && m[1] === kind && m[3] !== '*';
 }
 
-function refused(cause: SignedCause, why: string, subject?: string): SignedCheck {
-  return { ok: false, cause, why, subject };
-}
-
 /**
  * Checks a signed value of one kind: well formed, signed by a current key (constant-time compare), not expired,
  * and not expiring more than maxTtlSeconds from now. Never throws.
@@ -74,21 +80,24 @@ export function checkSigned(
   keys: KeyRing | undefined,
   maxTtlSeconds: number,
 ): SignedCheck {
-  if (typeof value !== 'string' || value.length > MAX_TOKEN_LENGTH) return refused('malformed', 'malformed');
-  const m = SIGNED.exec(value);
-  if (!m || m[1] !== kind) return refused('malformed', 'malformed');
+  const m = typeof value === 'string' && value.length <= MAX_TOKEN_LENGTH ? SIGNED.exec(value) : null;
+  if (!m || m[1] !== kind) return { ok: false, cause: 'malformed' };
   const keyId = m[2];
   const subject = m[3];
   const exp = Number(m[4]);
-  if (!keys) return refused('bad-signature', 'no signing keys loaded');
+  if (!keys) return { ok: false, cause: 'no-keys', keyId };
   const expected = keys.sign(keyId, signedPayload(kind, keyId, subject, exp));
-  if (expected === undefined) return refused('bad-signature', `unknown or retired key ${keyId}`);
-  if (!constantTimeEqual(expected, m[5])) return refused('bad-signature', 'bad signature');
+  if (expected === undefined) return { ok: false, cause: 'unknown-key', keyId };
+  if (!constantTimeEqual(expected, m[5])) return { ok: false, cause: 'bad-signature', keyId };
   const expires = exp * 1000;
-  if (!(nowMs < expires)) return refused('expired', 'expired', subject);
-  if (expires - nowMs > maxTtlSeconds * 1000)
-    return refused('too-long-lived', 'expires too far in the future', subject);
+  if (!(nowMs < expires)) return { ok: false, cause: 'expired', keyId, subject };
+  if (expires - nowMs > maxTtlSeconds * 1000) return { ok: false, cause: 'too-long-lived', keyId, subject };
   return { ok: true, keyId, subject, expires };
+}
+
+/** A refusal in words, for the operator: the cause, and the key it names. */
+export function refusal(c: { readonly cause: SignedCause; readonly keyId?: string }): string {
+  return c.keyId === undefined ? c.cause : `${c.cause} (key ${c.keyId})`;
 }
 
 /**
@@ -103,10 +112,9 @@ export function checkToken(
   maxTtlSeconds: number,
 ): TokenCheck {
   const c = checkSigned(TOKEN_KIND, token, nowMs, keys, maxTtlSeconds);
-  if (!c.ok) return { ok: false, why: c.why };
-  if (target !== undefined && c.subject !== '*' && c.subject !== target) {
-    return { ok: false, why: `for ${c.subject}, not ${target}` };
-  }
+  if (!c.ok) return { ok: false, why: refusal(c) };
+  if (target !== undefined && c.subject !== '*' && c.subject !== target)
+    return { ok: false, why: `for ${c.subject}` };
   return { ok: true, keyId: c.keyId, target: c.subject, expires: c.expires };
 }
 

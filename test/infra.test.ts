@@ -120,16 +120,21 @@ describe('the distribution and the bucket (either runtime)', () => {
   const t = Template.fromStack(stack);
   const config = withDoc();
 
-  test('one origin per region and environment, the origin id being its id; the fallback is the default', () => {
+  test('one origin per region, environment and canary, the origin id being its id; the fallback is the default', () => {
     const dist = Object.values(t.findResources('AWS::CloudFront::Distribution'))[0].Properties
       .DistributionConfig;
     const ids = (dist.Origins as { Id: string; DomainName: string }[])
       .map((o) => [o.Id, o.DomainName])
       .sort();
-    const expected = [...Object.entries(config.regions), ...Object.entries(config.environments ?? {})]
-      .map(([id, r]) => [id, r.origin.domainName])
-      .sort();
+    const expected = [
+      ...Object.entries(config.regions).flatMap(([id, r]) => [
+        [id, r.origin.domainName],
+        ...(r.canaryOrigin ? [[`canary.${id}`, r.canaryOrigin.domainName]] : []),
+      ]),
+      ...Object.entries(config.environments ?? {}).map(([id, e]) => [id, e.origin.domainName]),
+    ].sort();
     expect(ids).toEqual(expected);
+    expect(ids.map(([id]) => id)).toContain('canary.eu-central-1');
     expect(dist.DefaultCacheBehavior.TargetOriginId).toBe(config.fallbackRegion);
     for (const o of dist.Origins) {
       expect(o.CustomOriginConfig).toMatchObject({

@@ -14,6 +14,7 @@ import { main } from '../cli/index';
 import { KvsConflictError, kvsClient, planEntries, putKeys, putPlan } from '../lib/kvs';
 import { fingerprint, type HealthDoc } from '../shared';
 import { KVS_MAX_PARTS, walkKey } from '../shared/kvs-layout';
+import { distributionOrigins } from '../shared/router';
 import { CffHarness } from './helpers/cff';
 import { viewerRequest } from './helpers/fixtures';
 import { NOW } from './helpers/keys';
@@ -179,10 +180,11 @@ describe('the CLI', () => {
     const file = JSON.parse(written.join('')) as { data: { key: string; value: string }[] };
     expect(file.data.map((d) => d.key)).toEqual(Array.from({ length: WALKS }, (_, i) => walkKey(i)));
     const store = Object.fromEntries(file.data.map((d) => [d.key, d.value]));
-    const r = await new CffHarness(join(ROOT, 'dist', 'viewer-request', 'index.js'), { kvs: store }).run(
-      viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }),
-      NOW,
-    );
+    const origins = [...distributionOrigins(router.config).keys()];
+    const r = await new CffHarness(join(ROOT, 'dist', 'viewer-request', 'index.js'), {
+      kvs: store,
+      origins,
+    }).run(viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }), NOW);
     expect(r.returned.headers['x-route-region'].value).toBe('us-east-1');
   });
 

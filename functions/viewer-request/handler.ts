@@ -5,6 +5,7 @@
 // async closures. esbuild refuses the first five at build time; the harness (test/helpers/cff.ts) the rest.
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-javascript-runtime-20.html
 import type { CloudFront, KvsHandle } from 'cloudfront';
+import { originId } from '../../shared/ids';
 import { KVS_KEYS_KEY, readParts, walkKey } from '../../shared/kvs-layout';
 import { hasOwn } from '../../shared/own';
 import {
@@ -68,7 +69,7 @@ export interface Runtime {
   /** undefined when no key value store is associated with the function */
   readonly kvs: KvsHandle | undefined;
   readonly crypto: Hmac;
-  /** origin-group failover codes (config originGroups), or undefined to change the origin only */
+  /** origin-group failover codes (config originGroups), or undefined to select one origin only */
   readonly failoverStatusCodes: readonly number[] | undefined;
 }
 
@@ -108,8 +109,11 @@ export function toFacts(event: CffEvent, now: number): Facts {
 }
 
 /**
- * Points the request at the decision's origin and sets our headers. The Host header is read-only in a
- * viewer-request function: updateRequestOrigin sends the new domain name as Host (its hostHeader default).
+ * Points the request at the decision's origin and sets our headers. The origins are the distribution's (the infra app
+ * makes one per region, environment and canary, shared/router.ts distributionOrigins): the function selects one by
+ * id, or with config originGroups an origin group of it and the decision's retry, so that CloudFront retries a
+ * failed GET, HEAD or OPTIONS on the next region (or, for a canary, on the region's stable origin) within the same
+ * request. Every setting of an origin (TLS, timeouts, Host) is the distribution's, in one place.
  */
 export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): void {
   const headers = request.headers;
@@ -119,20 +123,15 @@ export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): vo
     delete request.cookies[OVERRIDE_COOKIE];
     if (rt.table.affinity) delete request.cookies[rt.table.affinity.cookie];
   }
-  const o = d.origin;
+  const id = originId(d.target.id, d.reason === 'canary');
   const codes = rt.failoverStatusCodes;
-  // An origin group only between two regions' own origins: the distribution has one per region, id = region id.
-  if (codes && d.next && d.reason !== 'canary' && d.target.kind === 'region') {
+  if (codes && d.next) {
     rt.cf.createRequestOriginGroup({
-      originIds: [{ originId: d.target.id }, { originId: d.next.target.id }],
+      originIds: [{ originId: id }, { originId: d.next.target.id }],
       failoverCriteria: { statusCodes: codes.slice() },
     });
   } else {
-    rt.cf.updateRequestOrigin({
-      domainName: o.domainName,
-      originPath: o.path,
-      customOriginConfig: { port: o.port, protocol: o.protocol, sslProtocols: ['TLSv1.2'] },
-    });
+    rt.cf.selectRequestOriginById(id);
   }
   headers[REGION_HEADER] = { value: d.target.id };
   headers[REASON_HEADER] = { value: d.reason };

@@ -26,7 +26,7 @@ import type { Construct } from 'constructs';
 import { importFile, planEntries } from '../../lib/kvs';
 import type { AffinityCause, HealthDoc, RouterConfig } from '../../shared';
 import { everyTargetUp } from '../../shared/health-check';
-import { compileRouter, keysKeyOf } from '../../shared/router';
+import { compileRouter, distributionOrigins, keysKeyOf } from '../../shared/router';
 
 /** CloudFront's limit for a function's code (bytes). */
 export const CFF_MAX_BYTES = 10 * 1024;
@@ -306,15 +306,12 @@ export class EdgeRouterStack extends Stack {
       },
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
     });
-    // One origin per region and environment, with the target id as origin id, for selectRequestOriginById and
-    // origin groups. A distribution lists only the origins its behaviours use, so the others are added here.
+    // Every origin the config names (shared/router.ts distributionOrigins): one per region and environment, with the
+    // target id as origin id, and one per canary deployment (canary.<region>), for selectRequestOriginById and origin
+    // groups. A distribution lists only the origins its behaviours use, so the others are added here.
     const cfn = this.distribution.node.defaultChild as cloudfront.CfnDistribution;
-    const others = [
-      ...Object.entries(config.regions).filter(([id]) => id !== config.fallbackRegion),
-      ...Object.entries(config.environments ?? {}),
-    ];
-    others.forEach(([id, t], i) => {
-      const o = t.origin;
+    const others = [...distributionOrigins(config)].filter(([id]) => id !== config.fallbackRegion);
+    others.forEach(([id, o], i) => {
       const https = (o.protocol ?? 'https') === 'https';
       cfn.addPropertyOverride(`DistributionConfig.Origins.${i + 1}`, {
         Id: id,
@@ -396,6 +393,8 @@ export class EdgeRouterStack extends Stack {
       const affinityCauses: AffinityCause[] = [
         'expired',
         'bad-signature',
+        'unknown-key',
+        'no-keys',
         'malformed',
         'too-long-lived',
         'region-down',

@@ -551,7 +551,7 @@ export function docFor(c: ContractCase): HealthDoc | null {
 export function issuedRegion(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const c = checkSigned(AFFINITY_KIND, value, NOW, TEST_RING, 300);
-  if (!c.ok) return `invalid: ${c.why}`;
+  if (!c.ok) return `invalid: ${c.cause}`;
   return c.expires === Math.floor(NOW / 1000) * 1000 + 300_000 ? c.subject : `invalid: expires ${c.expires}`;
 }
 

@@ -6,6 +6,7 @@ import { type Backend, startBackend } from '../../local/backends';
 import { CffHarness } from '../../local/cff-runtime';
 import { type Edge, type RoutedRequest, startEdge } from '../../local/edge';
 import { compileRouter, type Router, type RouterConfig } from '../../shared';
+import { distributionOrigins } from '../../shared/router';
 import { buildBundles, coldStart } from '../helpers/bundle';
 import { docWith, exampleConfig } from '../helpers/load';
 import { type LocalS3, startS3 } from '../helpers/s3';
@@ -69,7 +70,12 @@ beforeAll(async () => {
   store = asStore(planEntries(router, docWith()));
   cffEdge = await startEdge({
     config,
-    viewerRequest: { harness: new CffHarness(join(dist, 'viewer-request', 'index.js')), store: () => store },
+    viewerRequest: {
+      harness: new CffHarness(join(dist, 'viewer-request', 'index.js'), {
+        origins: [...distributionOrigins(config).keys()],
+      }),
+      store: () => store,
+    },
   });
 }, 60_000);
 
@@ -249,7 +255,9 @@ test('cloudfront-functions with origin groups: a GET whose region fails is serve
   const grouped = await startEdge({
     config,
     viewerRequest: {
-      harness: new CffHarness(join(dist, 'viewer-request', 'index.js'), { origins: IDS }),
+      harness: new CffHarness(join(dist, 'viewer-request', 'index.js'), {
+        origins: [...distributionOrigins(config).keys()],
+      }),
       store: () => asStore(planEntries(compileRouter(config), docWith())),
     },
   });

@@ -4,7 +4,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { asStore, keysEntries, planEntries } from '../../lib/kvs';
 import { fingerprint, type HealthDoc } from '../../shared';
+import { originId } from '../../shared/ids';
 import { walkKey } from '../../shared/kvs-layout';
+import { distributionOrigins } from '../../shared/router';
 import { CASES, docFor, outcome } from '../contract/cases';
 import { buildBundles } from '../helpers/bundle';
 import { CffHarness } from '../helpers/cff';
@@ -15,6 +17,9 @@ import { docWith, exampleConfig, exampleRouter, ROOT } from '../helpers/load';
 const DIST_VIEWER_REQUEST = join(ROOT, 'dist', 'viewer-request', 'index.js');
 const config = exampleConfig();
 const router = exampleRouter();
+/** the distribution's origins, by id, as the infra app makes them */
+const ORIGINS = distributionOrigins(config);
+const origins = [...ORIGINS.keys()];
 
 /** The store as `edge-router kvs export` fills it: the plan of the document (if any) and the signing keys. */
 function store(doc: HealthDoc | null): Record<string, string> {
@@ -29,13 +34,20 @@ function originOf(target: string, reason: string): string | undefined {
     : (region ?? config.environments?.[target])?.origin.domainName;
 }
 
+/** The domain of the origin a harness run selected. */
+function selected(r: { calls: { helper: string; args: unknown[] }[] }): string | undefined {
+  expect(r.calls).toHaveLength(1);
+  expect(r.calls[0].helper).toBe('selectRequestOriginById');
+  return ORIGINS.get(r.calls[0].args[0] as string)?.domainName;
+}
+
 describe('the contract table, through the built file in the harness', () => {
   test.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const headers: Record<string, string> = { ...c.facts.headers };
     if (c.facts.country !== undefined) headers['cloudfront-viewer-country'] = c.facts.country;
     if (c.facts.lat !== undefined) headers['cloudfront-viewer-latitude'] = String(c.facts.lat);
     if (c.facts.lon !== undefined) headers['cloudfront-viewer-longitude'] = String(c.facts.lon);
-    const harness = new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docFor(c)) });
+    const harness = new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docFor(c)), origins });
     const event = viewerRequest(headers, c.facts.cookies ?? {}, c.facts.ip ?? '203.0.113.9');
     if (c.facts.method !== undefined) event.request.method = c.facts.method;
     const r = await harness.run(event, c.facts.now);
@@ -46,32 +58,17 @@ describe('the contract table, through the built file in the harness', () => {
         r.returned.headers['x-route-affinity']?.value,
       ),
     ).toEqual(c.expect);
-    expect(r.calls).toHaveLength(1);
-    expect(r.calls[0].helper).toBe('updateRequestOrigin');
-    expect((r.calls[0].args[0] as { domainName: string }).domainName).toBe(
-      originOf(c.expect.target, c.expect.reason),
-    );
+    expect(selected(r)).toBe(originOf(c.expect.target, c.expect.reason));
   });
 });
 
 describe('acceptance', () => {
-  test('a KR viewer goes to ap-northeast-2 via updateRequestOrigin (example config, everything up)', async () => {
-    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()) }).run(
+  test("a KR viewer goes to ap-northeast-2: the distribution's origin of that id (example config, everything up)", async () => {
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()), origins }).run(
       viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }),
       NOW,
     );
-    expect(r.calls).toEqual([
-      {
-        helper: 'updateRequestOrigin',
-        args: [
-          {
-            domainName: 'api.ap-northeast-2.example.com',
-            originPath: '',
-            customOriginConfig: { port: 443, protocol: 'https', sslProtocols: ['TLSv1.2'] },
-          },
-        ],
-      },
-    ]);
+    expect(r.calls).toEqual([{ helper: 'selectRequestOriginById', args: ['ap-northeast-2'] }]);
     expect(r.returned.headers['x-route-decision'].value).toBe(
       'target=ap-northeast-2; reason=nearest; doc=7; stale=0',
     );
@@ -80,12 +77,13 @@ describe('acceptance', () => {
   test('and elsewhere when the document in the store marks it down', async () => {
     const r = await new CffHarness(DIST_VIEWER_REQUEST, {
       kvs: store(docWith({ 'ap-northeast-2': { status: 'down' } }, 8)),
+      origins,
     }).run(viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }), NOW);
     expect(r.returned.headers['x-route-region'].value).toBe('us-east-1');
     expect(r.returned.headers['x-route-decision'].value).toBe(
       'target=us-east-1; reason=failover; doc=8; stale=0',
     );
-    expect((r.calls[0].args[0] as { domainName: string }).domainName).toBe('api.us-east-1.example.com');
+    expect(selected(r)).toBe('api.us-east-1.example.com');
   });
 });
 
@@ -94,7 +92,7 @@ describe('the key value store', () => {
   const down = docWith({ 'ap-northeast-2': { status: 'down' } }, 9);
 
   test('no store associated with the function: the baked-in defaults (every region up), and no log noise', async () => {
-    const r = await new CffHarness(DIST_VIEWER_REQUEST, {}).run(kr, NOW);
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { origins }).run(kr, NOW);
     expect(r.returned.headers['x-route-decision'].value).toBe(
       'target=ap-northeast-2; reason=nearest; doc=none; stale=0',
     );
@@ -104,7 +102,7 @@ describe('the key value store', () => {
   const KR = walkKey(router.byCountry.get('KR')?.ranking as number);
 
   test('a store without the plan: the defaults, and the function says why', async () => {
-    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(null) }).run(kr, NOW);
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(null), origins }).run(kr, NOW);
     expect(r.returned.headers['x-route-region'].value).toBe('ap-northeast-2');
     expect(r.logs.map((l) => JSON.parse(l))).toEqual([
       { edgeRouter: 'plan-unusable', detail: `Error: key not found: ${KR}` },
@@ -119,7 +117,7 @@ describe('the key value store', () => {
         return Reflect.getOwnPropertyDescriptor(t, k);
       },
     });
-    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs }).run(kr, NOW);
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs, origins }).run(kr, NOW);
     expect(r.returned.headers['x-route-region'].value).toBe('us-east-1');
     expect(gets).toEqual([KR]);
   });
@@ -139,7 +137,7 @@ describe('the key value store', () => {
     const parts = planEntries(router, big);
     expect(parts.map((p) => p.key)).toContain(`${KR}/1`);
     for (const p of parts) expect(Buffer.byteLength(p.value)).toBeLessThanOrEqual(1024);
-    const whole = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(big) }).run(kr, NOW);
+    const whole = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(big), origins }).run(kr, NOW);
     expect(whole.returned.headers['x-route-decision'].value).toBe(
       'target=us-east-1; reason=failover; doc=9; stale=0',
     );
@@ -147,7 +145,7 @@ describe('the key value store', () => {
     // part 0 of serial 10 beside part 1 of serial 9: as the store may hold while it propagates
     const newer = asStore(planEntries(router, { ...big, serial: 10 }));
     const torn = { ...store(big), [KR]: newer[KR] };
-    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: torn }).run(kr, NOW);
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: torn, origins }).run(kr, NOW);
     expect(r.returned.headers['x-route-decision'].value).toBe(
       'target=ap-northeast-2; reason=nearest; doc=none; stale=0',
     );
@@ -157,7 +155,7 @@ describe('the key value store', () => {
   test('a plan for another config is not read: the defaults, and the function says why', async () => {
     const foreign = store(down);
     foreign[KR] = foreign[KR].replace(`.${fingerprint(router)}/`, '.other/');
-    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: foreign }).run(kr, NOW);
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: foreign, origins }).run(kr, NOW);
     expect(r.returned.headers['x-route-decision'].value).toBe(
       'target=ap-northeast-2; reason=nearest; doc=none; stale=0',
     );
@@ -171,7 +169,10 @@ describe('the key value store', () => {
 
   test('a value that is not a walk: the defaults', async () => {
     const tag = `7.${fingerprint(router)}`;
-    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: { [KR]: `${tag}/1|{not json` } }).run(kr, NOW);
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: { [KR]: `${tag}/1|{not json` }, origins }).run(
+      kr,
+      NOW,
+    );
     expect(r.returned.headers['x-route-region'].value).toBe('ap-northeast-2');
     expect(r.logs).toHaveLength(1);
   });
@@ -183,7 +184,7 @@ describe('applying the decision', () => {
       { 'CloudFront-Viewer-Country': 'DE', 'X-Route-Region': 'forged', 'x-route-authorised': '1' },
       { route_to: 'staging', session: 'abc' },
     );
-    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()) }).run(event, NOW);
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()), origins }).run(event, NOW);
     const h = r.returned.headers;
     expect(h['x-route-region'].value).toBe('eu-central-1');
     expect(h['x-route-authorised']).toBeUndefined();
@@ -196,13 +197,13 @@ describe('applying the decision', () => {
     expect(r.logs.map((l) => JSON.parse(l))).toEqual([
       {
         edgeRouter: 'override-ignored',
-        detail: 'staging: unauthorised: no token and not in override.allowCidrs',
+        detail: 'staging: no token, not in allowCidrs',
       },
     ]);
   });
 
   test('Date is frozen at the request start; the function reads it (token expiry)', async () => {
-    const harness = new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()) });
+    const harness = new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()), origins });
     const { token } = await import('../helpers/keys');
     const event = viewerRequest({ 'x-route-to': 'staging', 'x-route-token': token('staging', 60) });
     expect((await harness.run(event, NOW)).returned.headers['x-route-region'].value).toBe('staging');
@@ -220,8 +221,6 @@ describe('origin groups (config originGroups)', () => {
     });
     file = join(buildBundles(c), 'viewer-request', 'index.js');
   });
-  const origins = ['us-east-1', 'eu-central-1', 'ap-northeast-2', 'sa-east-1', 'staging'];
-
   test('the chosen region first and the next candidate second', async () => {
     const r = await new CffHarness(file, { kvs: store(docWith()), origins }).run(
       viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }),
@@ -251,22 +250,38 @@ describe('origin groups (config originGroups)', () => {
     ]);
   });
 
-  test('a network route to an environment, or a canary, changes the origin instead', async () => {
+  test("a network route to an environment selects its origin; a canary is retried on its region's stable origin", async () => {
     const staging = await new CffHarness(file, { kvs: store(docWith()), origins }).run(
       viewerRequest({}, {}, '10.9.0.1'),
       NOW,
     );
-    expect(staging.calls.map((c) => c.helper)).toEqual(['updateRequestOrigin']);
+    expect(staging.calls).toEqual([{ helper: 'selectRequestOriginById', args: ['staging'] }]);
     const canary = await new CffHarness(file, {
       kvs: store({ ...docWith(), canary: { percent: 100 } }),
       origins,
     }).run(viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }), NOW);
     expect(canary.calls).toEqual([
-      expect.objectContaining({
-        helper: 'updateRequestOrigin',
-        args: [expect.objectContaining({ domainName: 'canary.ap-northeast-2.example.com' })],
-      }),
+      {
+        helper: 'createRequestOriginGroup',
+        args: [
+          {
+            originIds: [{ originId: originId('ap-northeast-2', true) }, { originId: 'ap-northeast-2' }],
+            failoverCriteria: { statusCodes: [500, 502, 503, 504] },
+          },
+        ],
+      },
     ]);
+    expect(ORIGINS.get(originId('ap-northeast-2', true))?.domainName).toBe(
+      'canary.ap-northeast-2.example.com',
+    );
+  });
+
+  test('an override to a region selects it, with no group: a chosen target is not retried elsewhere', async () => {
+    const r = await new CffHarness(file, { kvs: store(docWith()), origins }).run(
+      viewerRequest({ 'x-route-to': 'sa-east-1' }, {}, '10.8.0.1'),
+      NOW,
+    );
+    expect(r.calls).toEqual([{ helper: 'selectRequestOriginById', args: ['sa-east-1'] }]);
   });
 });
 
@@ -285,9 +300,9 @@ describe("AWS's CloudFront Functions test events", () => {
     expect(text).toContain('"multivalue"');
   });
 
-  test.each(requests)('%s: routed, one origin change, our headers set, nothing else touched', async (f) => {
+  test.each(requests)('%s: routed, one origin selected, our headers set, nothing else touched', async (f) => {
     const event = loadEvent<any>(`cloudfront-functions/${f}`);
-    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()) }).run(event, NOW);
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()), origins }).run(event, NOW);
     expect(r.calls).toHaveLength(1);
     const h = r.returned.headers;
     expect(Object.keys(config.regions)).toContain(h['x-route-region'].value);
@@ -307,7 +322,7 @@ describe("AWS's CloudFront Functions test events", () => {
         value: 'staging',
         [spelling]: [{ value: 'staging' }, { value: 'eu-central-1' }],
       };
-      const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()) }).run(event, NOW);
+      const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()), origins }).run(event, NOW);
       expect(r.returned.headers['x-route-reason'].value).toBe('network');
     }
   });
