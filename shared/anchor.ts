@@ -5,10 +5,10 @@ import type { Place } from './geo-data';
 const RAD = Math.PI / 180;
 
 /**
- * Grid steps per degree of the places viewers are attached to: 0.05° (about 5 km), so that every runtime carries the
+ * Grid steps per degree of the places viewers are attached to: 0.1° (about 11 km), so that every runtime carries the
  * same anchors, in four characters each (shared/baked.ts). Placing a viewer at the nearest AWS region needs no more.
  */
-export const GRID = 20;
+export const GRID = 10;
 
 /** A coordinate on the anchor grid, `offset` (90 for latitude, 180 for longitude) making it positive. */
 export function onGrid(v: number, offset: number): number {

@@ -1,7 +1,7 @@
 // Baking a compiled router into the compact tables of shared/baked.ts, at build time (Node.js): what the CloudFront
 // Functions file carries instead of a config it has no room to compile.
 import { GRID } from './anchor';
-import { type Baked, type BakedCidrs, CHAR0, DIGIT0 } from './baked';
+import { BASE, type Baked, type BakedCidrs, CHAR0 } from './baked';
 import type { CidrTable } from './net';
 import type { Router } from './router';
 
@@ -12,30 +12,26 @@ function char(n: number): string {
 }
 const chars = (ns: readonly number[]) => ns.map(char).join('');
 
-/** A grid step count (0 ≤ k < 91²) as two characters. */
+/** A coordinate in grid steps (0 ≤ k < BASE²) as two characters. */
 function grid(v: number, offset: number): string {
   const k = Math.round((v + offset) * GRID);
-  return String.fromCharCode(DIGIT0 + Math.floor(k / 91), DIGIT0 + (k % 91));
+  return char(Math.floor(k / BASE)) + char(k % BASE);
 }
 
 function bakeCidrs<T>(t: CidrTable<T>, value: (v: T) => number): BakedCidrs {
-  const v4 = t.values4.some((v) => v !== undefined);
-  const nets6: string[] = [];
-  for (let i = 0; i < t.values6.length; i++) {
-    const words = Array.from(t.nets6).slice(4 * i, 4 * i + 4);
+  const nets: string[] = [];
+  for (let i = 0; i < t.size; i++) {
+    const words = Array.from(t.nets).slice(4 * i, 4 * i + 4);
     // a mask is the prefix length's leading ones
-    const bits = Array.from(t.masks6)
+    const bits = Array.from(t.masks)
       .slice(4 * i, 4 * i + 4)
       .reduce((n, m) => n + popcount(m), 0);
     const hex = words.map((w) => (w >>> 0).toString(16).padStart(8, '0')).join('');
-    nets6.push(`${hex.slice(0, Math.ceil(bits / 4)) || '0'}/${bits}`);
+    const v4 = bits >= 96 && hex.startsWith('00000000000000000000ffff');
+    const [digits, length] = v4 ? [hex.slice(24), bits - 96] : [hex, bits];
+    nets.push(`${v4 ? '.' : ''}${digits.slice(0, Math.ceil(length / 4)) || '0'}/${length}`);
   }
-  return {
-    starts4: v4 ? Array.from(t.starts4, (s) => s.toString(36)).join(',') : '',
-    values4: v4 ? chars(t.values4.map((v) => (v === undefined ? -1 : value(v)))) : '',
-    nets6: nets6.join(','),
-    values6: chars(t.values6.map(value)),
-  };
+  return { nets: nets.join(','), values: chars(t.values.map(value)) };
 }
 
 function popcount(m: number): number {
@@ -66,7 +62,7 @@ export function bake(router: Router): Baked {
     residency: router.residency.map(chars),
     networks: bakeCidrs(router.networks, (v) => v),
     networkRoutes: routes.map((r) => r.target),
-    allow: bakeCidrs(router.allow, () => 1),
+    allow: bakeCidrs(router.allow, () => 0),
     needsIp: router.needsIp,
     maxTokenTtlSeconds: router.maxTokenTtlSeconds,
     sticky: router.sticky,

@@ -7,8 +7,8 @@
 // distribution's origin by id (originId, shared/ids.ts), and the distribution is made from the same config.
 // tablesOf(bake(r)) picks exactly as r does (test/baked.test.ts).
 //
-// Small numbers (region, ranking and group indexes) are characters, CHAR0 + n; anchors are two base-91 characters
-// per coordinate on the grid of shared/anchor.ts. tablesOf() runs in cloudfront-js-2.0 (no Map, destructuring,
+// Small numbers (region, ranking and group indexes) are characters, CHAR0 + n; anchors are two such characters
+// (base 78) per coordinate on the grid of shared/anchor.ts. tablesOf() runs in cloudfront-js-2.0 (no Map, destructuring,
 // default parameters, for-of) and, there, for every request: it builds what every request reads and leaves the rest
 // (a country's row, the anchors) to the requests that need it.
 import { type Anchor, anchorAt, GRID } from './anchor';
@@ -19,17 +19,17 @@ import type { AffinityTable, Destination, Ranking, ResolvedOrigin, RouteRegion, 
 
 /** The character of a small number n ≥ -1: CHAR0 + n (so -1 is "/"). */
 export const CHAR0 = 48;
-/** Anchor coordinates: grid steps in two characters, base 91 from "#". */
-export const DIGIT0 = 35;
+/** Anchor coordinates: grid steps in two characters of that kind, base BASE. */
+export const BASE = 78;
 
 export interface BakedCidrs {
-  /** IPv4: the intervals' starts, base 36, comma-separated */
-  readonly starts4: string;
-  /** IPv4: each interval's value as a character (network route index, "1" for allowCidrs; "/" for none) */
-  readonly values4: string;
-  /** IPv6: each network as `<hex of its first words>/<prefix length>`, comma-separated, longest prefix first */
-  readonly nets6: string;
-  readonly values6: string;
+  /**
+   * Each network, longest prefix first, as `<hex of its first words>/<prefix length>`, comma-separated; an IPv4
+   * network as `.<hex>/<IPv4 prefix length>` (it stands for ::ffff:<hex>/<96 + length>)
+   */
+  readonly nets: string;
+  /** each network's value as a character (network route index; 0 for allowCidrs) */
+  readonly values: string;
 }
 
 export interface Baked {
@@ -62,7 +62,10 @@ export interface Baked {
 /** Not baked: the function selects the distribution's origin by id, and never reads this. */
 const NO_ORIGIN: ResolvedOrigin = { domainName: '', port: 443, protocol: 'https', path: '' };
 
-const num = (s: string, i: number) => s.charCodeAt(i) - CHAR0;
+/** A string of small numbers, one character each (CHAR0 + n), as numbers. */
+const nums = (s: string): number[] =>
+  Array.prototype.map.call(s, (c: string) => c.charCodeAt(0) - CHAR0) as number[];
+const split = (s: string) => (s ? s.split(',') : []);
 
 /** Whether a string of two-letter codes holds `cc` (at an even position). */
 function holds(codes: string, cc: string): boolean {
@@ -71,62 +74,44 @@ function holds(codes: string, cc: string): boolean {
 }
 
 function cidrsOf<T>(t: BakedCidrs, value: (c: number) => T): CidrTable<T> {
-  const starts = t.starts4 ? t.starts4.split(',') : [];
-  const nets = t.nets6 ? t.nets6.split(',') : [];
-  const v6 = { nets: [] as number[], masks: [] as number[], values: [] as T[] };
-  for (let i = 0; i < nets.length; i++) {
-    const slash = nets[i].indexOf('/');
-    const hex = `${nets[i].slice(0, slash)}00000000000000000000000000000000`;
-    const bits = Number(nets[i].slice(slash + 1));
+  const list = split(t.nets);
+  const nets: number[] = [];
+  const masks: number[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const net = list[i].split('/');
+    const v4 = net[0].charAt(0) === '.';
+    const hex = `${v4 ? `00000000000000000000ffff${net[0].slice(1)}` : net[0]}00000000000000000000000000000000`;
     for (let w = 0; w < 4; w++) {
-      const b = bits - 32 * w;
-      v6.nets.push(Number.parseInt(hex.slice(8 * w, 8 * w + 8), 16) | 0);
-      v6.masks.push(b >= 32 ? -1 : b > 0 ? -1 << (32 - b) : 0);
+      const b = Number(net[1]) + (v4 ? 96 : 0) - 32 * w;
+      nets.push(Number.parseInt(hex.substr(8 * w, 8), 16) | 0);
+      masks.push(b > 31 ? -1 : b > 0 ? -1 << (32 - b) : 0);
     }
-    v6.values.push(value(num(t.values6, i)));
   }
-  const values4: (T | undefined)[] = [];
-  for (let i = 0; i < starts.length; i++)
-    values4.push(num(t.values4, i) < 0 ? undefined : value(num(t.values4, i)));
-  return {
-    size: starts.length + nets.length,
-    starts4: starts.map((s) => Number.parseInt(s, 36)),
-    values4,
-    nets6: v6.nets,
-    masks6: v6.masks,
-    values6: v6.values,
-  };
+  return { size: list.length, nets, masks, values: nums(t.values).map(value) };
 }
 
 /** The RouteTable of baked tables. Runs in every runtime, CloudFront Functions included (which have no trace). */
 export function tablesOf(b: Baked): RouteTable {
   const targets: Record<string, Destination> = {};
   const regions = b.regions.split(',').map((r): RouteRegion => {
-    const canary = r.slice(-1) === '+';
-    const id = canary ? r.slice(0, -1) : r;
+    const id = r.replace('+', '');
     const target = { kind: 'region' as const, id };
     const entry: RouteRegion = {
       id,
       target,
       origin: NO_ORIGIN,
       dialSeed: fnv1a32(`dial:${id}:`),
-      canary: canary ? { target, origin: NO_ORIGIN } : undefined,
+      canary: id !== r ? { target, origin: NO_ORIGIN } : undefined,
     };
     targets[id] = entry;
     return entry;
   });
-  const envs = b.environments ? b.environments.split(',') : [];
+  const envs = split(b.environments);
   for (let i = 0; i < envs.length; i++)
     targets[envs[i]] = { target: { kind: 'environment', id: envs[i] }, origin: NO_ORIGIN };
+  const r = nums(b.rankings);
   const rankings: Ranking[] = [];
-  for (let i = 0; i < b.rankings.length; i += 3)
-    rankings.push({ group: num(b.rankings, i) - 1, top: [num(b.rankings, i + 1), num(b.rankings, i + 2)] });
-  const byAnchor = b.byAnchor.map((row) => {
-    const out: number[] = [];
-    for (let i = 0; i < row.length; i++) out.push(num(row, i));
-    return out;
-  });
-  const grid = (i: number) => (b.anchors.charCodeAt(i) - DIGIT0) * 91 + b.anchors.charCodeAt(i + 1) - DIGIT0;
+  for (let i = 0; i < r.length; i += 3) rankings.push({ group: r[i] - 1, top: [r[i + 1], r[i + 2]] });
   // only viewers placed by latitude/longitude need the anchors: made on first use
   let anchors: Anchor[] | undefined;
   return {
@@ -135,28 +120,30 @@ export function tablesOf(b: Baked): RouteTable {
     rankings,
     byCountry: {
       get: (cc) => {
-        if (typeof cc !== 'string' || cc.length !== 2) return undefined;
-        for (let r = 0; r < b.countries.length; r++)
-          if (holds(b.countries[r], cc)) return { ranking: r, geo: '' };
+        for (let k = 0; k < b.countries.length; k++)
+          if (typeof cc === 'string' && cc.length === 2 && holds(b.countries[k], cc))
+            return { ranking: k, geo: '' };
         return undefined;
       },
     },
-    byAnchor,
+    byAnchor: b.byAnchor.map(nums),
     anchorGeo: [],
     get anchors() {
       if (!anchors) {
         anchors = [];
-        for (let i = 0; i < b.anchors.length; i += 4)
-          anchors.push(anchorAt('', { lat: grid(i) / GRID - 90, lon: grid(i + 2) / GRID - 180 }));
+        const g = nums(b.anchors);
+        for (let i = 0; i < g.length; i += 4)
+          anchors.push(
+            anchorAt('', {
+              lat: (g[i] * BASE + g[i + 1]) / GRID - 90,
+              lon: (g[i + 2] * BASE + g[i + 3]) / GRID - 180,
+            }),
+          );
       }
       return anchors;
     },
     noGeo: b.noGeo,
-    residency: b.residency.map((g) => {
-      const out: number[] = [];
-      for (let i = 0; i < g.length; i++) out.push(num(g, i));
-      return out;
-    }),
+    residency: b.residency.map(nums),
     targets: { get: (id) => (hasOwn(targets, id) ? targets[id] : undefined) },
     networks: cidrsOf(b.networks, (v) => v),
     networkRoutes: b.networkRoutes.map((target) => ({ name: '', target })),

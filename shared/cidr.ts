@@ -4,11 +4,10 @@ import * as ipaddr from 'ipaddr.js';
 import type { CidrTable } from './net';
 
 interface Entry<T> {
-  readonly v: 4 | 6;
+  /** prefix length over the 128 bits (an IPv4 network is IPv4-mapped: /16 is /112) */
   readonly bits: number;
-  /** network words (one for IPv4, four for IPv6) and masks */
+  /** network words, masked */
   readonly net: readonly number[];
-  readonly mask: readonly number[];
   readonly value: T;
 }
 
@@ -36,76 +35,39 @@ export function cidrProblem(cidr: string): string | null {
   return null;
 }
 
+/** The four words of an IPv4-mapped address (::ffff:a.b.c.d). */
+function mapped(v4: ipaddr.IPv4): number[] {
+  const b = v4.toByteArray();
+  return [0, 0, 0xffff, ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0];
+}
+
 /** Compiles [cidr, value] pairs (each CIDR checked with cidrProblem first). */
 export function compileCidrs<T>(list: readonly (readonly [string, T])[]): CidrTable<T> {
   const entries: Entry<T>[] = list.map(([cidr, value]) => {
-    const [addr, bits] = ipaddr.parseCIDR(cidr);
-    if (addr.kind() === 'ipv4') {
-      const b = addr.toByteArray();
-      const mask = maskWords(bits, 1);
-      return {
-        v: 4,
-        bits,
-        net: [((((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0) & mask[0]) >>> 0],
-        mask,
-        value,
-      };
-    }
-    const v6 = addr as ipaddr.IPv6;
-    // an IPv4-mapped network (::ffff:10.0.0.0/104) is the IPv4 network it maps
-    if (v6.isIPv4MappedAddress() && bits >= 96) {
-      const b = v6.toIPv4Address().toByteArray();
-      const mask = maskWords(bits - 96, 1);
-      return {
-        v: 4,
-        bits: bits - 96,
-        net: [((((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0) & mask[0]) >>> 0],
-        mask,
-        value,
-      };
-    }
-    const p = v6.parts;
+    const [addr, prefix] = ipaddr.parseCIDR(cidr);
+    const v4 = addr.kind() === 'ipv4';
+    const bits = v4 ? prefix + 96 : prefix;
+    const words = v4
+      ? mapped(addr as ipaddr.IPv4)
+      : [0, 2, 4, 6].map(
+          (i) => ((addr as ipaddr.IPv6).parts[i] * 65536 + (addr as ipaddr.IPv6).parts[i + 1]) >>> 0,
+        );
     const mask = maskWords(bits, 4);
-    const net = [0, 2, 4, 6].map((i, k) => (((p[i] * 65536 + p[i + 1]) >>> 0) & mask[k]) >>> 0);
-    return { v: 6, bits, net, mask, value };
+    return { bits, net: words.map((w, k) => (w & mask[k]) >>> 0), value };
   });
   // longest prefix first; a stable sort keeps the listed order on ties
-  const v4 = entries.filter((e) => e.v === 4).sort((a, b) => b.bits - a.bits);
-  const v6 = entries.filter((e) => e.v === 6).sort((a, b) => b.bits - a.bits);
-  // as signed 32-bit integers, so the scan stays in int32 arithmetic
-  const { starts, values } = intervals4(v4);
+  const sorted = entries.slice().sort((a, b) => b.bits - a.bits);
   return {
-    size: entries.length,
-    starts4: Float64Array.from(starts),
-    values4: values,
-    nets6: Int32Array.from(
-      v6.flatMap((e) => e.net),
+    size: sorted.length,
+    // as signed 32-bit integers, so the match stays in int32 arithmetic
+    nets: Int32Array.from(
+      sorted.flatMap((e) => e.net),
       (x) => x | 0,
     ),
-    masks6: Int32Array.from(
-      v6.flatMap((e) => e.mask),
+    masks: Int32Array.from(
+      sorted.flatMap((e) => maskWords(e.bits, 4)),
       (x) => x | 0,
     ),
-    values6: v6.map((e) => e.value),
+    values: sorted.map((e) => e.value),
   };
-}
-
-/** IPv4 networks (longest prefix first) as disjoint intervals over the whole space, adjacent equal values merged. */
-function intervals4<T>(v4: readonly Entry<T>[]): { starts: number[]; values: (T | undefined)[] } {
-  const ranges = v4.map((e) => ({ start: e.net[0], end: e.net[0] + 2 ** (32 - e.bits) - 1, value: e.value }));
-  const cuts = new Set<number>([0]);
-  for (const r of ranges) {
-    cuts.add(r.start);
-    if (r.end + 1 <= 0xffffffff) cuts.add(r.end + 1);
-  }
-  const starts: number[] = [];
-  const values: (T | undefined)[] = [];
-  for (const cut of [...cuts].sort((a, b) => a - b)) {
-    // every address of an elementary interval is in the same networks: the first (longest) one decides
-    const value = ranges.find((r) => r.start <= cut && cut <= r.end)?.value;
-    if (starts.length && values[values.length - 1] === value) continue;
-    starts.push(cut);
-    values.push(value);
-  }
-  return { starts, values };
 }

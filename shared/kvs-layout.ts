@@ -104,19 +104,18 @@ export function tagOf(value: string): string | undefined {
  * part, a malformed header, more than KVS_MAX_PARTS parts, or parts of two versions.
  */
 export async function readParts(get: (key: string) => Promise<string>, name: string): Promise<Parts> {
-  const first = await get(name);
-  const bar = first.indexOf('|');
-  const head = first.slice(0, bar);
-  const slash = head.lastIndexOf('/');
-  const count = Number(head.slice(slash + 1));
-  if (bar < 0 || slash < 1 || !(count >= 1 && count <= KVS_MAX_PARTS))
-    throw new Error(`${name}: malformed part header`);
-  let text = first.slice(bar + 1);
-  for (let i = 1; i < count; i++) {
-    const part = await get(`${name}/${i}`);
-    const b = part.indexOf('|');
-    if (part.slice(0, b) !== head) throw new Error(`${name}/${i}: part of another version`);
-    text += part.slice(b + 1);
+  let head = '';
+  let count = 1;
+  let text = '';
+  for (let i = 0; i < count; i++) {
+    const part = await get(i ? `${name}/${i}` : name);
+    const bar = part.indexOf('|');
+    if (i === 0) {
+      head = part.slice(0, bar);
+      count = Number(head.slice(head.lastIndexOf('/') + 1));
+      if (bar < 0 || !(count >= 1 && count <= KVS_MAX_PARTS)) throw new Error(`${name}: malformed`);
+    } else if (part.slice(0, bar) !== head) throw new Error(`${name}/${i}: part of another version`);
+    text += part.slice(bar + 1);
   }
-  return { tag: head.slice(0, slash), text };
+  return { tag: head.slice(0, head.lastIndexOf('/')), text };
 }

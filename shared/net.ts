@@ -9,10 +9,10 @@
 // against ipaddr.js (test/net.test.ts), which stays the reference for every address the config names.
 
 /**
- * An IPv4 address as one unsigned 32-bit number (no allocation on the hot path), or IPv6 as four. IPv4-mapped
- * IPv6 is IPv4.
+ * An address as four unsigned 32-bit words. IPv4 a.b.c.d is its IPv4-mapped IPv6 address ::ffff:a.b.c.d, so that one
+ * table and one loop match both (matchCidr).
  */
-export type Ip = number | readonly [number, number, number, number];
+export type Ip = readonly [number, number, number, number];
 
 /** Dotted-quad IPv4 to an unsigned 32-bit number; null unless exactly four decimal octets without leading zeros. */
 function parseV4(s: string): number | null {
@@ -79,64 +79,42 @@ function parseV6(s: string): number[] | null {
 /** Parses a viewer address; null if it is not a plain IPv4 or IPv6 address (no zone, no port, no brackets). */
 export function parseIp(s: unknown): Ip | null {
   if (typeof s !== 'string' || s.length === 0 || s.length > 45) return null;
-  if (!s.includes(':')) return parseV4(s);
+  if (s.indexOf(':') < 0) {
+    const v4 = parseV4(s);
+    return v4 === null ? null : [0, 0, 0xffff, v4];
+  }
   const w = parseV6(s);
-  if (w === null) return null;
   // "::a.b.c.d" (the deprecated IPv4-compatible form) is read as IPv4, as ipaddr.js reads it
-  if (s.startsWith('::') && s.indexOf(':', 2) < 0 && s.includes('.')) return w[3];
-  // ::ffff:a.b.c.d is the IPv4 address a.b.c.d
-  if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return w[3];
-  return w as unknown as Ip;
+  if (w && s.startsWith('::') && s.indexOf(':', 2) < 0 && s.indexOf('.') > 0) w[2] = 0xffff;
+  return w as Ip | null;
 }
 
 /**
- * Networks as integer tables (int32), longest prefix first, each with a value (a route's index, or true).
- * Made by compileCidrs (shared/cidr.ts).
+ * Networks as integer tables, longest prefix first (on a tie, as listed), each with a value (a route's index, or
+ * true). IPv4 networks are IPv4-mapped (a /16 is a /112). Made by compileCidrs (shared/cidr.ts).
  */
 export interface CidrTable<T> {
-  /** how many networks (zero: none, and nothing to match) */
+  /** how many networks */
   readonly size: number;
-  /**
-   * IPv4 as sorted, disjoint intervals covering the whole space: starts4[i] is where interval i begins, and
-   * values4[i] the value of the longest prefix that contains it (undefined: none), so a lookup is a binary search.
-   */
-  readonly starts4: ArrayLike<number>;
-  readonly values4: readonly (T | undefined)[];
-  /** four words per network (signed 32-bit integers) */
-  readonly nets6: ArrayLike<number>;
-  readonly masks6: ArrayLike<number>;
-  readonly values6: readonly T[];
+  /** four words per network, and four of its mask (signed 32-bit integers) */
+  readonly nets: ArrayLike<number>;
+  readonly masks: ArrayLike<number>;
+  readonly values: readonly T[];
 }
 
 /** The value of the longest prefix containing the address (the first listed on a tie), or undefined. */
 export function matchCidr<T>(t: CidrTable<T>, ip: Ip | null): T | undefined {
-  if (ip === null || t.size === 0) return undefined;
-  if (typeof ip === 'number') {
-    // the last interval that starts at or before the address
-    const starts = t.starts4;
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= ip) lo = mid;
-      else hi = mid - 1;
-    }
-    return t.values4[lo];
-  }
-  const w0 = ip[0] | 0;
-  const w1 = ip[1] | 0;
-  const w2 = ip[2] | 0;
-  const w3 = ip[3] | 0;
-  const nets = t.nets6;
-  const masks = t.masks6;
-  for (let i = 0, k = 0; k < nets.length; i++, k += 4) {
+  if (ip === null) return undefined;
+  const nets = t.nets;
+  const masks = t.masks;
+  for (let k = 0; k < nets.length; k += 4) {
     if (
-      (w0 & masks[k]) === nets[k] &&
-      (w1 & masks[k + 1]) === nets[k + 1] &&
-      (w2 & masks[k + 2]) === nets[k + 2] &&
-      (w3 & masks[k + 3]) === nets[k + 3]
+      (ip[0] & masks[k]) === nets[k] &&
+      (ip[1] & masks[k + 1]) === nets[k + 1] &&
+      (ip[2] & masks[k + 2]) === nets[k + 2] &&
+      (ip[3] & masks[k + 3]) === nets[k + 3]
     ) {
-      return t.values6[i];
+      return t.values[k >> 2];
     }
   }
   return undefined;

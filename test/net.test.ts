@@ -16,7 +16,7 @@ function reference(s: string): Ip | null {
   const words = [];
   for (let i = 0; i < b.length; i += 4)
     words.push(((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0);
-  return a.kind() === 'ipv4' ? words[0] : (words as [number, number, number, number]);
+  return (a.kind() === 'ipv4' ? [0, 0, 0xffff, words[0]] : words) as unknown as Ip;
 }
 
 const mapped = fc.ipV4().map((v4) => `::ffff:${v4}`);

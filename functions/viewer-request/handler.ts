@@ -79,16 +79,17 @@ export interface Runtime {
  */
 function values(fields: Record<string, Field> | undefined, cookies: boolean): Record<string, string> {
   const out: Record<string, string> = {};
-  const names = fields ? Object.keys(fields) : [];
-  for (let i = 0; i < names.length; i++) {
-    const f = fields?.[names[i]];
+  // (no optional chaining here: the build lowers it to long code, in a file of 10 KB)
+  for (const name in fields) {
+    const f = fields[name];
     const many = f && (f.multiValue || f.multivalue);
-    const v = many?.length
-      ? cookies
-        ? many[many.length - 1].value
-        : many.map((m) => m.value).join(',')
-      : f?.value;
-    if (typeof v === 'string') out[names[i]] = v;
+    const v =
+      many && many.length
+        ? cookies
+          ? many[many.length - 1].value
+          : many.map((m) => m.value).join(',')
+        : f && f.value;
+    if (typeof v === 'string') out[name] = v;
   }
   return out;
 }
@@ -100,7 +101,7 @@ export function toFacts(event: CffEvent, now: number): Facts {
     country: headers['cloudfront-viewer-country'],
     lat: coordinate(headers['cloudfront-viewer-latitude']),
     lon: coordinate(headers['cloudfront-viewer-longitude']),
-    ip: viewerIp(headers['cloudfront-viewer-address'], event.viewer?.ip),
+    ip: viewerIp(headers['cloudfront-viewer-address'], event.viewer && event.viewer.ip),
     headers,
     cookies: values(request.cookies, true),
     method: request.method,
