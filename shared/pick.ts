@@ -129,6 +129,9 @@ export type Decision =
   | (DecisionBase & { readonly reason: 'error'; readonly error: string });
 
 const NO_TRACE: readonly string[] = [];
+/** A request without headers or cookies reads as this. */
+const NONE: Readonly<Record<string, string>> = {};
+const NO_CONTEXT: PickContext = {};
 
 /**
  * Decides where a request goes under a plan. Precedence (README, "How a request is routed"): an authorised override,
@@ -138,14 +141,14 @@ const NO_TRACE: readonly string[] = [];
  * stays on the canary. Reads nothing but its arguments: the request time is facts.now.
  */
 export function pick(plan: Plan, facts: Facts, ctx?: PickContext): Decision {
-  const d = decide(plan, facts, ctx);
+  const c = ctx || NO_CONTEXT;
+  const d = decide(plan, facts, c);
   const a = plan.table.affinity;
-  const keys = ctx === undefined ? undefined : ctx.keys;
-  if (a && keys && d.target.kind === 'region' && d.reason !== 'error' && answeredWithCookie(a, facts)) {
+  if (a && c.keys && d.target.kind === 'region' && d.reason !== 'error' && answeredWithCookie(a, facts)) {
     try {
       (d as { setAffinity?: string }).setAffinity = mintSigned(
         AFFINITY_KIND,
-        keys,
+        c.keys,
         d.target.id,
         Math.floor(nowOf(facts) / 1000) + a.ttlSeconds,
       );
@@ -160,47 +163,47 @@ const nowOf = (facts: Facts) => (typeof facts.now === 'number' ? facts.now : 0);
 
 /** Whether the response to this request carries the affinity cookie: every one, or (by default) writes. */
 function answeredWithCookie(a: AffinityTable, facts: Facts): boolean {
-  return a.after === 'always' || (typeof facts.method === 'string' && WRITES.test(facts.method));
+  return a.after === 'always' || WRITES.test(String(facts.method));
 }
 
 /** Whether routing this request needs the signing keys: a token, an affinity value to check, or a cookie to issue. */
 export function needsKeys(facts: Facts, table: RouteTable): boolean {
-  const headers = facts.headers;
-  if (headers && headers[TOKEN_HEADER] !== undefined) return true;
+  const h = facts.headers || NONE;
   const a = table.affinity;
-  if (!a) return false;
   return (
-    answeredWithCookie(a, facts) ||
-    (facts.cookies !== undefined && facts.cookies[a.cookie] !== undefined) ||
-    (a.header !== undefined && headers !== undefined && headers[a.header] !== undefined)
+    h[TOKEN_HEADER] !== undefined ||
+    (!!a &&
+      (answeredWithCookie(a, facts) ||
+        (facts.cookies || NONE)[a.cookie] !== undefined ||
+        (a.header !== undefined && h[a.header] !== undefined)))
   );
 }
 
-function decide(plan: Plan, facts: Facts, ctx?: PickContext): Decision {
+function decide(plan: Plan, facts: Facts, ctx: PickContext): Decision {
   const table = plan.table;
-  const serial = plan.serial;
-  const stale = ctx !== undefined && ctx.stale === true;
-  const keys = ctx === undefined ? undefined : ctx.keys;
+  const stale = ctx.stale === true;
   let trace: string[] | undefined;
-  TRACE: trace = ctx?.trace ? [] : undefined;
+  TRACE: trace = ctx.trace ? [] : undefined;
+  // what every decision carries besides its destination, reason and retry (filled in as the steps go)
+  const carried: Carried = { serial: plan.serial, stale, authorised: false, trace };
   try {
-    if (plan.error !== undefined) throw new Error(`no plan: ${plan.error}`);
+    if (plan.error !== undefined) throw new Error(plan.error);
     if (stale) {
       TRACE: trace?.push('doc: last known good, older than maxStaleSeconds');
     }
     const ip = table.needsIp ? parseIp(facts.ip) : null;
-    const ov = override(facts, ip, table, keys, trace);
-    if (ov.dest) return made(ov.dest, 'override', serial, stale, ov, trace);
+    const ov = override(facts, ip, table, ctx.keys, trace);
+    carried.authorised = ov.authorised;
+    carried.override = ov.outcome;
+    if (ov.dest) return made(ov.dest, 'override', carried);
     const net = matchCidr(table.networks, ip);
-    if (net !== undefined) {
-      const r = table.networkRoutes[net];
-      const dest = r && table.targets.get(r.target);
-      if (dest) {
-        TRACE: trace?.push(`network: ${r.name} → ${r.target}`);
-        return made(dest, 'network', serial, stale, ov, trace);
-      }
+    const route = net === undefined ? undefined : table.networkRoutes[net];
+    const dest = route && table.targets.get(route.target);
+    if (dest) {
+      TRACE: trace?.push(`network: ${route.name} → ${route.target}`);
+      return made(dest, 'network', carried);
     }
-    const at = (ctx === undefined ? undefined : ctx.at) || place(table, facts, trace);
+    const at = ctx.at || place(table, facts, trace);
     const ranking = table.rankings[at.ranking];
     const walk = plan.walks[at.ranking] || fallbackWalk(ranking);
     const regions = table.regions;
@@ -209,7 +212,7 @@ function decide(plan: Plan, facts: Facts, ctx?: PickContext): Decision {
     let why: WalkReason | 'affinity' = 'affinity';
     let outcome: AffinityOutcome | undefined;
     if (table.affinity) {
-      const aff = affinity(facts, table, walk, ranking.group, keys, trace);
+      const aff = affinity(facts, table, walk, ranking.group, ctx.keys, trace);
       if (aff) {
         outcome = aff.outcome;
         chosen = aff.at;
@@ -222,65 +225,80 @@ function decide(plan: Plan, facts: Facts, ctx?: PickContext): Decision {
         step = s[k];
         const keep = step[1];
         if (keep >= KEEP_ALL) break;
-        const b = bucket(key, regions[step[0]].dialSeed); // = bucket(`dial:${id}:${key}`): dials do not correlate
+        const bucketOf = bucket(key, regions[step[0]].dialSeed); // = bucket(`dial:${id}:${key}`): dials do not correlate
         TRACE: trace?.push(
-          `${regions[step[0]].id}: dial ${keep / 100}, bucket ${b}, ${b < keep ? 'kept' : 'spill'}`,
+          `${regions[step[0]].id}: dial ${keep / 100}, bucket ${bucketOf}, ${bucketOf < keep ? 'kept' : 'spill'}`,
         );
-        if (b < keep) break;
+        if (bucketOf < keep) break;
       }
       chosen = step[0];
       why = step[2];
     }
+    const region = regions[chosen];
+    carried.affinity = outcome;
+    TRACE: carried.plan = trace && walk.says;
     // a viewer who could not be placed is `no-geo`, whatever the step
     const reason = why === 'affinity' || at.placed ? why : 'no-geo';
-    const region = regions[chosen];
     TRACE: trace?.push(`chose ${region.id} (${reason})`);
-    const n = walk.n;
-    const next = regions[n[0] !== chosen ? n[0] : n[1]];
     const c = walk.c;
     if (c && region.canary && why !== 'fail-open' && c.r.indexOf(chosen) >= 0) {
       // the threshold at facts.now: that of the last schedule step whose time has passed
       const now = nowOf(facts);
-      const t = c.t;
+      const t = c.t || [];
       let k = c.p;
-      if (t) for (let i = 0; i < t.length && t[i] <= now; i += 2) k = t[i + 1];
-      const b = bucket(key, c.h);
-      if (b < k) {
-        TRACE: trace?.push(`canary: bucket ${b} < ${k} (${k / 100}%): ${region.id} canary`);
+      for (let i = 0; i < t.length && t[i] <= now; i += 2) k = t[i + 1];
+      const bc = bucket(key, c.h);
+      if (bc < k) {
+        TRACE: trace?.push(`canary: bucket ${bc} < ${k} (${k / 100}%): ${region.id} canary`);
         // a failed canary request is retried on the region's stable origin
-        return made(region.canary, 'canary', serial, stale, ov, trace, region, outcome, walk);
+        return made(region.canary, 'canary', carried, region);
       }
     }
-    return made(region, reason, serial, stale, ov, trace, next, outcome, walk);
+    const n = walk.n;
+    return made(region, reason, carried, regions[n[0] !== chosen ? n[0] : n[1]]);
   } catch (e) {
-    return errorDecision(table, e, serial, stale, trace);
+    const fb = table.regions[table.fallback];
+    TRACE: trace?.push(`error: routing failed; fallback ${fb.id}`);
+    const d = made(fb, 'error', carried) as { error: string };
+    d.error = e instanceof Error ? e.message : String(e);
+    return d as Decision;
   }
 }
 
-function made(
-  dest: Destination,
-  reason: Exclude<Reason, 'error'>,
-  serial: number | null,
-  stale: boolean,
-  ov: OverrideStep,
-  trace: string[] | undefined,
-  next?: Destination,
-  affinity?: AffinityOutcome,
-  walk?: Walk,
-): Decision {
+/** What every decision carries besides its destination, reason and retry. */
+interface Carried {
+  serial: number | null;
+  stale: boolean;
+  authorised: boolean;
+  override?: OverrideOutcome;
+  affinity?: AffinityOutcome;
+  plan?: readonly string[];
+  trace: string[] | undefined;
+}
+
+function made(dest: Destination, reason: Reason, c: Carried, next?: Destination): Decision {
   return {
     target: dest.target,
     origin: dest.origin,
     reason,
-    serial,
-    stale,
-    authorised: ov.authorised,
-    override: ov.outcome,
-    affinity,
+    serial: c.serial,
+    stale: c.stale,
+    authorised: c.authorised,
+    override: c.override,
+    affinity: c.affinity,
     next,
-    plan: trace && walk ? walk.says : undefined,
-    trace: trace || NO_TRACE,
-  };
+    plan: c.plan,
+    trace: c.trace || NO_TRACE,
+  } as Decision;
+}
+
+/** The decision when routing itself failed: the fallback region, reason `error`, and why. */
+export function errorDecision(table: RouteTable, error: unknown): Decision {
+  return decide(
+    { table, serial: null, walks: [], error: error instanceof Error ? error.message : String(error) },
+    {},
+    {},
+  );
 }
 
 interface OverrideStep {
@@ -288,8 +306,6 @@ interface OverrideStep {
   readonly authorised: boolean;
   readonly outcome?: OverrideOutcome;
 }
-const PUBLIC: OverrideStep = { authorised: false };
-const AUTHORISED: OverrideStep = { authorised: true };
 
 /** The override step: a requested target is honoured only for an authorised viewer, and only if configured. */
 function override(
@@ -299,67 +315,37 @@ function override(
   keys: KeyRing | undefined,
   trace: string[] | undefined,
 ): OverrideStep {
-  const headers = facts.headers;
-  const header = headers ? headers[OVERRIDE_HEADER] : undefined;
-  const cookie = facts.cookies ? facts.cookies[OVERRIDE_COOKIE] : undefined;
-  const token = headers ? headers[TOKEN_HEADER] : undefined;
+  const h = facts.headers || NONE;
+  const header = h[OVERRIDE_HEADER];
+  const token = h[TOKEN_HEADER];
+  const requested = header === undefined ? (facts.cookies || NONE)[OVERRIDE_COOKIE] : header;
   const allowed = matchCidr(table.allow, ip) === true;
-  const requested = typeof header === 'string' ? header : typeof cookie === 'string' ? cookie : undefined;
-  const now = nowOf(facts);
-  if (requested === undefined) {
-    // no override asked for: a token may still show the viewer its trace
-    const authorised =
-      allowed ||
-      (token !== undefined && checkToken(token, undefined, now, keys, table.maxTokenTtlSeconds).ok);
-    return authorised ? AUTHORISED : PUBLIC;
+  const check = (target?: string) =>
+    token === undefined ? undefined : checkToken(token, target, nowOf(facts), keys, table.maxTokenTtlSeconds);
+  // no override asked for: a token may still show the viewer its trace
+  if (typeof requested !== 'string') {
+    const t = check();
+    return { authorised: allowed || (t !== undefined && t.ok) };
   }
-  const from = typeof header === 'string' ? 'header' : 'cookie';
+  const from = header === undefined ? 'cookie' : 'header';
   const dest = TARGET_ID.test(requested) ? table.targets.get(requested) : undefined;
-  if (!dest) return ignored(requested, from, 'not configured', allowed, trace);
-  if (allowed) {
-    TRACE: trace?.push(`override: ${requested} (viewer in override.allowCidrs)`);
-    return { dest, authorised: true, outcome: { requested, from, honoured: true, why: 'allowCidrs' } };
-  }
-  if (token === undefined) {
-    return ignored(requested, from, 'no token, not in allowCidrs', false, trace);
-  }
-  const t = checkToken(token, requested, now, keys, table.maxTokenTtlSeconds);
-  if (!t.ok) return ignored(requested, from, `token ${t.why}`, false, trace);
-  TRACE: trace?.push(`override: ${requested} (token, key ${t.keyId})`);
-  return { dest, authorised: true, outcome: { requested, from, honoured: true, why: `token ${t.keyId}` } };
-}
-
-function ignored(
-  requested: string,
-  from: 'header' | 'cookie',
-  why: string,
-  authorised: boolean,
-  trace: string[] | undefined,
-): OverrideStep {
+  const t = dest && !allowed ? check(requested) : undefined;
+  const why = !dest
+    ? 'not configured'
+    : allowed
+      ? 'allowCidrs'
+      : !t
+        ? 'no token, not in allowCidrs'
+        : t.ok
+          ? `token ${t.keyId}`
+          : `token ${t.why}`;
+  const honoured = !!dest && (allowed || (t !== undefined && t.ok));
   const shown = requested.slice(0, 64);
-  TRACE: trace?.push(`override: ${JSON.stringify(shown)} ignored (${why})`);
-  return { authorised, outcome: { requested: shown, from, honoured: false, why } };
-}
-
-/** The decision when routing itself failed: the fallback region, reason `error`, and why. */
-export function errorDecision(
-  table: RouteTable,
-  error: unknown,
-  serial?: number | null,
-  stale?: boolean,
-  trace?: string[],
-): Decision {
-  const fb = table.regions[table.fallback];
-  TRACE: trace?.push(`error: routing failed; fallback ${fb.id}`);
+  TRACE: trace?.push(`override: ${JSON.stringify(shown)} ${honoured ? 'honoured' : 'ignored'} (${why})`);
   return {
-    target: fb.target,
-    origin: fb.origin,
-    reason: 'error',
-    error: error instanceof Error ? error.message : String(error),
-    serial: serial === undefined ? null : serial,
-    stale: stale === true,
-    authorised: false,
-    trace: trace || NO_TRACE,
+    dest: honoured ? dest : undefined,
+    authorised: honoured || allowed,
+    outcome: { requested: shown, from, honoured, why },
   };
 }
 

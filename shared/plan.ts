@@ -205,7 +205,12 @@ export function plan(router: Router, doc: DocInput): Plan {
     const walks = router.rankings.map((r) => walkOf(router, r.order, r.text, health, doc, canary));
     return { table: router, serial, walks };
   } catch (e) {
-    return { table: router, serial, walks: [], error: e instanceof Error ? e.message : String(e) };
+    return {
+      table: router,
+      serial,
+      walks: [],
+      error: `no plan: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
 }
 
