@@ -84,7 +84,7 @@ export async function syncKvs(arn: string, router: Router, doc: HealthDoc): Prom
   try {
     const entries = planEntries(router, doc);
     await putPlan(client, arn, entries);
-    console.log(`KeyValueStore ${arn}: plan of serial ${doc.serial} (${router.rankings.length} walks)`);
+    console.log(`KeyValueStore ${arn}: plan of serial ${doc.serial} (${router.orders.length} walks)`);
   } catch (e) {
     throw new CliError(
       [
@@ -107,8 +107,8 @@ export function planState(stored: StoredPlan, liveSerial: number, router: Router
   const of = `plan of serial${stored.serials.length > 1 ? 's' : ''} ${serials} in ${stored.walks} walks`;
   if (stored.fingerprints.length !== 1 || stored.fingerprints[0] !== fp)
     return `${of}, planned for config ${stored.fingerprints.join(', ')}; this config is ${fp}: run \`edge-router kvs sync\` with it`;
-  if (stored.walks !== router.rankings.length)
-    return `${of}; this config has ${router.rankings.length}: run \`edge-router kvs sync\``;
+  if (stored.walks !== router.orders.length)
+    return `${of}; this config has ${router.orders.length}: run \`edge-router kvs sync\``;
   if (stored.serials.length === 1 && stored.serials[0] === liveSerial) return `${of} (in step with S3)`;
   return `${of}, S3 has serial ${liveSerial} (not in step: run \`edge-router kvs sync\`)`;
 }
@@ -168,7 +168,7 @@ export function servingProblems(router: Router, doc: HealthDoc | null): string[]
       );
     }
   }
-  if (!router.regions.some((r) => serves(r.id))) problems.push('no region in the world would be serving');
+  if (!router.regions.some((id) => serves(id))) problems.push('no region in the world would be serving');
   return problems;
 }
 
@@ -279,7 +279,7 @@ export async function writeChange(
 }
 
 function regionOf(router: Router, id: string): string {
-  if (!router.regions.some((r) => r.id === id) && !router.environments.has(id)) {
+  if (!router.regions.includes(id) && !router.environments.includes(id)) {
     throw new CliError([`${id}: not a region or environment of the router config`]);
   }
   return id;

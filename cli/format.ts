@@ -1,15 +1,15 @@
 // Human-readable output of the CLI.
 import { COUNTRIES, type Decision, type HealthDoc, pick, plan, type Reason, type Router } from '../shared';
-import type { AffinityTable } from '../shared/router';
+import type { AffinityTable, ResolvedOrigin } from '../shared/router';
 import { destinationOf, type SimulationReport } from '../shared/simulate';
 
 export function formatDecision(
   d: Decision,
+  o: ResolvedOrigin,
   notes: readonly string[],
   docFile?: string,
   affinity?: AffinityTable,
 ): string {
-  const o = d.origin;
   const lines = [
     `target:  ${d.target.kind} ${d.target.id}`,
     `origin:  ${o.protocol}://${o.domainName}:${o.port}${o.path}`,

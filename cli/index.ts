@@ -16,6 +16,7 @@ import {
 import { bake } from '../shared/bake';
 import type { Baked } from '../shared/baked';
 import { fingerprint } from '../shared/plan';
+import { originOf } from '../shared/router';
 import { addDocCommands } from './doc';
 import { formatDecision, formatTable, routingTable } from './format';
 import { addKeyCommands, loadKeyRing, readKeys } from './keys';
@@ -95,9 +96,9 @@ function explainMany(o: ExplainOptions): void {
             target: d.target.id,
             kind: d.target.kind,
             reason: d.reason,
-            origin: d.origin.domainName,
+            origin: originOf(router, d).domainName,
           })
-        : `${ip}\t${d.target.id}\t${d.reason}\t${d.origin.domainName}`,
+        : `${ip}\t${d.target.id}\t${d.reason}\t${originOf(router, d).domainName}`,
     );
   });
   console.log(out.join('\n'));
@@ -191,8 +192,9 @@ export function program(): Command {
         );
       }
       const decision: Decision = route(facts, doc?.data ?? null, router, { keys, trace: true });
-      if (o.json) console.log(JSON.stringify(decision, null, 2));
-      else console.log(formatDecision(decision, notes, o.doc, router.affinity));
+      // the origin the target resolves to (in CloudFront Functions, the distribution's origin of that id)
+      if (o.json) console.log(JSON.stringify({ ...decision, origin: originOf(router, decision) }, null, 2));
+      else console.log(formatDecision(decision, originOf(router, decision), notes, o.doc, router.affinity));
     });
 
   cli

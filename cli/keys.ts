@@ -2,7 +2,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { keyRing, newSecret } from '../lib/keyring';
-import { type KeyRing, type KeysDoc, mintAffinity, mintToken, parseJsonText } from '../shared';
+import { type KeyRing, type KeysDoc, mintAffinity, mintToken, parseJsonText, targetOf } from '../shared';
 import { TARGET_ID } from '../shared/ids';
 import { problemsOf } from '../shared/problems';
 import { KeysDocSchema } from '../shared/schema';
@@ -58,7 +58,7 @@ export function addKeyCommands(cli: Command): void {
       }
       if (o.config) {
         const { router } = loadConfig(o.config);
-        if (o.target !== '*' && !router.targets.has(o.target)) {
+        if (o.target !== '*' && !targetOf(router, o.target)) {
           throw new CliError([`--target ${o.target}: not a region or environment of ${o.config}`]);
         }
         if (ttl > router.maxTokenTtlSeconds) {

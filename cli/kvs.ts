@@ -48,7 +48,7 @@ export function addKvsCommands(cli: Command): void {
       if (o.out) writeFileSync(o.out, text);
       else process.stdout.write(text);
       console.error(
-        `${entries.length} keys: the plan of serial ${doc.serial} (${router.rankings.length} walks)${o.keys ? `, ${KVS_KEYS_KEY}` : ''}`,
+        `${entries.length} keys: the plan of serial ${doc.serial} (${router.orders.length} walks)${o.keys ? `, ${KVS_KEYS_KEY}` : ''}`,
       );
     });
 
@@ -81,7 +81,7 @@ export function addKvsCommands(cli: Command): void {
         if (!parsed.success) throw new CliError([...problemLines(where, parsed.errors), 'nothing synced']);
         const doc = parsed.data;
         await putPlan(client, arn, planOf(router, doc, where));
-        console.log(`KeyValueStore ${arn}: plan of serial ${doc.serial} (${router.rankings.length} walks)`);
+        console.log(`KeyValueStore ${arn}: plan of serial ${doc.serial} (${router.orders.length} walks)`);
         if (o.keys) {
           await putKeys(client, arn, keysEntries(readKeys(o.keys)));
           console.log(`KeyValueStore ${arn}: signing keys from ${o.keys}`);

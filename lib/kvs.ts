@@ -8,6 +8,7 @@ import {
   ListKeysCommand,
   UpdateKeysCommand,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { walkNetworks } from '../shared/bake';
 import {
   KVS_KEYS_KEY,
   KVS_PLAN_PREFIX,
@@ -21,12 +22,12 @@ import {
 import { fingerprint, plan } from '../shared/plan';
 import type { Router } from '../shared/router';
 import type { HealthDoc, KeysDoc } from '../shared/schema';
-import type { Walk } from '../shared/walk';
+import type { Walk, WalkNetworks } from '../shared/walk';
 
-/** A walk as stored: what the edge reads, without the plan's words. */
-export function storedWalk(w: Walk): string {
+/** A walk as stored: what the edge reads (with the config's network tables), without the plan's words. */
+export function storedWalk(w: Walk, networks?: WalkNetworks): string {
   const { says: _, ...stored } = w;
-  return JSON.stringify(stored);
+  return JSON.stringify(networks ? { ...stored, w: networks } : stored);
 }
 
 /**
@@ -37,9 +38,10 @@ export function planEntries(router: Router, doc: HealthDoc): KvsEntry[] {
   const p = plan(router, doc);
   if (p.error !== undefined) throw new Error(`the document cannot be planned: ${p.error}`);
   const tag = planTag(doc.serial, fingerprint(router));
+  const networks = walkNetworks(router);
   const out: KvsEntry[] = [];
-  for (let i = 0; i < router.rankings.length; i++)
-    out.push(...kvsParts(walkKey(i), tag, storedWalk(p.walks[i] as Walk)));
+  for (let i = 0; i < router.orders.length; i++)
+    out.push(...kvsParts(walkKey(i), tag, storedWalk(p.walks[i] as Walk, networks)));
   return out;
 }
 

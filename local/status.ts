@@ -109,10 +109,7 @@ export function createStatus(config: RouterConfig): Status {
         const loc = { bucket: src.bucket, key: src.key, region: src.region, endpoint: src.endpoint };
         const observations = await readObservations(client, loc);
         state.probes = Object.fromEntries(
-          [...router.regions.map((r) => r.id), ...router.environments.keys()].map((id) => [
-            id,
-            probeSummary(id, observations),
-          ]),
+          [...router.regions, ...router.environments].map((id) => [id, probeSummary(id, observations)]),
         );
       }
     } catch (e) {
@@ -147,8 +144,8 @@ export function createStatus(config: RouterConfig): Status {
       docError: state.docError,
       docAgeSeconds: state.doc ? Math.round((Date.now() - Date.parse(state.doc.updatedAt)) / 1000) : null,
       fetchedAt: state.fetchedAt,
-      regions: router.regions.map((r) => r.id),
-      environments: [...router.environments.keys()],
+      regions: router.regions,
+      environments: router.environments,
       total: state.total,
       byTarget: state.byTarget,
       byReason: state.byReason,

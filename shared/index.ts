@@ -22,12 +22,12 @@ export {
   place,
   type Reason,
   TOKEN_HEADER,
+  targetOf,
 } from './pick';
 export { type DocInput, fingerprint, type Plan, plan } from './plan';
 export { route } from './route';
 export {
   compileRouter,
-  type Destination,
   type ResolvedOrigin,
   type Router,
   type RouteTable,

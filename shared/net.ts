@@ -42,7 +42,7 @@ function parseV4(s: string): number | null {
   return n * 256 + octet;
 }
 
-const HEXTET = /^[0-9a-fA-F]{1,4}$/;
+const HEXTET = /^[0-9a-f]{1,4}$/i;
 
 /**
  * RFC 4291 text (with "::" and an embedded dotted IPv4 tail) to four unsigned 32-bit words. Written small rather
@@ -51,28 +51,28 @@ const HEXTET = /^[0-9a-fA-F]{1,4}$/;
  */
 function parseV6(s: string): number[] | null {
   let text = s;
-  let v4 = -1;
+  let tail = -1;
   if (s.indexOf('.') >= 0) {
     // a dotted IPv4 tail stands for the last two groups
     const colon = s.lastIndexOf(':');
-    const tail = parseV4(s.slice(colon + 1));
-    if (tail === null) return null;
-    v4 = tail;
+    const v4 = parseV4(s.slice(colon + 1));
+    if (v4 === null) return null;
+    tail = v4;
     text = `${s.slice(0, colon + 1)}0:0`;
   }
   const halves = text.split('::');
-  if (halves.length > 2) return null;
-  const head = halves[0] ? halves[0].split(':') : [];
-  const tail = halves.length > 1 && halves[1] ? halves[1].split(':') : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
-  const groups = head.concat(Array(halves.length > 1 ? missing : 0).fill('0'), tail);
+  const groups = halves[0] ? halves[0].split(':') : [];
+  const rest = halves[1] ? halves[1].split(':') : [];
+  const missing = 8 - groups.length - rest.length;
+  if (halves.length > 2 || (halves.length > 1 ? missing < 1 : missing)) return null;
+  while (groups.length < 8 - rest.length) groups.push('0');
+  const g = groups.concat(rest);
   const w: number[] = [];
   for (let i = 0; i < 8; i += 2) {
-    if (!HEXTET.test(groups[i]) || !HEXTET.test(groups[i + 1])) return null;
-    w.push(Number.parseInt(groups[i], 16) * 65536 + Number.parseInt(groups[i + 1], 16));
+    if (!HEXTET.test(g[i]) || !HEXTET.test(g[i + 1])) return null;
+    w.push(Number.parseInt(g[i], 16) * 65536 + Number.parseInt(g[i + 1], 16));
   }
-  if (v4 >= 0) w[3] = v4;
+  if (tail >= 0) w[3] = tail;
   return w;
 }
 

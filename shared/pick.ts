@@ -2,15 +2,17 @@
 // is decided here: an authorised override, a network route, where the viewer is placed, region affinity (the
 // value's signature, then its region's place in the plan), the walk's dial buckets and the canary's bucket at
 // facts.now. Everything the health document decides was resolved by plan() (shared/plan.ts). Pure: no I/O, no
-// globals, never throws. Also built for CloudFront Functions (cloudfront-js-2.0): no for-of, destructuring,
-// default parameters, spread or Map; statements labelled TRACE (the explanation, `trace?.push(…)`, which builds no
-// words unless asked) are left out of that build.
+// globals, never throws. Also built for CloudFront Functions (cloudfront-js-2.0), in 10 KB with everything else:
+// no for-of, destructuring, default parameters, spread, Map or optional chaining (the build lowers it to long
+// code); statements labelled TRACE (the explanation, `trace?.push(…)`, which builds no words unless asked) are left
+// out of that build.
 import { nearestAnchor } from './anchor';
-import { bucket } from './hash';
+import { num } from './chars';
+import { bucket, fnv1a32 } from './hash';
 import { TARGET_ID } from './ids';
-import { type Ip, matchCidr, parseIp } from './net';
+import { matchCidr, parseIp } from './net';
 import type { Plan } from './plan';
-import type { AffinityTable, Destination, ResolvedOrigin, RouteTable, Target } from './router';
+import type { AffinityTable, RouteTable, Target } from './router';
 import { AFFINITY_KIND, checkSigned, checkToken, type KeyRing, mintSigned, type SignedCause } from './token';
 import { type Excluded, fallbackWalk, KEEP_ALL, type Walk, type WalkReason } from './walk';
 
@@ -20,7 +22,7 @@ export interface Facts {
   readonly country?: string;
   readonly lat?: number;
   readonly lon?: number;
-  /** the viewer's address as the runtime reports it (clientIp, event.viewer.ip), never a header */
+  /** the viewer's address as the runtime reports it (clientIp, event.viewer.ip) */
   readonly ip?: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly cookies?: Readonly<Record<string, string>>;
@@ -96,8 +98,8 @@ export interface PickContext {
 }
 
 interface DecisionBase {
+  /** where the request goes; its origin is the target's, or for `canary` its region's canary deployment's */
   readonly target: Target;
-  readonly origin: ResolvedOrigin;
   /** serial of the health document the decision used; null when there was none */
   readonly serial: number | null;
   /** the document is a last-known-good copy older than the config's maxStaleSeconds (set by the runtime) */
@@ -115,10 +117,10 @@ interface DecisionBase {
   readonly setAffinity?: string;
   /**
    * Where to retry this request if the chosen origin fails (an origin group): for a region the walk or affinity
-   * chose, the best-ranked other region that is up and active (else a standby); for a canary, the region's stable
-   * origin. Absent for overrides, network routes, fail-open and errors.
+   * chose, the best-ranked other region that is up and active (else a standby); for a canary, the region itself (its
+   * stable origin). Absent for overrides, network routes, fail-open and errors.
    */
-  readonly next?: Destination;
+  readonly next?: Target;
   /** with `trace`: the plan's words for the walk the viewer was ranked into */
   readonly plan?: readonly string[];
   /** with `trace`: the pick's steps, in order, in words; otherwise empty */
@@ -133,6 +135,18 @@ const NO_TRACE: readonly string[] = [];
 const NONE: Readonly<Record<string, string>> = {};
 const NO_CONTEXT: PickContext = {};
 
+const nowOf = (facts: Facts) => (typeof facts.now === 'number' ? facts.now : 0);
+const region = (id: string): Target => ({ kind: 'region', id });
+
+/** The target an id names: a configured region or environment, else undefined. */
+export function targetOf(table: RouteTable, id: string): Target | undefined {
+  return table.regions.indexOf(id) >= 0
+    ? region(id)
+    : table.environments.indexOf(id) >= 0
+      ? { kind: 'environment', id }
+      : undefined;
+}
+
 /**
  * Decides where a request goes under a plan. Precedence (README, "How a request is routed"): an authorised override,
  * then a network route, then region affinity (a signed cookie or home-region header naming a region that residency
@@ -142,24 +156,147 @@ const NO_CONTEXT: PickContext = {};
  */
 export function pick(plan: Plan, facts: Facts, ctx?: PickContext): Decision {
   const c = ctx || NO_CONTEXT;
-  const d = decide(plan, facts, c);
-  const a = plan.table.affinity;
-  if (a && c.keys && d.target.kind === 'region' && d.reason !== 'error' && answeredWithCookie(a, facts)) {
-    try {
-      (d as { setAffinity?: string }).setAffinity = mintSigned(
-        AFFINITY_KIND,
-        c.keys,
-        d.target.id,
-        Math.floor(nowOf(facts) / 1000) + a.ttlSeconds,
-      );
-    } catch (_) {
-      // no current key: no cookie; the request is routed all the same
+  const table = plan.table;
+  const keys = c.keys;
+  let trace: string[] | undefined;
+  TRACE: trace = c.trace ? [] : undefined;
+  // the decision, filled in as the steps go
+  const d = { serial: plan.serial, stale: c.stale === true, authorised: false, trace: trace || NO_TRACE } as {
+    -readonly [K in keyof DecisionBase]: DecisionBase[K];
+  } & { reason: Reason; error?: string };
+  try {
+    if (plan.error !== undefined) throw new Error(plan.error);
+    const now = nowOf(facts);
+    const headers = facts.headers || NONE;
+    const cookies = facts.cookies || NONE;
+    if (d.stale) {
+      TRACE: trace?.push('doc: last known good, older than maxStaleSeconds');
     }
+    decided: {
+      // 1. an override, honoured only for an authorised viewer (allowCidrs, or a token for it), and only if configured
+      const ip = table.needsIp ? parseIp(facts.ip) : null;
+      const allowed = matchCidr(table.allow, ip) !== undefined;
+      const header = headers[OVERRIDE_HEADER];
+      const requested = header === undefined ? cookies[OVERRIDE_COOKIE] : header;
+      const token = headers[TOKEN_HEADER];
+      const asked = typeof requested === 'string';
+      const to = asked && TARGET_ID.test(requested) ? targetOf(table, requested) : undefined;
+      // a token: for the target asked for; without an override asked for, any valid token shows the viewer its trace
+      const t =
+        token === undefined || (asked && (!to || allowed))
+          ? undefined
+          : checkToken(token, asked ? requested : undefined, now, keys, table.maxTokenTtlSeconds);
+      const honoured = !!to && (allowed || (t !== undefined && t.ok));
+      d.authorised = honoured || allowed || (!asked && t !== undefined && t.ok);
+      if (asked) {
+        const why = !to
+          ? 'not configured'
+          : allowed
+            ? 'allowCidrs'
+            : t === undefined
+              ? 'no token, not in allowCidrs'
+              : t.ok
+                ? `token ${t.keyId}`
+                : `token ${t.why}`;
+        const shown = requested.slice(0, 64);
+        TRACE: trace?.push(
+          `override: ${JSON.stringify(shown)} ${honoured ? 'honoured' : 'ignored'} (${why})`,
+        );
+        d.override = { requested: shown, from: header === undefined ? 'cookie' : 'header', honoured, why };
+        if (honoured) {
+          d.target = to;
+          d.reason = 'override';
+          break decided;
+        }
+      }
+      // 2. a network route
+      const net = matchCidr(table.networks, ip);
+      const routed = net === undefined ? undefined : targetOf(table, table.networkRoutes[net]);
+      if (routed) {
+        TRACE: trace?.push(`network: ${table.words?.routes[net as number]} → ${routed.id}`);
+        d.target = routed;
+        d.reason = 'network';
+        break decided;
+      }
+      // 3. affinity, else the walk of the viewer's ranking
+      const at = c.at || place(table, facts, trace);
+      const walk = plan.walks[at.ranking] || fallbackWalk(table, at.ranking);
+      TRACE: d.plan = trace && walk.says;
+      const regions = table.regions;
+      // the stable viewer key for dials and canaries: config sticky cookie, else header, else the IP
+      const s = table.sticky;
+      let key: unknown = s.cookie === undefined ? undefined : cookies[s.cookie];
+      if (typeof key !== 'string' && s.header !== undefined) key = headers[s.header];
+      if (typeof key !== 'string') key = facts.ip;
+      const viewer = typeof key === 'string' ? key.slice(0, 256) : '';
+      let chosen = table.affinity ? affinity(d, facts, table, walk, at.ranking, keys, trace) : -1;
+      let why: WalkReason | 'affinity' = 'affinity';
+      if (chosen < 0) {
+        const steps = walk.s;
+        let step = steps[steps.length - 1];
+        for (let k = 0; k < steps.length; k++) {
+          step = steps[k];
+          const keep = step[1];
+          if (keep >= KEEP_ALL) break;
+          // bucket(`dial:<region>:<key>`): per region, so two dials do not drop the same viewers
+          const b = bucket(viewer, fnv1a32(`dial:${regions[step[0]]}:`));
+          TRACE: trace?.push(
+            `${regions[step[0]]}: dial ${keep / 100}, bucket ${b}, ${b < keep ? 'kept' : 'spill'}`,
+          );
+          if (b < keep) break;
+        }
+        chosen = step[0];
+        why = step[2];
+      }
+      const id = regions[chosen];
+      // a viewer who could not be placed is `no-geo`, whatever the step
+      d.reason = why === 'affinity' || at.placed ? why : 'no-geo';
+      d.target = region(id);
+      TRACE: trace?.push(`chose ${id} (${d.reason})`);
+      const n = walk.n;
+      const next = regions[n[0] !== chosen ? n[0] : n[1]];
+      d.next = next === undefined ? undefined : region(next);
+      // 4. the canary: the threshold at facts.now is that of the last schedule step whose time has passed
+      const canary = walk.c;
+      if (
+        canary &&
+        why !== 'fail-open' &&
+        table.canaries.indexOf(chosen) >= 0 &&
+        canary.r.indexOf(chosen) >= 0
+      ) {
+        const times = canary.t || [];
+        let k = canary.p;
+        for (let i = 0; i < times.length && times[i] <= now; i += 2) k = times[i + 1];
+        const b = bucket(viewer, canary.h);
+        if (b < k) {
+          TRACE: trace?.push(`canary: bucket ${b} < ${k} (${k / 100}%): ${id} canary`);
+          d.reason = 'canary';
+          // a failed canary request is retried on the region's stable origin
+          d.next = d.target;
+        }
+      }
+    }
+    // the affinity cookie the response sets: for a region target, on a write (or always), with keys loaded
+    const a = table.affinity;
+    if (a && keys && d.target.kind === 'region' && answeredWithCookie(a, facts)) {
+      try {
+        d.setAffinity = mintSigned(AFFINITY_KIND, keys, d.target.id, Math.floor(now / 1000) + a.ttlSeconds);
+      } catch (_) {
+        // no current key: no cookie; the request is routed all the same
+      }
+    }
+  } catch (e) {
+    const fb = table.regions[table.fallback];
+    TRACE: trace?.push(`error: routing failed; fallback ${fb}`);
+    d.target = region(fb);
+    d.reason = 'error';
+    d.authorised = false;
+    d.next = undefined;
+    d.setAffinity = undefined;
+    d.error = e instanceof Error ? e.message : String(e);
   }
-  return d;
+  return d as Decision;
 }
-
-const nowOf = (facts: Facts) => (typeof facts.now === 'number' ? facts.now : 0);
 
 /** Whether the response to this request carries the affinity cookie: every one, or (by default) writes. */
 function answeredWithCookie(a: AffinityTable, facts: Facts): boolean {
@@ -179,207 +316,37 @@ export function needsKeys(facts: Facts, table: RouteTable): boolean {
   );
 }
 
-function decide(plan: Plan, facts: Facts, ctx: PickContext): Decision {
-  const table = plan.table;
-  const stale = ctx.stale === true;
-  let trace: string[] | undefined;
-  TRACE: trace = ctx.trace ? [] : undefined;
-  // what every decision carries besides its destination, reason and retry (filled in as the steps go)
-  const carried: Carried = { serial: plan.serial, stale, authorised: false, trace };
-  try {
-    if (plan.error !== undefined) throw new Error(plan.error);
-    if (stale) {
-      TRACE: trace?.push('doc: last known good, older than maxStaleSeconds');
-    }
-    const ip = table.needsIp ? parseIp(facts.ip) : null;
-    const ov = override(facts, ip, table, ctx.keys, trace);
-    carried.authorised = ov.authorised;
-    carried.override = ov.outcome;
-    if (ov.dest) return made(ov.dest, 'override', carried);
-    const net = matchCidr(table.networks, ip);
-    const route = net === undefined ? undefined : table.networkRoutes[net];
-    const dest = route && table.targets.get(route.target);
-    if (dest) {
-      TRACE: trace?.push(`network: ${route.name} → ${route.target}`);
-      return made(dest, 'network', carried);
-    }
-    const at = ctx.at || place(table, facts, trace);
-    const ranking = table.rankings[at.ranking];
-    const walk = plan.walks[at.ranking] || fallbackWalk(ranking);
-    const regions = table.regions;
-    const key = viewerKey(facts, table);
-    let chosen = -1;
-    let why: WalkReason | 'affinity' = 'affinity';
-    let outcome: AffinityOutcome | undefined;
-    if (table.affinity) {
-      const aff = affinity(facts, table, walk, ranking.group, ctx.keys, trace);
-      if (aff) {
-        outcome = aff.outcome;
-        chosen = aff.at;
-      }
-    }
-    if (chosen < 0) {
-      const s = walk.s;
-      let step = s[s.length - 1];
-      for (let k = 0; k < s.length; k++) {
-        step = s[k];
-        const keep = step[1];
-        if (keep >= KEEP_ALL) break;
-        const bucketOf = bucket(key, regions[step[0]].dialSeed); // = bucket(`dial:${id}:${key}`): dials do not correlate
-        TRACE: trace?.push(
-          `${regions[step[0]].id}: dial ${keep / 100}, bucket ${bucketOf}, ${bucketOf < keep ? 'kept' : 'spill'}`,
-        );
-        if (bucketOf < keep) break;
-      }
-      chosen = step[0];
-      why = step[2];
-    }
-    const region = regions[chosen];
-    carried.affinity = outcome;
-    TRACE: carried.plan = trace && walk.says;
-    // a viewer who could not be placed is `no-geo`, whatever the step
-    const reason = why === 'affinity' || at.placed ? why : 'no-geo';
-    TRACE: trace?.push(`chose ${region.id} (${reason})`);
-    const c = walk.c;
-    if (c && region.canary && why !== 'fail-open' && c.r.indexOf(chosen) >= 0) {
-      // the threshold at facts.now: that of the last schedule step whose time has passed
-      const now = nowOf(facts);
-      const t = c.t || [];
-      let k = c.p;
-      for (let i = 0; i < t.length && t[i] <= now; i += 2) k = t[i + 1];
-      const bc = bucket(key, c.h);
-      if (bc < k) {
-        TRACE: trace?.push(`canary: bucket ${bc} < ${k} (${k / 100}%): ${region.id} canary`);
-        // a failed canary request is retried on the region's stable origin
-        return made(region.canary, 'canary', carried, region);
-      }
-    }
-    const n = walk.n;
-    return made(region, reason, carried, regions[n[0] !== chosen ? n[0] : n[1]]);
-  } catch (e) {
-    const fb = table.regions[table.fallback];
-    TRACE: trace?.push(`error: routing failed; fallback ${fb.id}`);
-    const d = made(fb, 'error', carried) as { error: string };
-    d.error = e instanceof Error ? e.message : String(e);
-    return d as Decision;
-  }
-}
-
-/** What every decision carries besides its destination, reason and retry. */
-interface Carried {
-  serial: number | null;
-  stale: boolean;
-  authorised: boolean;
-  override?: OverrideOutcome;
-  affinity?: AffinityOutcome;
-  plan?: readonly string[];
-  trace: string[] | undefined;
-}
-
-function made(dest: Destination, reason: Reason, c: Carried, next?: Destination): Decision {
-  return {
-    target: dest.target,
-    origin: dest.origin,
-    reason,
-    serial: c.serial,
-    stale: c.stale,
-    authorised: c.authorised,
-    override: c.override,
-    affinity: c.affinity,
-    next,
-    plan: c.plan,
-    trace: c.trace || NO_TRACE,
-  } as Decision;
-}
-
 /** The decision when routing itself failed: the fallback region, reason `error`, and why. */
 export function errorDecision(table: RouteTable, error: unknown): Decision {
-  return decide(
+  return pick(
     { table, serial: null, walks: [], error: error instanceof Error ? error.message : String(error) },
     {},
-    {},
   );
-}
-
-interface OverrideStep {
-  readonly dest?: Destination;
-  readonly authorised: boolean;
-  readonly outcome?: OverrideOutcome;
-}
-
-/** The override step: a requested target is honoured only for an authorised viewer, and only if configured. */
-function override(
-  facts: Facts,
-  ip: Ip | null,
-  table: RouteTable,
-  keys: KeyRing | undefined,
-  trace: string[] | undefined,
-): OverrideStep {
-  const h = facts.headers || NONE;
-  const header = h[OVERRIDE_HEADER];
-  const token = h[TOKEN_HEADER];
-  const requested = header === undefined ? (facts.cookies || NONE)[OVERRIDE_COOKIE] : header;
-  const allowed = matchCidr(table.allow, ip) === true;
-  const check = (target?: string) =>
-    token === undefined ? undefined : checkToken(token, target, nowOf(facts), keys, table.maxTokenTtlSeconds);
-  // no override asked for: a token may still show the viewer its trace
-  if (typeof requested !== 'string') {
-    const t = check();
-    return { authorised: allowed || (t !== undefined && t.ok) };
-  }
-  const from = header === undefined ? 'cookie' : 'header';
-  const dest = TARGET_ID.test(requested) ? table.targets.get(requested) : undefined;
-  const t = dest && !allowed ? check(requested) : undefined;
-  const why = !dest
-    ? 'not configured'
-    : allowed
-      ? 'allowCidrs'
-      : !t
-        ? 'no token, not in allowCidrs'
-        : t.ok
-          ? `token ${t.keyId}`
-          : `token ${t.why}`;
-  const honoured = !!dest && (allowed || (t !== undefined && t.ok));
-  const shown = requested.slice(0, 64);
-  TRACE: trace?.push(`override: ${JSON.stringify(shown)} ${honoured ? 'honoured' : 'ignored'} (${why})`);
-  return {
-    dest: honoured ? dest : undefined,
-    authorised: honoured || allowed,
-    outcome: { requested: shown, from, honoured, why },
-  };
-}
-
-/** The stable viewer key for dials and canaries: config sticky cookie, else header, else the IP (at most 256 chars). */
-function viewerKey(facts: Facts, table: RouteTable): string {
-  const cookie = table.sticky.cookie;
-  const header = table.sticky.header;
-  let key: unknown;
-  if (cookie !== undefined && facts.cookies) key = facts.cookies[cookie];
-  if (typeof key !== 'string' && header !== undefined && facts.headers) key = facts.headers[header];
-  if (typeof key !== 'string') key = facts.ip;
-  return typeof key === 'string' ? (key.length > 256 ? key.slice(0, 256) : key) : '';
 }
 
 /** Where the viewer is ranked: by latitude/longitude (its nearest anchor), else by country, else from the fallback. */
 export function place(table: RouteTable, facts: Facts, trace?: string[]): Placement {
   let country = facts.country;
-  let byCountry = typeof country === 'string' ? table.byCountry.get(country) : undefined;
+  let r = typeof country === 'string' ? table.byCountry.get(country) : undefined;
   // CloudFront sends upper case: no copy on the hot path
-  if (!byCountry && typeof country === 'string') {
+  if (r === undefined && typeof country === 'string') {
     country = country.toUpperCase();
-    byCountry = table.byCountry.get(country);
+    r = table.byCountry.get(country);
   }
   const lat = facts.lat;
   const lon = facts.lon;
   if (typeof lat === 'number' && typeof lon === 'number' && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) {
-    const anchor = nearestAnchor(lat, lon, table.anchors);
-    TRACE: trace?.push(table.anchorGeo[anchor]);
-    const group = byCountry ? table.rankings[byCountry.ranking].group : -1;
-    return { ranking: table.byAnchor[group + 1][anchor], placed: true };
+    const anchor = nearestAnchor(lat, lon, table.anchors());
+    TRACE: trace?.push(table.words?.anchors[anchor] as string);
+    // the residency group of the viewer's country
+    return {
+      ranking: num(table.byAnchor[r === undefined ? 0 : num(table.rankings, 3 * r)], anchor),
+      placed: true,
+    };
   }
-  if (byCountry) {
-    TRACE: trace?.push(byCountry.geo);
-    return { ranking: byCountry.ranking, placed: true };
+  if (r !== undefined) {
+    TRACE: trace?.push(table.words?.countries.get(country as string) as string);
+    return { ranking: r, placed: true };
   }
   TRACE: trace?.push(
     typeof country === 'string' && country
@@ -389,88 +356,56 @@ export function place(table: RouteTable, facts: Facts, trace?: string[]): Placem
   return { ranking: table.noGeo, placed: false };
 }
 
-interface AffinityStep {
-  /** the region followed (index), or -1 */
-  readonly at: number;
-  readonly outcome: AffinityOutcome;
-}
-
 /**
  * The affinity step: the affinity cookie, else the application's home-region header, when it is signed by a current
  * key, unexpired, and names a region that residency allows the viewer and the plan does not exclude (down, pilot).
  * Dials and standby do not apply: a drained (dial 0) region keeps the viewers who wrote there until their cookie
- * ends; mark it down to move them at once.
+ * ends; mark it down to move them at once. Sets the decision's affinity outcome; returns the region followed, or -1.
  */
 function affinity(
+  d: { affinity?: AffinityOutcome },
   facts: Facts,
   table: RouteTable,
   walk: Walk,
-  group: number,
+  ranking: number,
   keys: KeyRing | undefined,
   trace: string[] | undefined,
-): AffinityStep | undefined {
+): number {
   const a = table.affinity as AffinityTable;
-  const cookie = facts.cookies ? facts.cookies[a.cookie] : undefined;
-  const home = a.header !== undefined && facts.headers ? facts.headers[a.header] : undefined;
-  let first: AffinityStep | undefined;
-  if (typeof cookie === 'string') {
-    first = affinityOf(
-      cookie,
-      'cookie',
-      a.ttlSeconds + CLOCK_SKEW_SECONDS,
-      facts,
-      table,
-      walk,
-      group,
+  const values = [
+    (facts.cookies || NONE)[a.cookie],
+    a.header === undefined ? undefined : (facts.headers || NONE)[a.header],
+  ];
+  const group = num(table.rankings, 3 * ranking) - 1;
+  for (let i = 0; i < 2; i++) {
+    const value = values[i];
+    // the home-region header is read when there is no cookie, or the cookie is not followed
+    if (typeof value !== 'string') continue;
+    const from = i ? 'header' : 'cookie';
+    const c = checkSigned(
+      AFFINITY_KIND,
+      value,
+      nowOf(facts),
       keys,
-      trace,
+      i ? a.headerMaxTtlSeconds : a.ttlSeconds + CLOCK_SKEW_SECONDS,
     );
-    if (first.at >= 0) return first;
-  }
-  if (typeof home === 'string') {
-    const h = affinityOf(home, 'header', a.headerMaxTtlSeconds, facts, table, walk, group, keys, trace);
-    if (h.at >= 0 || !first) return h;
-  }
-  return first;
-}
-
-function affinityOf(
-  value: string,
-  from: 'cookie' | 'header',
-  maxTtlSeconds: number,
-  facts: Facts,
-  table: RouteTable,
-  walk: Walk,
-  group: number,
-  keys: KeyRing | undefined,
-  trace: string[] | undefined,
-): AffinityStep {
-  const c = checkSigned(AFFINITY_KIND, value, nowOf(facts), keys, maxTtlSeconds);
-  if (!c.ok) return unfollowed(from, c.subject, c.cause, trace);
-  const region = c.subject;
-  const regions = table.regions;
-  let at = -1;
-  for (let i = 0; i < regions.length; i++) {
-    if (regions[i].id === region) {
-      at = i;
-      break;
+    const at = c.ok ? table.regions.indexOf(c.subject) : -1;
+    const cause: AffinityCause | undefined = !c.ok
+      ? c.cause
+      : at < 0
+        ? 'unknown-region'
+        : group >= 0 && table.residency[group].indexOf(at) < 0
+          ? 'residency'
+          : walk.x
+            ? walk.x[at]
+            : undefined;
+    // the cookie's outcome stands unless the header is followed
+    if (cause === undefined || !d.affinity) d.affinity = { from, region: c.subject, honoured: !cause, cause };
+    if (cause === undefined) {
+      TRACE: trace?.push(`affinity: ${from} → ${c.subject} (key ${c.ok && c.keyId})`);
+      return at;
     }
+    TRACE: trace?.push(`affinity: ${from}${c.subject ? ` for ${c.subject}` : ''} ignored (${cause})`);
   }
-  if (at < 0) return unfollowed(from, region, 'unknown-region', trace);
-  if (group >= 0 && table.residency[group].indexOf(at) < 0)
-    return unfollowed(from, region, 'residency', trace);
-  const x = walk.x ? walk.x[at] : undefined;
-  if (x) return unfollowed(from, region, x, trace);
-  TRACE: trace?.push(`affinity: ${from} → ${region} (key ${c.keyId})`);
-  return { at, outcome: { from, region, honoured: true } };
-}
-
-function unfollowed(
-  from: 'cookie' | 'header',
-  region: string | undefined,
-  cause: AffinityCause,
-  trace: string[] | undefined,
-): AffinityStep {
-  TRACE: trace?.push(`affinity: ${from}${region ? ` for ${region}` : ''} ignored (${cause})`);
-  return { at: -1, outcome: { from, region, honoured: false, cause } };
+  return -1;
 }

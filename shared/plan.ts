@@ -114,12 +114,12 @@ function walkOf(
   const canaryRegions: number[] = [];
   for (const i of order) {
     const h = health[i];
-    const id = router.regions[i].id;
+    const id = router.regions[i];
     if (h.down || h.role === 'pilot') {
       x[i] = h.down ? 'region-down' : 'region-pilot';
       excluded = true;
     }
-    if (canary && router.regions[i].canary && inCanary(doc, id)) {
+    if (canary && router.canaries.includes(i) && inCanary(doc, id)) {
       if (h.down || h.canaryDown) says.push(`canary: ${id} ${h.down ? 'down' : 'canary down'}, none sent`);
       else canaryRegions.push(i);
     }
@@ -146,7 +146,7 @@ function walkOf(
       kept = h.keep >= KEEP_ALL;
     }
   }
-  const name = (i: number) => router.regions[i].id;
+  const name = (i: number) => router.regions[i];
   if (!kept) {
     if (actives.length) {
       const first = actives[0];
@@ -200,9 +200,9 @@ function scheduleWords(t: readonly number[]): string {
 export function plan(router: Router, doc: DocInput): Plan {
   const serial = doc && typeof doc.serial === 'number' ? doc.serial : null;
   try {
-    const health = router.regions.map((r) => healthOf(doc, r.id));
+    const health = router.regions.map((id) => healthOf(doc, id));
     const canary = canaryOf(doc);
-    const walks = router.rankings.map((r) => walkOf(router, r.order, r.text, health, doc, canary));
+    const walks = router.orders.map((r) => walkOf(router, r.order, r.text, health, doc, canary));
     return { table: router, serial, walks };
   } catch (e) {
     return {
@@ -221,7 +221,7 @@ export function plan(router: Router, doc: DocInput): Plan {
  * changing it.
  */
 export function fingerprint(router: Router): string {
-  const regions = router.regions.map((r) => (r.canary ? `${r.id}+` : r.id));
-  const rankings = router.rankings.map((r) => `${r.group}:${r.order.join(',')}`);
+  const regions = router.regions.map((id, i) => (router.canaries.includes(i) ? `${id}+` : id));
+  const rankings = router.orders.map((r) => `${r.group}:${r.order.join(',')}`);
   return fnv1a32(`${regions.join(' ')}|${rankings.join(' ')}`).toString(36);
 }

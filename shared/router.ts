@@ -2,11 +2,11 @@
 // once (at build time or module load), so that a pick does table lookups, not geometry.
 
 import { type Anchor, anchorAt, onGrid } from './anchor';
+import { chars } from './chars';
 import { compileCidrs } from './cidr';
 import type { Origin, RouterConfig } from './config-schema';
 import { ANCHORS, nearestAnchor, rankSites, type Site } from './geo';
 import { AWS_REGIONS, COUNTRIES, type Place } from './geo-data';
-import { fnv1a32 } from './hash';
 import { originId } from './ids';
 import type { CidrTable } from './net';
 
@@ -23,89 +23,64 @@ export interface ResolvedOrigin {
   readonly path: string;
 }
 
-export interface Destination {
-  readonly target: Target;
-  readonly origin: ResolvedOrigin;
-}
+/** A region as compiled: where it is (for ranking). */
+export interface RegionEntry extends Site {}
 
-/** A region as a pick reads it. */
-export interface RouteRegion extends Destination {
-  readonly id: string;
-  /** FNV-1a state after `dial:<id>:`: a viewer's dial bucket is bucket(key, dialSeed) */
-  readonly dialSeed: number;
-  /** the region's canary deployment (config canaryOrigin), as a destination of the same target */
-  readonly canary?: Destination;
-}
-
-/** A region as compiled: where it is, too (for ranking). */
-export interface RegionEntry extends RouteRegion, Site {}
-
-/**
- * One way of ranking the candidates, as a pick reads it: viewers of every country and anchor ranked alike share
- * it, and a plan holds one walk per ranking (shared/plan.ts).
- */
-export interface Ranking {
-  /** the residency group the candidates were limited to (index into config.residency), or -1 */
+/** A ranking as compiled: every candidate region, best first, its residency group, and the trace line. */
+export interface FullRanking {
+  /** index into config.residency, or -1 */
   readonly group: number;
-  /**
-   * The first two candidates (one when there is only one): with every region up, where its viewers go and their
-   * retry. All that routing without a plan needs (fallbackWalk in shared/plan.ts), so the only part baked into
-   * CloudFront Functions.
-   */
-  readonly top: readonly number[];
-}
-
-/** A ranking as compiled: every candidate region, best first, and the trace line that names them. */
-export interface FullRanking extends Ranking {
   readonly order: readonly number[];
   readonly text: string;
 }
 
-/** Where a country's viewers are ranked. */
-export interface CountryRoute {
+/** A country as compiled, for the CLI's reports and the trace. */
+export interface CountryEntry {
   /** index into `rankings` */
   readonly ranking: number;
-  /** the trace line that places the viewer */
-  readonly geo: string;
-}
-
-/** A country as compiled, for the CLI's reports too. */
-export interface CountryEntry extends CountryRoute {
   /** The AWS region nearest to the country's centroid: where the viewer enters the network. */
   readonly anchor: string;
   /** Index into `residency`, or -1 */
   readonly group: number;
+  /** the trace line that places the viewer */
+  readonly geo: string;
 }
 
 /**
- * What a pick reads: the config compiled to lookup tables. Plain data, so that a runtime without room to compile
- * (CloudFront Functions) can carry it baked (shared/baked.ts).
+ * What a pick reads: the config compiled to compact tables, the same in every runtime, so that the CloudFront
+ * Functions file carries them nearly as they are (shared/baked.ts). Indexes of regions and rankings are the numbers
+ * a plan's walks use. A decision names a target; where its origin is, the shells resolve by origin id (originId).
  */
 export interface RouteTable {
-  readonly regions: readonly RouteRegion[];
+  /** region ids, in config order */
+  readonly regions: readonly string[];
+  /** the regions (indexes) with a canary deployment (config canaryOrigin) */
+  readonly canaries: readonly number[];
+  /** environment ids */
+  readonly environments: readonly string[];
   readonly fallback: number;
-  /** every distinct ranking: a plan has one walk for each */
-  readonly rankings: readonly Ranking[];
-  /** ISO 3166-1 alpha-2 (upper case) → how its viewers are ranked */
-  readonly byCountry: Lookup<CountryRoute>;
-  /** [residency group + 1][anchor index] → ranking, for viewers placed by latitude/longitude */
-  readonly byAnchor: readonly (readonly number[])[];
-  /** [anchor index] → the trace line that places a latitude/longitude viewer */
-  readonly anchorGeo: readonly string[];
-  /** the AWS regions a viewer may be attached to (indexes of byAnchor and anchorGeo) */
-  readonly anchors: readonly Anchor[];
-  /** Fallback first, then the others by latency from it: the ranking of viewers with no geography. */
+  /**
+   * Every distinct ranking (a plan has one walk for each), as three characters (shared/chars.ts): its residency group
+   * + 1, its first candidate and its second ("/": none). With every region up, where its viewers go and their retry:
+   * all that routing without a walk needs (fallbackWalk in shared/walk.ts).
+   */
+  readonly rankings: string;
+  /** ISO 3166-1 alpha-2 (upper case) → the ranking of its viewers */
+  readonly byCountry: Lookup<number>;
+  /** per residency group + 1, per anchor: the ranking of viewers placed there by latitude/longitude (characters) */
+  readonly byAnchor: readonly string[];
+  /** the AWS regions a viewer may be attached to (a function: a runtime may make them when first asked) */
+  readonly anchors: () => readonly Anchor[];
+  /** the ranking of viewers with no geography: the fallback first, then the others by latency from it */
   readonly noGeo: number;
-  /** per residency group, its regions (indexes): the only regions an affinity value may send its viewers to */
+  /** per residency group, its regions: the only regions an affinity value may send its viewers to */
   readonly residency: readonly (readonly number[])[];
-  /** every region and environment by id: what an override may name */
-  readonly targets: Lookup<Destination>;
   /** viewer networks → index into networkRoutes */
   readonly networks: CidrTable<number>;
-  /** config.networkRoutes: where each matched network goes */
-  readonly networkRoutes: readonly NetworkRoute[];
-  /** viewer networks allowed to override (override.allowCidrs) */
-  readonly allow: CidrTable<true>;
+  /** per network route (config.networkRoutes): where its viewers go */
+  readonly networkRoutes: readonly string[];
+  /** viewer networks allowed to override (override.allowCidrs): a match is any value */
+  readonly allow: CidrTable<number>;
   /** whether routing reads the viewer's IP address beyond hashing it */
   readonly needsIp: boolean;
   readonly maxTokenTtlSeconds: number;
@@ -113,6 +88,18 @@ export interface RouteTable {
   readonly sticky: { readonly cookie?: string; readonly header?: string };
   /** region affinity (config affinity), absent when off */
   readonly affinity?: AffinityTable;
+  /** the words of the trace (absent where there is none: CloudFront Functions) */
+  readonly words?: TableWords;
+}
+
+/** What the trace says of the tables. */
+export interface TableWords {
+  /** per country, the line that places its viewers */
+  readonly countries: Lookup<string>;
+  /** per anchor, the line that places a latitude/longitude viewer */
+  readonly anchors: readonly string[];
+  /** per network route, its name */
+  readonly routes: readonly string[];
 }
 
 /** Region affinity as a pick and the response side read it. */
@@ -130,19 +117,18 @@ export interface Lookup<V> {
   get(key: string): V | undefined;
 }
 
-export interface NetworkRoute {
-  readonly name: string;
-  readonly target: string;
-}
-
-/** A compiled router: the tables, with every ranking whole, and the config they came from (for the CLI's reports). */
+/** A compiled router: the tables, every ranking whole, the origins, and the config (for the CLI's reports). */
 export interface Router extends RouteTable {
   readonly config: RouterConfig;
-  readonly regions: readonly RegionEntry[];
-  readonly rankings: readonly FullRanking[];
-  readonly environments: ReadonlyMap<string, Destination>;
-  readonly byCountry: ReadonlyMap<string, CountryEntry>;
-  readonly targets: ReadonlyMap<string, Destination>;
+  /** per region (same index): where it is */
+  readonly places: readonly RegionEntry[];
+  /** every ranking whole (same index as `rankings`) */
+  readonly orders: readonly FullRanking[];
+  readonly byCountry: ReadonlyMap<string, number>;
+  readonly countries: ReadonlyMap<string, CountryEntry>;
+  /** every origin by origin id (originId): what a decision's target and reason resolve to */
+  readonly origins: ReadonlyMap<string, ResolvedOrigin>;
+  readonly words: TableWords;
 }
 
 export function resolveOrigin(o: Origin): ResolvedOrigin {
@@ -157,33 +143,13 @@ export function resolveOrigin(o: Origin): ResolvedOrigin {
 
 /** Compiles a validated config (see parseRouterConfig). */
 export function compileRouter(config: RouterConfig): Router {
-  const regions: RegionEntry[] = Object.entries(config.regions).map(([id, r]) => {
+  const places: RegionEntry[] = Object.entries(config.regions).map(([id, r]) => {
     const place = r.location ?? AWS_REGIONS.get(id);
     if (!place) throw new Error(`region ${id} has no location`);
-    return Object.freeze({
-      id,
-      place,
-      target: Object.freeze({ kind: 'region' as const, id }),
-      origin: resolveOrigin(r.origin),
-      dialSeed: fnv1a32(`dial:${id}:`),
-      canary: r.canaryOrigin
-        ? Object.freeze({
-            target: Object.freeze({ kind: 'region' as const, id }),
-            origin: resolveOrigin(r.canaryOrigin),
-          })
-        : undefined,
-    });
+    return Object.freeze({ id, place });
   });
-  const environments = new Map<string, Destination>(
-    Object.entries(config.environments ?? {}).map(([id, e]) => [
-      id,
-      Object.freeze({
-        target: Object.freeze({ kind: 'environment' as const, id }),
-        origin: resolveOrigin(e.origin),
-      }),
-    ]),
-  );
-  const index = new Map(regions.map((r, i) => [r.id, i]));
+  const regions = places.map((r) => r.id);
+  const index = new Map(regions.map((id, i) => [id, i]));
   const fallback = index.get(config.fallbackRegion);
   if (fallback === undefined) throw new Error(`fallbackRegion ${config.fallbackRegion} is not a region`);
 
@@ -193,23 +159,22 @@ export function compileRouter(config: RouterConfig): Router {
     for (const cc of g.countries) groupOf.set(cc, gi);
   });
   const sitesOf = (group: number): RegionEntry[] =>
-    group < 0 ? regions : regions.filter((r) => groups[group].regions.includes(r.id));
+    group < 0 ? places : places.filter((r) => groups[group].regions.includes(r.id));
 
   // every distinct ranking once, numbered in the order first met: a plan has one walk per number
-  const rankings: FullRanking[] = [];
+  const orders: FullRanking[] = [];
   const numbered = new Map<string, number>();
   const ranking = (sites: readonly Site[], group: number): number => {
     const order = sites.map((s) => index.get(s.id) as number);
     const key = `${group}:${order.join(',')}`;
     let n = numbered.get(key);
     if (n === undefined) {
-      n = rankings.length;
+      n = orders.length;
       numbered.set(key, n);
       const prefix = group < 0 ? 'rank' : `rank (residency ${groups[group].name})`;
-      rankings.push(
+      orders.push(
         Object.freeze({
           group,
-          top: Object.freeze(order.slice(0, 2)),
           order: Object.freeze(order),
           text: `${prefix}: ${sites.map((s) => s.id).join(' > ')}`,
         }),
@@ -220,60 +185,82 @@ export function compileRouter(config: RouterConfig): Router {
   const rank = (group: number, anchor: number, viewer: Place): number =>
     ranking(rankSites(ANCHORS[anchor], viewer, sitesOf(group)), group);
 
-  const fb = regions[fallback];
+  const fb = places[fallback];
   const fbAnchor = nearestAnchor(fb.place.lat, fb.place.lon, ANCHORS);
-  const others = rankSites(ANCHORS[fbAnchor], fb.place, regions).filter((s) => s.id !== fb.id);
+  const others = rankSites(ANCHORS[fbAnchor], fb.place, places).filter((s) => s.id !== fb.id);
   const noGeo = ranking([fb, ...others], -1);
 
   const byAnchor = [-1, ...groups.keys()].map((g) => ANCHORS.map((a, ai) => rank(g, ai, a.place)));
 
-  const byCountry = new Map<string, CountryEntry>();
+  const countries = new Map<string, CountryEntry>();
   for (const [iso, c] of COUNTRIES) {
     const group = groupOf.get(iso) ?? -1;
     const anchor = nearestAnchor(c.lat, c.lon, ANCHORS);
     const code = ANCHORS[anchor].code;
-    byCountry.set(
+    countries.set(
       iso,
       Object.freeze({
-        anchor: code,
         ranking: rank(group, anchor, c),
+        anchor: code,
         group,
         geo: `geo: country ${iso} near ${code}`,
       }),
     );
   }
 
-  const anchorGeo = ANCHORS.map((a) => `geo: lat/lon near ${a.code}`);
-  const targets = new Map<string, Destination>([...regions.map((r) => [r.id, r] as const), ...environments]);
-  const networks = compileCidrs(
-    (config.networkRoutes ?? []).flatMap((route, i) => route.cidrs.map((cidr) => [cidr, i] as const)),
+  const anchors = ANCHORS.map((a) =>
+    anchorAt(a.code, { lat: onGrid(a.place.lat, 90), lon: onGrid(a.place.lon, 180) }),
   );
-  const allow = compileCidrs((config.override?.allowCidrs ?? []).map((cidr) => [cidr, true] as const));
+  const origins = new Map([...distributionOrigins(config)].map(([id, o]) => [id, resolveOrigin(o)]));
+  const routes = config.networkRoutes ?? [];
+  const networks = compileCidrs(routes.flatMap((route, i) => route.cidrs.map((cidr) => [cidr, i] as const)));
+  const allow = compileCidrs((config.override?.allowCidrs ?? []).map((cidr) => [cidr, 0] as const));
   return Object.freeze({
     config,
     regions,
-    environments,
+    canaries: regions.flatMap((id, i) => (config.regions[id].canaryOrigin ? [i] : [])),
+    environments: Object.keys(config.environments ?? {}),
     fallback,
-    rankings,
-    byCountry,
-    byAnchor,
-    anchorGeo,
-    anchors: ANCHORS.map((a) =>
-      anchorAt(a.code, { lat: onGrid(a.place.lat, 90), lon: onGrid(a.place.lon, 180) }),
-    ),
+    rankings: orders
+      .map((r) => chars([r.group + 1, r.order[0], r.order.length > 1 ? r.order[1] : -1]))
+      .join(''),
+    byCountry: new Map([...countries].map(([cc, c]) => [cc, c.ranking])),
+    byAnchor: byAnchor.map(chars),
+    anchors: () => anchors,
     noGeo,
-    residency: groups.map((g) => regions.flatMap((r, i) => (g.regions.includes(r.id) ? [i] : []))),
-    targets,
+    residency: groups.map((g) => regions.flatMap((id, i) => (g.regions.includes(id) ? [i] : []))),
     networks,
-    networkRoutes: Object.freeze(
-      (config.networkRoutes ?? []).map((r) => Object.freeze({ name: r.name, target: r.target })),
-    ),
+    networkRoutes: routes.map((r) => r.target),
     allow,
     needsIp: networks.size + allow.size > 0,
     maxTokenTtlSeconds: config.override?.maxTokenTtlSeconds ?? 7 * 86400,
     sticky: Object.freeze({ ...config.sticky }),
     affinity: affinityTable(config),
+    places,
+    orders,
+    countries,
+    origins,
+    words: Object.freeze({
+      countries: new Map([...countries].map(([cc, c]) => [cc, c.geo])),
+      anchors: ANCHORS.map((a) => `geo: lat/lon near ${a.code}`),
+      routes: routes.map((r) => r.name),
+    }),
   });
+}
+
+/** The target a decision names, or undefined for an id that is neither a region nor an environment. */
+export function targetOf(table: RouteTable, id: string): Target | undefined {
+  if (table.regions.indexOf(id) >= 0) return { kind: 'region', id };
+  if (table.environments.indexOf(id) >= 0) return { kind: 'environment', id };
+  return undefined;
+}
+
+/** The origin a decision goes to: its target's, or its region's canary deployment's (origin ids: originId). */
+export function originOf(
+  router: Router,
+  d: { readonly target: Target; readonly reason: string },
+): ResolvedOrigin {
+  return router.origins.get(originId(d.target.id, d.reason === 'canary')) as ResolvedOrigin;
 }
 
 /**

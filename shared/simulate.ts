@@ -117,11 +117,11 @@ export function simulate(
     moves.sort((a, b) => b[1].share - a[1].share || (a[0] < b[0] ? -1 : 1)),
   );
   const regions: Record<string, { before: number; after: number; delta: number }> = {};
-  for (const r of router.regions) {
-    const load = (m: Record<string, number>) => (m[r.id] ?? 0) + (m[`${r.id} (canary)`] ?? 0);
+  for (const id of router.regions) {
+    const load = (m: Record<string, number>) => (m[id] ?? 0) + (m[`${id} (canary)`] ?? 0);
     const b = round(load(before));
     const a = round(load(after));
-    regions[r.id] = { before: b, after: a, delta: round(a - b) };
+    regions[id] = { before: b, after: a, delta: round(a - b) };
   }
   return {
     before: roundAll(before),

@@ -18,8 +18,7 @@ export type SignedKind = 'er1' | 'ea1';
 export const TOKEN_KIND: SignedKind = 'er1';
 export const AFFINITY_KIND: SignedKind = 'ea1';
 
-const SIGNED =
-  /^(er1|ea1)\.([A-Za-z0-9_-]{1,32})\.(\*|[a-z][a-z0-9-]{0,62})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
+const SIGNED = /^(er1|ea1)\.([\w-]{1,32})\.(\*|[a-z][a-z0-9-]{0,62})\.(\d{1,12})\.([\w-]{43})$/;
 /** Longer values are refused unread (the longest well-formed one is 155 characters). */
 export const MAX_TOKEN_LENGTH = 160;
 
@@ -84,20 +83,15 @@ export function checkSigned(
   if (!m || m[1] !== kind) return { ok: false, cause: 'malformed' };
   const keyId = m[2];
   const subject = m[3];
-  const exp = Number(m[4]);
   if (!keys) return { ok: false, cause: 'no-keys', keyId };
-  const expected = keys.sign(keyId, signedPayload(kind, keyId, subject, exp));
+  // what was signed: the value up to its signature, as written (a value with its expiry spelled otherwise fails)
+  const expected = keys.sign(keyId, m[0].slice(0, -44));
   if (expected === undefined) return { ok: false, cause: 'unknown-key', keyId };
   if (!constantTimeEqual(expected, m[5])) return { ok: false, cause: 'bad-signature', keyId };
-  const expires = exp * 1000;
+  const expires = Number(m[4]) * 1000;
   if (!(nowMs < expires)) return { ok: false, cause: 'expired', keyId, subject };
   if (expires - nowMs > maxTtlSeconds * 1000) return { ok: false, cause: 'too-long-lived', keyId, subject };
   return { ok: true, keyId, subject, expires };
-}
-
-/** A refusal in words, for the operator: the cause, and the key it names. */
-export function refusal(c: { readonly cause: SignedCause; readonly keyId?: string }): string {
-  return c.keyId === undefined ? c.cause : `${c.cause} (key ${c.keyId})`;
 }
 
 /**
@@ -112,7 +106,8 @@ export function checkToken(
   maxTtlSeconds: number,
 ): TokenCheck {
   const c = checkSigned(TOKEN_KIND, token, nowMs, keys, maxTtlSeconds);
-  if (!c.ok) return { ok: false, why: refusal(c) };
+  // in words, for the operator: the cause, and the key it names
+  if (!c.ok) return { ok: false, why: c.keyId === undefined ? c.cause : `${c.cause} (key ${c.keyId})` };
   if (target !== undefined && c.subject !== '*' && c.subject !== target)
     return { ok: false, why: `for ${c.subject}` };
   return { ok: true, keyId: c.keyId, target: c.subject, expires: c.expires };
@@ -127,10 +122,9 @@ export function mintSigned(
   keyIdOrNewest?: string,
 ): string {
   const keyId = keyIdOrNewest === undefined ? keys.ids[keys.ids.length - 1] : keyIdOrNewest;
-  if (keyId === undefined) throw new Error('no signing key');
   const payload = signedPayload(kind, keyId, subject, expiresSec);
-  const sig = keys.sign(keyId, payload);
-  if (sig === undefined) throw new Error(`key ${keyId} is unknown or retired`);
+  const sig = keyId === undefined ? undefined : keys.sign(keyId, payload);
+  if (sig === undefined) throw new Error(`no current key ${keyId}`);
   return `${payload}.${sig}`;
 }
 

@@ -2,7 +2,8 @@
 // (shared/pick.ts) needs of the document for a viewer ranked so. It is also the value CloudFront Functions read
 // from the KeyValueStore (shared/kvs-layout.ts), so its fields are short and its JSON is what the function uses as
 // it comes: no decoding at the edge. Runs in cloudfront-js-2.0 too.
-import type { Ranking } from './router';
+import { num } from './chars';
+import type { RouteTable } from './router';
 
 /** Why a walk's step is where the viewer goes. */
 export type WalkReason = 'nearest' | 'failover' | 'dial-spill' | 'standby' | 'fail-open';
@@ -43,15 +44,36 @@ export interface Walk {
   /** regions of the ranking an affinity value may not name under this document, by index */
   readonly x?: Readonly<Record<string, Excluded>>;
   readonly c?: CanaryWalk;
+  /**
+   * As stored: the config's network tables (network routes and override.allowCidrs), which CloudFront Functions do
+   * not bake (shared/baked.ts); absent when the config names no network.
+   */
+  readonly w?: WalkNetworks;
   /** the plan's words for this walk (for explain and the logs; never stored) */
   readonly says?: readonly string[];
 }
 
 /**
- * The walk of a ranking under no document (every region up, active, dial 100; no canary): its first candidate, and
+ * The network tables as a stored walk carries them: each network as `<hex prefix>/<length>` (an IPv4 one as
+ * `.<hex>/<length>`), comma-separated, longest first, and each value as a character (shared/chars.ts).
+ */
+export interface WalkNetworks {
+  /** networkRoutes' networks, and the route (index into r) of each */
+  readonly n: string;
+  readonly v: string;
+  /** override.allowCidrs */
+  readonly a: string;
+  /** per network route, its target */
+  readonly r: readonly string[];
+}
+
+/**
+ * The walk of ranking r under no document (every region up, active, dial 100; no canary): its first candidate, and
  * its second as the retry. What a runtime without a plan for the ranking routes on (CloudFront Functions, when the
  * store has no usable value): plan(router, null) gives exactly this for every ranking (test/plan.test.ts).
  */
-export function fallbackWalk(r: Ranking): Walk {
-  return { s: [[r.top[0], KEEP_ALL, 'nearest']], n: r.top };
+export function fallbackWalk(table: RouteTable, r: number): Walk {
+  const first = num(table.rankings, 3 * r + 1);
+  const second = num(table.rankings, 3 * r + 2);
+  return { s: [[first, KEEP_ALL, 'nearest']], n: second < 0 ? [first] : [first, second] };
 }

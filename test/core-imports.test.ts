@@ -25,6 +25,7 @@ test('pick() bundles from shared/ alone, under 8.5 KB minified without its trace
   const inputs = Object.keys(r.metafile.inputs).filter((f) => !f.startsWith('<stdin>'));
   expect(inputs.sort()).toEqual([
     'shared/anchor.ts',
+    'shared/chars.ts',
     'shared/hash.ts',
     'shared/ids.ts',
     'shared/net.ts',

@@ -26,7 +26,7 @@ const kvs = mockClient(CloudFrontKeyValueStoreClient);
 
 const router = exampleRouter();
 const FP = fingerprint(router);
-const WALKS = router.rankings.length;
+const WALKS = router.orders.length;
 
 /** A doc whose walks need several values each (a long canary schedule). */
 function bigDoc(serial: number, steps = 50): HealthDoc {
@@ -203,10 +203,10 @@ describe('the CLI', () => {
     expect(puts.map((p) => p.Key)).toEqual(Array.from({ length: WALKS }, (_, i) => walkKey(i)));
     for (const p of puts) expect(p.Value?.startsWith(`1.${FP}/1|`)).toBe(true);
     // Korea's walk: Seoul is down, the walk goes to Virginia
-    const kr = router.byCountry.get('KR')?.ranking as number;
+    const kr = router.byCountry.get('KR') as number;
     const walk = JSON.parse(puts[kr].Value?.replace(/^[^|]*\|/, '') ?? '');
-    expect(walk.s[0][0]).toBe(router.regions.findIndex((r) => r.id === 'us-east-1'));
-    expect(walk.x).toEqual({ [router.regions.findIndex((r) => r.id === 'ap-northeast-2')]: 'region-down' });
+    expect(walk.s[0][0]).toBe(router.regions.indexOf('us-east-1'));
+    expect(walk.x).toEqual({ [router.regions.indexOf('ap-northeast-2')]: 'region-down' });
     expect(out).toContain(`KeyValueStore ${ARN}: plan of serial 1 (${WALKS} walks)`);
 
     const listed = (items: { Key?: string; Value?: string }[]) =>

@@ -9,6 +9,7 @@ import {
   type RouterConfig,
   route,
 } from '../shared';
+import { originOf } from '../shared/router';
 import { configArb, factsArb, worldArb } from './helpers/arbitraries';
 
 const health = (doc: HealthDoc, id: string): RegionHealth => ({
@@ -30,7 +31,13 @@ describe('route() properties', () => {
         const d = route(facts, doc, compileRouter(config));
         expect(d.target.kind).toBe('region');
         expect(Object.keys(config.regions)).toContain(d.target.id);
-        expect(d.origin.domainName).toBe(config.regions[d.target.id].origin.domainName);
+        const router = compileRouter(config);
+        expect(originOf(router, d).domainName).toBe(
+          (d.reason === 'canary'
+            ? config.regions[d.target.id].canaryOrigin
+            : config.regions[d.target.id].origin
+          )?.domainName,
+        );
         expect(d.reason).not.toBe('error');
       }),
       { numRuns: 300 },

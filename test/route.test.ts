@@ -1,4 +1,5 @@
 import { compileRouter, type Facts, type HealthDoc, route } from '../shared';
+import { originOf } from '../shared/router';
 import { CASES, docFor, outcome } from './contract/cases';
 import { TEST_RING } from './helpers/keys';
 import { docWith, exampleConfig, exampleRouter } from './helpers/load';
@@ -18,7 +19,7 @@ describe('decision', () => {
       trace: true,
     });
     expect(d.target).toEqual({ kind: 'region', id: 'us-east-1' });
-    expect(d.origin).toEqual({
+    expect(originOf(router, d)).toEqual({
       domainName: 'api.us-east-1.example.com',
       port: 443,
       protocol: 'https',
@@ -51,13 +52,13 @@ describe('decision', () => {
       c.regions['us-east-1'].origin = { domainName: 'a.example.com', protocol: 'http' };
       c.regions['eu-central-1'].origin = { domainName: 'b.example.com', port: 8443, path: '/api' };
     });
-    expect(route({ country: 'US' }, null, r).origin).toEqual({
+    expect(originOf(r, route({ country: 'US' }, null, r))).toEqual({
       domainName: 'a.example.com',
       port: 80,
       protocol: 'http',
       path: '',
     });
-    expect(route({ country: 'DE' }, null, r).origin).toEqual({
+    expect(originOf(r, route({ country: 'DE' }, null, r))).toEqual({
       domainName: 'b.example.com',
       port: 8443,
       protocol: 'https',
@@ -155,7 +156,7 @@ describe('ranking', () => {
         };
       }),
     );
-    const order = r.rankings[r.byCountry.get('KR')?.ranking as number].text;
+    const order = r.orders[r.byCountry.get('KR') as number].text;
     expect(order).toBe('rank: ap-northeast-2 > onprem-busan > us-east-1 > eu-central-1 > sa-east-1');
     expect(route({ country: 'JP' }, docWith({ 'ap-northeast-2': { status: 'down' } }), r).target.id).toBe(
       'onprem-busan',
@@ -171,8 +172,8 @@ describe('ranking', () => {
 
   test('rankings are precomputed per country: a request does a lookup', () => {
     expect(router.byCountry.size).toBe(250);
-    expect(router.byCountry.get('KR')).toMatchObject({ anchor: 'ap-northeast-2', group: -1 });
-    const de = router.rankings[router.byCountry.get('DE')?.ranking as number];
-    expect(de.order.map((i) => router.regions[i].id)).toEqual(['eu-central-1']);
+    expect(router.countries.get('KR')).toMatchObject({ anchor: 'ap-northeast-2', group: -1 });
+    const de = router.orders[router.byCountry.get('DE') as number];
+    expect(de.order.map((i) => router.regions[i])).toEqual(['eu-central-1']);
   });
 });

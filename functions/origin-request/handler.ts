@@ -12,7 +12,7 @@ import {
   pick,
 } from '../../shared/pick';
 import { type DocInput, type Plan, plan } from '../../shared/plan';
-import type { Router } from '../../shared/router';
+import { originOf, type Router } from '../../shared/router';
 import type { KeysDoc } from '../../shared/schema';
 import type { KeyRing } from '../../shared/token';
 import {
@@ -88,16 +88,18 @@ const within = (v: unknown, r: { min: number; max: number; default: number }) =>
   typeof v === 'number' && v >= r.min && v <= r.max ? v : r.default;
 
 /**
- * Points the request at the decision's origin and sets our headers. Touches only `origin`, `host` and
- * x-route-* headers: Lambda@Edge answers 502 to a function that changes a disallowed or read-only header.
+ * Points the request at the decision's origin (its target's, or its region's canary deployment's: originOf) and sets
+ * our headers. Touches only `origin`, `host` and x-route-* headers: Lambda@Edge answers 502 to a function that
+ * changes a disallowed or read-only header.
  */
-export function applyDecision(request: CloudFrontRequest, d: Decision, affinityCookie?: string): void {
+export function applyDecision(request: CloudFrontRequest, d: Decision, router: Router): void {
+  const affinityCookie = router.affinity?.cookie;
   const headers = request.headers;
   for (const name of Object.keys(headers)) {
     if (name.toLowerCase().startsWith(ROUTE_HEADER_PREFIX)) delete headers[name];
   }
   stripCookies(headers, affinityCookie === undefined ? [OVERRIDE_COOKIE] : [OVERRIDE_COOKIE, affinityCookie]);
-  const o = d.origin;
+  const o = originOf(router, d);
   const current = request.origin;
   if (current && (current.custom || current.s3)) {
     const c = current.custom;
@@ -197,7 +199,7 @@ export function createHandler(deps: HandlerDeps) {
         warnedNoOrigin = true;
         telemetry.log('warn', 'no-origin', { error: 'event has no origin object: origin left as it came' });
       }
-      applyDecision(request, decision, router.affinity?.cookie);
+      applyDecision(request, decision, router);
     } catch (e) {
       telemetry.log('error', 'apply-failed', { error: String(e), target: decision.target.id });
     }

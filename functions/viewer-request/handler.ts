@@ -5,6 +5,7 @@
 // async closures. esbuild refuses the first five at build time; the harness (test/helpers/cff.ts) the rest.
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-javascript-runtime-20.html
 import type { CloudFront, KvsHandle } from 'cloudfront';
+import { withNetworks } from '../../shared/baked';
 import { originId } from '../../shared/ids';
 import { KVS_KEYS_KEY, readParts, walkKey } from '../../shared/kvs-layout';
 import { hasOwn } from '../../shared/own';
@@ -128,7 +129,7 @@ export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): vo
   const codes = rt.failoverStatusCodes;
   if (codes && d.next) {
     rt.cf.createRequestOriginGroup({
-      originIds: [{ originId: id }, { originId: d.next.target.id }],
+      originIds: [{ originId: id }, { originId: d.next.id }],
       failoverCriteria: { statusCodes: codes.slice() },
     });
   } else {
@@ -140,17 +141,6 @@ export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): vo
   if (d.authorised) headers[AUTHORISED_HEADER] = { value: '1' };
   // for the viewer-response function, which sets it as the affinity cookie
   if (d.setAffinity) headers[AFFINITY_HEADER] = { value: d.setAffinity };
-}
-
-/** The viewer's walk, and the serial it was planned from; rejects when it is missing, torn or foreign. */
-async function readWalk(rt: Runtime, ranking: number): Promise<{ serial: number; walk: Walk }> {
-  const kvs = rt.kvs;
-  if (!kvs) throw new Error('no key value store associated');
-  const got = await readParts((k) => kvs.get(k), walkKey(ranking));
-  const dot = got.tag.indexOf('.');
-  const fp = got.tag.slice(dot + 1);
-  if (fp !== rt.fingerprint) throw new Error(`planned for config ${fp}, this function is ${rt.fingerprint}`);
-  return { serial: Number(got.tag.slice(0, dot)), walk: JSON.parse(got.text) };
 }
 
 /** A log line: one argument only, as the runtime's console.log takes. Keys not on the build's INTERNAL_PROPS. */
@@ -166,6 +156,8 @@ function log(what: string, detail: string): void {
 export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> {
   const request = event.request;
   if (!request.headers) request.headers = {};
+  const kvs = rt.kvs;
+  const get = (k: string) => (kvs ? kvs.get(k) : Promise.reject(new Error('no key value store associated')));
   let d: Decision;
   try {
     const facts = toFacts(event, Date.now());
@@ -173,20 +165,23 @@ export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> 
     const walks: Walk[] = [];
     let serial: number | null = null;
     try {
-      const got = await readWalk(rt, at.ranking);
-      walks[at.ranking] = got.walk;
-      serial = got.serial;
+      // the walk of the viewer's ranking, planned from the document `<serial>` for the config `<fingerprint>`
+      const got = await readParts(get, walkKey(at.ranking));
+      const tag = got.tag.split('.');
+      if (tag[1] !== rt.fingerprint)
+        throw new Error(`planned for config ${tag[1]}, this function is ${rt.fingerprint}`);
+      walks[at.ranking] = JSON.parse(got.text);
+      serial = Number(tag[0]);
     } catch (e) {
-      if (rt.kvs) log('plan-unusable', String(e));
+      if (kvs) log('plan-unusable', String(e));
     }
+    // the config's network tables travel with the walk; without one, none applies
+    withNetworks(rt.table, walks[at.ranking] && walks[at.ranking].w);
     let keys: KeyRing | undefined;
-    if (needsKeys(facts, rt.table) && rt.kvs) {
-      const kvs = rt.kvs;
+    if (needsKeys(facts, rt.table)) {
       // the signing keys: {"<key id>": "<secret, base64url>"}, read only for a request that needs them
       try {
-        const secrets: Record<string, string> = JSON.parse(
-          (await readParts((k) => kvs.get(k), KVS_KEYS_KEY)).text,
-        );
+        const secrets: Record<string, string> = JSON.parse((await readParts(get, KVS_KEYS_KEY)).text);
         keys = {
           ids: Object.keys(secrets),
           sign: (id, payload) =>

@@ -64,7 +64,7 @@ describe('applyDecision', () => {
   test('rewrites the custom origin, keeps its TLS and timeouts, and sets Host', () => {
     const e = originRequest({ 'CloudFront-Viewer-Country': 'KR' });
     const before = structuredClone(request(e));
-    applyDecision(request(e), decision);
+    applyDecision(request(e), decision, router);
     expect(request(e).origin?.custom).toEqual({
       ...before.origin?.custom,
       domainName: 'api.us-east-1.example.com',
@@ -92,7 +92,7 @@ describe('applyDecision', () => {
         region: 'us-east-1',
       },
     };
-    applyDecision(request(e), decision);
+    applyDecision(request(e), decision, router);
     expect(request(e).origin).toEqual({
       custom: {
         customHeaders: { 'x-origin-secret': [{ key: 'X-Origin-Secret', value: 's' }] },
@@ -114,7 +114,7 @@ describe('applyDecision', () => {
       'X-Route-To': 'staging',
     });
     const before = structuredClone(request(e).headers);
-    applyDecision(request(e), decision);
+    applyDecision(request(e), decision, router);
     const after = request(e).headers;
     expect(after['x-route-to']).toBeUndefined();
     expect(after['x-route-region']?.[0].value).toBe('us-east-1');
@@ -126,7 +126,7 @@ describe('applyDecision', () => {
 
   test('a stale document is said in X-Route-Decision', () => {
     const e = originRequest();
-    applyDecision(request(e), route({ country: 'KR' }, docWith(), router, { stale: true }));
+    applyDecision(request(e), route({ country: 'KR' }, docWith(), router, { stale: true }), router);
     expect(request(e).headers['x-route-decision']?.[0].value).toBe(
       'target=ap-northeast-2; reason=nearest; doc=7; stale=1',
     );

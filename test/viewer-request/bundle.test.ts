@@ -99,7 +99,23 @@ describe('the key value store', () => {
     expect(r.logs).toEqual([]);
   });
 
-  const KR = walkKey(router.byCountry.get('KR')?.ranking as number);
+  const KR = walkKey(router.byCountry.get('KR') as number);
+
+  test('the network tables travel with the plan: without one, a VPN viewer is routed by geography', async () => {
+    const vpn = viewerRequest({ 'CloudFront-Viewer-Country': 'KR', 'x-route-to': 'staging' }, {}, '10.9.0.1');
+    const planned = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()), origins }).run(
+      vpn,
+      NOW,
+    );
+    expect(planned.returned.headers['x-route-decision'].value).toBe(
+      'target=staging; reason=override; doc=7; stale=0',
+    );
+    const none = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(null), origins }).run(vpn, NOW);
+    expect(none.returned.headers['x-route-decision'].value).toBe(
+      'target=ap-northeast-2; reason=nearest; doc=none; stale=0',
+    );
+    expect(none.returned.headers['x-route-authorised']).toBeUndefined();
+  });
 
   test('a store without the plan: the defaults, and the function says why', async () => {
     const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(null), origins }).run(kr, NOW);
