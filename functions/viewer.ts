@@ -1,21 +1,17 @@
-// Reading the viewer from CloudFront's headers, the same way in every runtime (Lambda@Edge, CloudFront Functions).
-// Written for cloudfront-js-2.0 as well as Node.js.
+// Reading the viewer from the event, the same way in every runtime (Lambda@Edge, CloudFront Functions). Written for
+// cloudfront-js-2.0 as well as Node.js.
 
 /**
- * The viewer's IP: CloudFront-Viewer-Address is `ip:port`, and IPv6 addresses are not bracketed, so the last
- * `:port` is dropped; without that header, the address the runtime reports.
+ * The viewer's IP: the address the runtime reports (Lambda@Edge `clientIp`, CloudFront Functions `event.viewer.ip`),
+ * never a header, which a viewer can send (CloudFront-Viewer-Address among them: it would let anyone claim a VPN
+ * address and be authorised).
  */
-export function viewerIp(address: string | undefined, clientIp: unknown): string | undefined {
-  if (address) {
-    const i = address.lastIndexOf(':');
-    if (i > 0) return address.slice(0, i);
-  }
-  return typeof clientIp === 'string' ? clientIp : undefined;
+export function viewerIp(runtimeIp: unknown): string | undefined {
+  return typeof runtimeIp === 'string' ? runtimeIp : undefined;
 }
 
 /** CloudFront-Viewer-Latitude / -Longitude as a number, or undefined. */
 export function coordinate(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number.parseFloat(v);
+  const n = Number.parseFloat(v as string);
   return Number.isFinite(n) ? n : undefined;
 }

@@ -1,27 +1,31 @@
 // The viewer's anchor: the AWS region nearest to a point, by the largest dot product of unit vectors. No data
-// imports, so the request path (shared/route.ts) stays small; the anchors come compiled in the Router.
+// imports, so the request path (shared/pick.ts) stays small; the anchors come compiled in the Router.
 import type { Place } from './geo-data';
 
 const RAD = Math.PI / 180;
 
 /**
- * Grid steps per degree of the places viewers are attached to: 0.1° (about 11 km), so that every runtime carries the
- * same anchors, in four characters each (shared/baked.ts). Placing a viewer at the nearest AWS region needs no more.
+ * Steps per unit of the vectors viewers are placed against: each coordinate in [-1, 1] is a whole number of steps
+ * (0 to 6083: two characters in base 78, shared/baked.ts), about 2 km on the globe. Every runtime places viewers
+ * against the same vectors; nearest to an AWS region needs no more.
  */
-export const GRID = 10;
+export const STEPS = 3041.5;
 
-/** A coordinate on the anchor grid, `offset` (90 for latitude, 180 for longitude) making it positive. */
-export function onGrid(v: number, offset: number): number {
-  return Math.round((v + offset) * GRID) / GRID - offset;
+/** A coordinate of a unit vector on the step grid. */
+export function onSteps(v: number): number {
+  return Math.round((v + 1) * STEPS) / STEPS - 1;
 }
 
-export interface Anchor {
-  readonly code: string;
-  readonly place: Place;
-  // unit vector, so the nearest anchor is the one with the largest dot product
+/** A point on the globe as a unit vector, so the nearest is the one with the largest dot product. */
+export interface Point {
   readonly x: number;
   readonly y: number;
   readonly z: number;
+}
+
+export interface Anchor extends Point {
+  readonly code: string;
+  readonly place: Place;
 }
 
 export function anchorAt(code: string, place: Place): Anchor {
@@ -31,7 +35,7 @@ export function anchorAt(code: string, place: Place): Anchor {
 }
 
 /** Index into `anchors` of the one nearest (great circle) to a point. */
-export function nearestAnchor(lat: number, lon: number, anchors: readonly Anchor[]): number {
+export function nearestAnchor(lat: number, lon: number, anchors: readonly Point[]): number {
   const la = lat * RAD;
   const lo = lon * RAD;
   const c = Math.cos(la);

@@ -1,15 +1,15 @@
 // Baking a compiled router into the tables of shared/baked.ts, at build time (Node.js): what the CloudFront Functions
 // file carries instead of a config it has no room to compile.
-import { GRID } from './anchor';
+import { STEPS } from './anchor';
 import { BASE, type Baked } from './baked';
 import { chars } from './chars';
 import type { CidrTable } from './net';
 import type { Router } from './router';
 import type { WalkNetworks } from './walk';
 
-/** A coordinate in grid steps (0 ≤ k < BASE²) as two characters. */
-function grid(v: number, offset: number): string {
-  const k = Math.round((v + offset) * GRID);
+/** A unit vector's coordinate in steps (0 ≤ k < BASE²) as two characters. */
+function steps(v: number): string {
+  const k = Math.round((v + 1) * STEPS);
   return chars([Math.floor(k / BASE), k % BASE]);
 }
 
@@ -59,7 +59,7 @@ export function bake(router: Router): Baked {
     countries,
     anchorGrid: router
       .anchors()
-      .map((a) => grid(a.place.lat, 90) + grid(a.place.lon, 180))
+      .map((a) => steps(a.x) + steps(a.y) + steps(a.z))
       .join(''),
   };
 }

@@ -3,7 +3,7 @@
 // bake(router) (shared/bake.ts, at build time), and tablesOf() completes it into the RouteTable that pick() reads.
 // The tables are compact in every runtime (shared/router.ts), so most of it is baked as it is; what is not:
 //   - the countries, as strings of two-letter codes per ranking (not a Map);
-//   - the anchors, as four characters each on the grid of shared/anchor.ts (not unit vectors).
+//   - the anchors, as six characters each: their vectors on the steps of shared/anchor.ts.
 // Only what depends on the config alone and what routing without a plan needs is here. What the health document
 // decides comes from the plan's walks in the KeyValueStore, and so do the network tables (network routes,
 // allowCidrs: the largest config-only table, WalkNetworks), which keeps a 12-region config within 10 KB at one get
@@ -11,13 +11,13 @@
 // the distribution's origin by id (originId, shared/ids.ts). tablesOf(bake(r)) picks exactly as r does (test/baked.test.ts). tablesOf() runs in
 // cloudfront-js-2.0 (no Map, destructuring, default parameters, for-of) and there, for every request: the anchors,
 // which only latitude/longitude viewers need, are made on first use.
-import { type Anchor, anchorAt, GRID } from './anchor';
+import { type Point, STEPS } from './anchor';
 import { num } from './chars';
 import type { CidrTable } from './net';
 import type { RouteTable } from './router';
 import type { WalkNetworks } from './walk';
 
-/** Anchor coordinates: grid steps in two characters (shared/chars.ts), base BASE. */
+/** Anchor coordinates: steps (shared/anchor.ts) in two characters (shared/chars.ts), base BASE. */
 export const BASE = 78;
 
 /** The RouteTable as baked: its own fields where they are plain, these where they are not. */
@@ -25,7 +25,7 @@ export interface Baked
   extends Omit<RouteTable, 'byCountry' | 'anchors' | 'networks' | 'allow' | 'networkRoutes' | 'words'> {
   /** per ranking (same index), the countries ranked so, two letters each */
   readonly countries: string[];
-  /** per anchor, four characters: latitude + 90 and longitude + 180 in grid steps */
+  /** per anchor, six characters: its unit vector's x, y and z + 1 in steps */
   readonly anchorGrid: string;
 }
 
@@ -38,7 +38,7 @@ function cidrsOf(list: string, values: string): CidrTable<number> {
   for (let i = 0; i < entries.length; i++) {
     const net = entries[i].split('/');
     const v4 = net[0].charAt(0) === '.';
-    const hex = `${v4 ? `00000000000000000000ffff${net[0].slice(1)}` : net[0]}00000000000000000000000000000000`;
+    const hex = (v4 ? `00000000000000000000ffff${net[0].slice(1)}` : net[0]).padEnd(32, '0');
     const bits = Number(net[1]) + (v4 ? 96 : 0);
     for (let w = 0; w < 128; w += 32) {
       nets.push(Number.parseInt(hex.substr(w / 4, 8), 16) | 0);
@@ -68,20 +68,20 @@ export function tablesOf(b: Baked): RouteTable {
     get: (cc: string) => {
       // a two-letter code at an even position (an empty string would be found everywhere, for ever)
       for (let k = 0; cc.length === 2 && k < countries.length; k++)
-        for (let i = countries[k].indexOf(cc); i >= 0; i = countries[k].indexOf(cc, i + 1)) if (i % 2 === 0) return k;
+        for (let i = countries[k].indexOf(cc); i >= 0; i = countries[k].indexOf(cc, i + 1))
+          if (i % 2 === 0) return k;
       return undefined;
     },
   };
   withNetworks(b as unknown as RouteTable, undefined);
   // only viewers placed by latitude/longitude need the anchors: made when first asked
-  let anchors: Anchor[] | undefined;
+  let anchors: Point[] | undefined;
   t.anchors = () => {
     if (!anchors) {
       anchors = [];
       const g = b.anchorGrid;
-      const at = (i: number) => num(g, i) * BASE + num(g, i + 1);
-      for (let i = 0; i < g.length; i += 4)
-        anchors.push(anchorAt('', { lat: at(i) / GRID - 90, lon: at(i + 2) / GRID - 180 }));
+      const at = (i: number) => (num(g, i) * BASE + num(g, i + 1)) / STEPS - 1;
+      for (let i = 0; i < g.length; i += 6) anchors.push({ x: at(i), y: at(i + 2), z: at(i + 4) });
     }
     return anchors;
   };

@@ -37,13 +37,12 @@ export type { HealthDoc, KeysDoc, RegionHealth, SigningKey } from './schema';
 export {
   AFFINITY_KIND,
   checkSigned,
-  checkToken,
   constantTimeEqual,
   type KeyRing,
   mintAffinity,
   mintToken,
+  refusal,
   type SignedCause,
-  type TokenCheck,
 } from './token';
 export {
   jsonPath,

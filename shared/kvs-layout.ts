@@ -105,15 +105,14 @@ export function tagOf(value: string): string | undefined {
  */
 export async function readParts(get: (key: string) => Promise<string>, name: string): Promise<Parts> {
   let head = '';
-  let count = 1;
   let text = '';
-  for (let i = 0; i < count; i++) {
+  for (let i = 0, count = 1; i < count; i++) {
     const part = await get(i ? `${name}/${i}` : name);
     const bar = part.indexOf('|');
-    if (i === 0) {
+    if (!i) {
       head = part.slice(0, bar);
       count = Number(head.slice(head.lastIndexOf('/') + 1));
-      if (bar < 0 || !(count >= 1 && count <= KVS_MAX_PARTS)) throw new Error(`${name}: malformed`);
+      if (!(bar > 0 && count >= 1 && count <= KVS_MAX_PARTS)) throw new Error(`${name}: malformed`);
     } else if (part.slice(0, bar) !== head) throw new Error(`${name}/${i}: part of another version`);
     text += part.slice(bar + 1);
   }

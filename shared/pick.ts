@@ -4,8 +4,9 @@
 // facts.now. Everything the health document decides was resolved by plan() (shared/plan.ts). Pure: no I/O, no
 // globals, never throws. Also built for CloudFront Functions (cloudfront-js-2.0), in 10 KB with everything else:
 // no for-of, destructuring, default parameters, spread, Map or optional chaining (the build lowers it to long
-// code); statements labelled TRACE (the explanation, `trace?.push(…)`, which builds no words unless asked) are left
-// out of that build.
+// code). Two labels mark what that build leaves out: TRACE, the explanation (`trace?.push(…)`, which builds no words
+// unless asked), and OUTCOME, what became of an override or affinity value (Decision.override and .affinity: the
+// words and causes Lambda@Edge's metrics and logs, and explain, read; CloudFront Functions have no metrics).
 import { nearestAnchor } from './anchor';
 import { num } from './chars';
 import { bucket, fnv1a32 } from './hash';
@@ -13,7 +14,15 @@ import { TARGET_ID } from './ids';
 import { matchCidr, parseIp } from './net';
 import type { Plan } from './plan';
 import type { AffinityTable, RouteTable, Target } from './router';
-import { AFFINITY_KIND, checkSigned, checkToken, type KeyRing, mintSigned, type SignedCause } from './token';
+import {
+  AFFINITY_KIND,
+  checkSigned,
+  type KeyRing,
+  mintSigned,
+  refusal,
+  type SignedCause,
+  TOKEN_KIND,
+} from './token';
 import { type Excluded, fallbackWalk, KEEP_ALL, type Walk, type WalkReason } from './walk';
 
 /** What a runtime knows about a request. Header and cookie names are lower-case. */
@@ -185,24 +194,33 @@ export function pick(plan: Plan, facts: Facts, ctx?: PickContext): Decision {
       const t =
         token === undefined || (asked && (!to || allowed))
           ? undefined
-          : checkToken(token, asked ? requested : undefined, now, keys, table.maxTokenTtlSeconds);
+          : checkSigned(
+              TOKEN_KIND,
+              token,
+              now,
+              keys,
+              table.maxTokenTtlSeconds,
+              asked ? requested : undefined,
+            );
       const honoured = !!to && (allowed || (t !== undefined && t.ok));
       d.authorised = honoured || allowed || (!asked && t !== undefined && t.ok);
       if (asked) {
-        const why = !to
-          ? 'not configured'
-          : allowed
-            ? 'allowCidrs'
-            : t === undefined
-              ? 'no token, not in allowCidrs'
-              : t.ok
-                ? `token ${t.keyId}`
-                : `token ${t.why}`;
-        const shown = requested.slice(0, 64);
-        TRACE: trace?.push(
-          `override: ${JSON.stringify(shown)} ${honoured ? 'honoured' : 'ignored'} (${why})`,
-        );
-        d.override = { requested: shown, from: header === undefined ? 'cookie' : 'header', honoured, why };
+        OUTCOME: {
+          const why = !to
+            ? 'not configured'
+            : allowed
+              ? 'allowCidrs'
+              : t === undefined
+                ? 'no token, not in allowCidrs'
+                : t.ok
+                  ? `token ${t.keyId}`
+                  : `token ${refusal(t)}`;
+          const shown = requested.slice(0, 64);
+          TRACE: trace?.push(
+            `override: ${JSON.stringify(shown)} ${honoured ? 'honoured' : 'ignored'} (${why})`,
+          );
+          d.override = { requested: shown, from: header === undefined ? 'cookie' : 'header', honoured, why };
+        }
         if (honoured) {
           d.target = to;
           d.reason = 'override';
@@ -400,7 +418,8 @@ function affinity(
             ? walk.x[at]
             : undefined;
     // the cookie's outcome stands unless the header is followed
-    if (cause === undefined || !d.affinity) d.affinity = { from, region: c.subject, honoured: !cause, cause };
+    OUTCOME: if (cause === undefined || !d.affinity)
+      d.affinity = { from, region: c.subject, honoured: !cause, cause };
     if (cause === undefined) {
       TRACE: trace?.push(`affinity: ${from} → ${c.subject} (key ${c.ok && c.keyId})`);
       return at;

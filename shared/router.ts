@@ -1,7 +1,7 @@
 // Compiling a router config: everything a request needs that depends only on the config is computed here,
 // once (at build time or module load), so that a pick does table lookups, not geometry.
 
-import { type Anchor, anchorAt, onGrid } from './anchor';
+import { onSteps, type Point } from './anchor';
 import { chars } from './chars';
 import { compileCidrs } from './cidr';
 import type { Origin, RouterConfig } from './config-schema';
@@ -69,8 +69,8 @@ export interface RouteTable {
   readonly byCountry: Lookup<number>;
   /** per residency group + 1, per anchor: the ranking of viewers placed there by latitude/longitude (characters) */
   readonly byAnchor: readonly string[];
-  /** the AWS regions a viewer may be attached to (a function: a runtime may make them when first asked) */
-  readonly anchors: () => readonly Anchor[];
+  /** the AWS regions a viewer may be attached to, on the step grid (a function: a runtime may make them when asked) */
+  readonly anchors: () => readonly Point[];
   /** the ranking of viewers with no geography: the fallback first, then the others by latency from it */
   readonly noGeo: number;
   /** per residency group, its regions: the only regions an affinity value may send its viewers to */
@@ -208,9 +208,7 @@ export function compileRouter(config: RouterConfig): Router {
     );
   }
 
-  const anchors = ANCHORS.map((a) =>
-    anchorAt(a.code, { lat: onGrid(a.place.lat, 90), lon: onGrid(a.place.lon, 180) }),
-  );
+  const anchors = ANCHORS.map((a) => ({ x: onSteps(a.x), y: onSteps(a.y), z: onSteps(a.z) }));
   const origins = new Map([...distributionOrigins(config)].map(([id, o]) => [id, resolveOrigin(o)]));
   const routes = config.networkRoutes ?? [];
   const networks = compileCidrs(routes.flatMap((route, i) => route.cidrs.map((cidr) => [cidr, i] as const)));

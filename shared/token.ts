@@ -24,7 +24,8 @@ export const MAX_TOKEN_LENGTH = 160;
 
 /**
  * Why a signed value was refused, in a word: for metrics, and, with the key id, for the operator's log. no-keys: the
- * keys could not be loaded; unknown-key: not a current key (unknown, or retired).
+ * keys could not be loaded; unknown-key: not a current key (unknown, or retired); other-target: a token for another
+ * target than the one asked for.
  */
 export type SignedCause =
   | 'malformed'
@@ -32,7 +33,8 @@ export type SignedCause =
   | 'unknown-key'
   | 'bad-signature'
   | 'expired'
-  | 'too-long-lived';
+  | 'too-long-lived'
+  | 'other-target';
 
 export type SignedCheck =
   | { readonly ok: true; readonly keyId: string; readonly subject: string; readonly expires: number }
@@ -44,10 +46,6 @@ export type SignedCheck =
       /** what a well-signed value names, when only its time is wrong (expired, too long-lived) */
       readonly subject?: string;
     };
-
-export type TokenCheck =
-  | { readonly ok: true; readonly keyId: string; readonly target: string; readonly expires: number }
-  | { readonly ok: false; readonly why: string };
 
 export function signedPayload(kind: SignedKind, keyId: string, subject: string, expiresSec: number): string {
   return `${kind}.${keyId}.${subject}.${expiresSec}`;
@@ -69,8 +67,8 @@ export function looksSigned(kind: SignedKind, value: unknown): value is string {
 }
 
 /**
- * Checks a signed value of one kind: well formed, signed by a current key (constant-time compare), not expired,
- * and not expiring more than maxTtlSeconds from now. Never throws.
+ * Checks a signed value of one kind: well formed, signed by a current key (constant-time compare), not expired, not
+ * expiring more than maxTtlSeconds from now, and, given a target, naming it (or `*`, any target). Never throws.
  */
 export function checkSigned(
   kind: SignedKind,
@@ -78,39 +76,41 @@ export function checkSigned(
   nowMs: number,
   keys: KeyRing | undefined,
   maxTtlSeconds: number,
+  target?: string,
 ): SignedCheck {
   const m = typeof value === 'string' && value.length <= MAX_TOKEN_LENGTH ? SIGNED.exec(value) : null;
   if (!m || m[1] !== kind) return { ok: false, cause: 'malformed' };
   const keyId = m[2];
   const subject = m[3];
-  if (!keys) return { ok: false, cause: 'no-keys', keyId };
   // what was signed: the value up to its signature, as written (a value with its expiry spelled otherwise fails)
-  const expected = keys.sign(keyId, m[0].slice(0, -44));
-  if (expected === undefined) return { ok: false, cause: 'unknown-key', keyId };
-  if (!constantTimeEqual(expected, m[5])) return { ok: false, cause: 'bad-signature', keyId };
+  const expected = keys ? keys.sign(keyId, m[0].slice(0, -44)) : undefined;
   const expires = Number(m[4]) * 1000;
-  if (!(nowMs < expires)) return { ok: false, cause: 'expired', keyId, subject };
-  if (expires - nowMs > maxTtlSeconds * 1000) return { ok: false, cause: 'too-long-lived', keyId, subject };
-  return { ok: true, keyId, subject, expires };
+  const cause: SignedCause | undefined = !keys
+    ? 'no-keys'
+    : expected === undefined
+      ? 'unknown-key'
+      : !constantTimeEqual(expected, m[5])
+        ? 'bad-signature'
+        : !(nowMs < expires)
+          ? 'expired'
+          : expires - nowMs > maxTtlSeconds * 1000
+            ? 'too-long-lived'
+            : target !== undefined && subject !== '*' && subject !== target
+              ? 'other-target'
+              : undefined;
+  if (cause === undefined) return { ok: true, keyId, subject, expires };
+  // what a well-signed value names, when only its time is wrong
+  return {
+    ok: false,
+    cause,
+    keyId,
+    subject: cause === 'expired' || cause === 'too-long-lived' ? subject : undefined,
+  };
 }
 
-/**
- * Checks a token for a target (undefined: any target the token names). Never throws; `why` is for the operator's
- * log, never for the viewer.
- */
-export function checkToken(
-  token: unknown,
-  target: string | undefined,
-  nowMs: number,
-  keys: KeyRing | undefined,
-  maxTtlSeconds: number,
-): TokenCheck {
-  const c = checkSigned(TOKEN_KIND, token, nowMs, keys, maxTtlSeconds);
-  // in words, for the operator: the cause, and the key it names
-  if (!c.ok) return { ok: false, why: c.keyId === undefined ? c.cause : `${c.cause} (key ${c.keyId})` };
-  if (target !== undefined && c.subject !== '*' && c.subject !== target)
-    return { ok: false, why: `for ${c.subject}` };
-  return { ok: true, keyId: c.keyId, target: c.subject, expires: c.expires };
+/** A refusal in words, for the operator: the cause, and the key it names. */
+export function refusal(c: { readonly cause: SignedCause; readonly keyId?: string }): string {
+  return c.keyId === undefined ? c.cause : `${c.cause} (key ${c.keyId})`;
 }
 
 /** A signed value for `subject`, signed with `keyId` (default: the newest key). Throws without a usable key. */

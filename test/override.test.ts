@@ -1,8 +1,18 @@
 // Who may choose a target, and what cannot: precedence, tokens, and adversarial input.
 import fc from 'fast-check';
-import { checkToken, constantTimeEqual, type Facts, mintToken, parseIp, route } from '../shared';
+import {
+  checkSigned,
+  constantTimeEqual,
+  type Facts,
+  type KeyRing,
+  mintToken,
+  parseIp,
+  refusal,
+  route,
+} from '../shared';
 import { matchCidr } from '../shared/net';
 import { originOf } from '../shared/router';
+import { TOKEN_KIND } from '../shared/token';
 import { NOW, TEST_RING, token } from './helpers/keys';
 import { docWith, exampleRouter } from './helpers/load';
 
@@ -75,6 +85,18 @@ describe('authorised viewers', () => {
   });
 });
 
+/** A token checked for a target, in the words the override's outcome gives. */
+function checkToken(
+  t: string,
+  target: string | undefined,
+  now: number,
+  keys: KeyRing | undefined,
+  max: number,
+) {
+  const c = checkSigned(TOKEN_KIND, t, now, keys, max, target);
+  return c.ok ? { ok: true } : { ok: false, why: refusal(c) };
+}
+
 describe('tokens', () => {
   const now = NOW;
   const check = (t: string, target?: string) => checkToken(t, target, now, TEST_RING, 7 * 86400);
@@ -89,7 +111,7 @@ describe('tokens', () => {
   });
 
   test.each<[string, () => string, string | undefined, RegExp]>([
-    ['for another target', () => token('eu-central-1'), 'staging', /^for eu-central-1$/],
+    ['for another target', () => token('eu-central-1'), 'staging', /^other-target \(key k2\)$/],
     [
       'signed with an unknown key',
       () => token('staging').replace('.k2.', '.k9.'),

@@ -73,7 +73,7 @@ export function toFacts(request: CloudFrontRequest, now: number): Facts {
     country: headers['cloudfront-viewer-country'],
     lat: coordinate(headers['cloudfront-viewer-latitude']),
     lon: coordinate(headers['cloudfront-viewer-longitude']),
-    ip: viewerIp(headers['cloudfront-viewer-address'], request.clientIp),
+    ip: viewerIp(request.clientIp),
     headers,
     cookies: cookies(request.headers),
     method: request.method,

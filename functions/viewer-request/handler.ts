@@ -8,7 +8,6 @@ import type { CloudFront, KvsHandle } from 'cloudfront';
 import { withNetworks } from '../../shared/baked';
 import { originId } from '../../shared/ids';
 import { KVS_KEYS_KEY, readParts, walkKey } from '../../shared/kvs-layout';
-import { hasOwn } from '../../shared/own';
 import {
   type Decision,
   errorDecision,
@@ -80,17 +79,15 @@ export interface Runtime {
  */
 function values(fields: Record<string, Field> | undefined, cookies: boolean): Record<string, string> {
   const out: Record<string, string> = {};
-  // (no optional chaining here: the build lowers it to long code, in a file of 10 KB)
   for (const name in fields) {
     const f = fields[name];
-    const many = f && (f.multiValue || f.multivalue);
-    const v =
+    const many = f.multiValue || f.multivalue;
+    out[name] =
       many && many.length
         ? cookies
           ? many[many.length - 1].value
           : many.map((m) => m.value).join(',')
-        : f && f.value;
-    if (typeof v === 'string') out[name] = v;
+        : f.value;
   }
   return out;
 }
@@ -102,7 +99,7 @@ export function toFacts(event: CffEvent, now: number): Facts {
     country: headers['cloudfront-viewer-country'],
     lat: coordinate(headers['cloudfront-viewer-latitude']),
     lon: coordinate(headers['cloudfront-viewer-longitude']),
-    ip: viewerIp(headers['cloudfront-viewer-address'], event.viewer && event.viewer.ip),
+    ip: viewerIp(event.viewer && event.viewer.ip),
     headers,
     cookies: values(request.cookies, true),
     method: request.method,
@@ -119,22 +116,19 @@ export function toFacts(event: CffEvent, now: number): Facts {
  */
 export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): void {
   const headers = request.headers;
+  const cookies = request.cookies || {};
   for (const name in headers) if (name.indexOf(ROUTE_HEADER_PREFIX) === 0) delete headers[name];
   // the route_to and affinity cookies are for us, not the origin
-  if (request.cookies) {
-    delete request.cookies[OVERRIDE_COOKIE];
-    if (rt.table.affinity) delete request.cookies[rt.table.affinity.cookie];
-  }
+  delete cookies[OVERRIDE_COOKIE];
+  if (rt.table.affinity) delete cookies[rt.table.affinity.cookie];
   const id = originId(d.target.id, d.reason === 'canary');
   const codes = rt.failoverStatusCodes;
-  if (codes && d.next) {
+  if (codes && d.next)
     rt.cf.createRequestOriginGroup({
       originIds: [{ originId: id }, { originId: d.next.id }],
       failoverCriteria: { statusCodes: codes.slice() },
     });
-  } else {
-    rt.cf.selectRequestOriginById(id);
-  }
+  else rt.cf.selectRequestOriginById(id);
   headers[REGION_HEADER] = { value: d.target.id };
   headers[REASON_HEADER] = { value: d.reason };
   headers[DECISION_HEADER] = { value: decisionHeader(d) };
@@ -157,7 +151,8 @@ export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> 
   const request = event.request;
   if (!request.headers) request.headers = {};
   const kvs = rt.kvs;
-  const get = (k: string) => (kvs ? kvs.get(k) : Promise.reject(new Error('no key value store associated')));
+  // (not an async closure: the runtime has none)
+  const get = (k: string) => (kvs as KvsHandle).get(k);
   let d: Decision;
   try {
     const facts = toFacts(event, Date.now());
@@ -181,16 +176,19 @@ export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> 
     if (needsKeys(facts, rt.table)) {
       // the signing keys: {"<key id>": "<secret, base64url>"}, read only for a request that needs them
       try {
-        const secrets: Record<string, string> = JSON.parse((await readParts(get, KVS_KEYS_KEY)).text);
+        const secrets: Record<string, unknown> = JSON.parse((await readParts(get, KVS_KEYS_KEY)).text);
         keys = {
           ids: Object.keys(secrets),
-          sign: (id, payload) =>
-            hasOwn(secrets, id)
+          // a key's own entry, never one of Object's ("constructor", "__proto__")
+          sign: (id, payload) => {
+            const secret = secrets[id];
+            return typeof secret === 'string'
               ? rt.crypto
-                  .createHmac('sha256', Buffer.from(secrets[id], 'base64url'))
+                  .createHmac('sha256', Buffer.from(secret, 'base64url'))
                   .update(payload)
                   .digest('base64url')
-              : undefined,
+              : undefined;
+          },
         };
       } catch (_) {}
     }
@@ -205,8 +203,6 @@ export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> 
     log('apply-failed', String(e));
   }
   if (d.reason === 'error') log('route-error', d.error);
-  if (d.override && !d.override.honoured)
-    log('override-ignored', `${d.override.requested}: ${d.override.why}`);
-  if (d.affinity && !d.affinity.honoured) log('affinity-ignored', `${d.affinity.from}: ${d.affinity.cause}`);
+  // why an override or affinity value was not followed: `edge-router explain` tells, for any request (no room here)
   return request;
 }

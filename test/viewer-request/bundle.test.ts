@@ -210,12 +210,25 @@ describe('applying the decision', () => {
         .sort(),
     ).toEqual(['x-route-decision', 'x-route-reason', 'x-route-region']);
     expect(r.returned.cookies).toEqual({ session: { value: 'abc' } });
-    expect(r.logs.map((l) => JSON.parse(l))).toEqual([
+    // why it was ignored is for explain: this runtime logs only what failed
+    expect(r.logs).toEqual([]);
+  });
+
+  test("the viewer's IP is event.viewer.ip: a forged CloudFront-Viewer-Address claims no VPN", async () => {
+    const forged = viewerRequest(
       {
-        edgeRouter: 'override-ignored',
-        detail: 'staging: no token, not in allowCidrs',
+        'CloudFront-Viewer-Country': 'KR',
+        'CloudFront-Viewer-Address': '10.8.1.1:443',
+        'x-route-to': 'staging',
       },
-    ]);
+      {},
+      '203.0.113.178',
+    );
+    const r = await new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()), origins }).run(forged, NOW);
+    expect(r.returned.headers['x-route-decision'].value).toBe(
+      'target=ap-northeast-2; reason=nearest; doc=7; stale=0',
+    );
+    expect(r.returned.headers['x-route-authorised']).toBeUndefined();
   });
 
   test('Date is frozen at the request start; the function reads it (token expiry)', async () => {
