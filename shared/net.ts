@@ -78,7 +78,7 @@ function parseV6(s: string): number[] | null {
 
 /** Parses a viewer address; null if it is not a plain IPv4 or IPv6 address (no zone, no port, no brackets). */
 export function parseIp(s: unknown): Ip | null {
-  if (typeof s !== 'string' || s.length === 0 || s.length > 45) return null;
+  if (typeof s !== 'string' || s.length > 45) return null;
   if (s.indexOf(':') < 0) {
     const v4 = parseV4(s);
     return v4 === null ? null : [0, 0, 0xffff, v4];

@@ -47,10 +47,6 @@ export type SignedCheck =
       readonly subject?: string;
     };
 
-export function signedPayload(kind: SignedKind, keyId: string, subject: string, expiresSec: number): string {
-  return `${kind}.${keyId}.${subject}.${expiresSec}`;
-}
-
 /** Compares two strings in time that depends on their length only. */
 export function constantTimeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
@@ -113,24 +109,23 @@ export function refusal(c: { readonly cause: SignedCause; readonly keyId?: strin
   return c.keyId === undefined ? c.cause : `${c.cause} (key ${c.keyId})`;
 }
 
-/** A signed value for `subject`, signed with `keyId` (default: the newest key). Throws without a usable key. */
-export function mintSigned(
-  kind: SignedKind,
-  keys: KeyRing,
-  subject: string,
-  expiresSec: number,
-  keyIdOrNewest?: string,
-): string {
-  const keyId = keyIdOrNewest === undefined ? keys.ids[keys.ids.length - 1] : keyIdOrNewest;
-  const payload = signedPayload(kind, keyId, subject, expiresSec);
+/** A signed value for `subject`, signed with the newest key of the ring. Throws without a current key. */
+export function mintSigned(kind: SignedKind, keys: KeyRing, subject: string, expiresSec: number): string {
+  const keyId = keys.ids[keys.ids.length - 1];
+  const payload = `${kind}.${keyId}.${subject}.${expiresSec}`;
   const sig = keyId === undefined ? undefined : keys.sign(keyId, payload);
   if (sig === undefined) throw new Error(`no current key ${keyId}`);
   return `${payload}.${sig}`;
 }
 
+/** The ring with only one of its keys signing (as the newest): to mint with a key of the operator's choosing. */
+function withKey(keys: KeyRing, keyId: string | undefined): KeyRing {
+  return keyId === undefined ? keys : { ids: [keyId], sign: keys.sign };
+}
+
 /** A token for `target` (or `*`), signed with `keyId` (default: the newest key). */
 export function mintToken(keys: KeyRing, target: string, expiresSec: number, keyIdOrNewest?: string): string {
-  return mintSigned(TOKEN_KIND, keys, target, expiresSec, keyIdOrNewest);
+  return mintSigned(TOKEN_KIND, withKey(keys, keyIdOrNewest), target, expiresSec);
 }
 
 /** A region-affinity value (the affinity cookie, or an application's home-region header) for `region`. */
@@ -140,5 +135,5 @@ export function mintAffinity(
   expiresSec: number,
   keyIdOrNewest?: string,
 ): string {
-  return mintSigned(AFFINITY_KIND, keys, region, expiresSec, keyIdOrNewest);
+  return mintSigned(AFFINITY_KIND, withKey(keys, keyIdOrNewest), region, expiresSec);
 }

@@ -70,7 +70,7 @@ export interface Runtime {
   readonly kvs: KvsHandle | undefined;
   readonly crypto: Hmac;
   /** origin-group failover codes (config originGroups), or undefined to select one origin only */
-  readonly failoverStatusCodes: readonly number[] | undefined;
+  readonly failoverStatusCodes: number[] | null;
 }
 
 /**
@@ -126,7 +126,7 @@ export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): vo
   if (codes && d.next)
     rt.cf.createRequestOriginGroup({
       originIds: [{ originId: id }, { originId: d.next.id }],
-      failoverCriteria: { statusCodes: codes.slice() },
+      failoverCriteria: { statusCodes: codes },
     });
   else rt.cf.selectRequestOriginById(id);
   headers[REGION_HEADER] = { value: d.target.id };

@@ -24,7 +24,7 @@ const rt: Runtime = {
   cf,
   kvs,
   crypto: crypto as unknown as Hmac,
-  failoverStatusCodes: failoverStatusCodes || undefined,
+  failoverStatusCodes,
 };
 
 export async function handler(event: CffEvent): Promise<CffRequest> {
