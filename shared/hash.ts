@@ -13,6 +13,11 @@ export function fnv1a32(s: string, state?: number): number {
   let h = state === undefined ? FNV_OFFSET : state;
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
+    // ASCII, one byte: what the general path below does, sooner (FAST: the CloudFront Functions build leaves it out)
+    FAST: if (c < 0x80) {
+      h = mix(h, c);
+      continue;
+    }
     const d = s.charCodeAt(i + 1); // NaN past the end
     if (c >= 0xd800 && c < 0xdc00 && d >= 0xdc00 && d < 0xe000) {
       c = 0x10000 + ((c - 0xd800) << 10) + d - 0xdc00;

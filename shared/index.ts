@@ -43,6 +43,7 @@ export {
   mintToken,
   refusal,
   type SignedCause,
+  TOKEN_KIND,
 } from './token';
 export {
   jsonPath,

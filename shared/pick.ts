@@ -9,7 +9,7 @@
 // words and causes Lambda@Edge's metrics and logs, and explain, read; CloudFront Functions have no metrics).
 import { nearestAnchor } from './anchor';
 import { num } from './chars';
-import { bucket, fnv1a32 } from './hash';
+import { bucket } from './hash';
 import { TARGET_ID } from './ids';
 import { matchCidr, parseIp } from './net';
 import type { Plan } from './plan';
@@ -256,8 +256,8 @@ export function pick(plan: Plan, facts: Facts, ctx?: PickContext): Decision {
           step = steps[k];
           const keep = step[1];
           if (keep >= KEEP_ALL) break;
-          // bucket(`dial:<region>:<key>`): per region, so two dials do not drop the same viewers
-          const b = bucket(viewer, fnv1a32(`dial:${regions[step[0]]}:`));
+          // bucket(`dial:<region>:<key>`), the prefix's hash planned (shared/walk.ts)
+          const b = bucket(viewer, step[3]);
           TRACE: trace?.push(
             `${regions[step[0]]}: dial ${keep / 100}, bucket ${b}, ${b < keep ? 'kept' : 'spill'}`,
           );

@@ -142,7 +142,8 @@ function walkOf(
     }
     actives.push(i);
     if (!kept) {
-      s.push([i, h.keep, i === nearest ? 'nearest' : nearestDown ? 'failover' : 'dial-spill']);
+      const reason = i === nearest ? 'nearest' : nearestDown ? 'failover' : 'dial-spill';
+      s.push(h.keep < KEEP_ALL ? [i, h.keep, reason, fnv1a32(`dial:${id}:`)] : [i, h.keep, reason]);
       kept = h.keep >= KEEP_ALL;
     }
   }

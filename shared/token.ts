@@ -12,6 +12,23 @@ export interface KeyRing {
   sign(keyId: string, payload: string): string | undefined;
   /** ids of the keys that sign (for minting: the newest is last) */
   readonly ids: readonly string[];
+  /**
+   * Values this ring accepted, by value: a bounded cache that lasts as long as the ring (a container's loaded keys,
+   * lib/keyring.ts). Its signature is not computed again; its times and target are checked on every request.
+   * Absent where state lasts one request (CloudFront Functions).
+   */
+  readonly verified?: VerifiedCache;
+}
+
+/**
+ * A signed value's fields as SIGNED reads them: [value, kind, key id, subject, expiry in seconds, signature].
+ */
+export type Fields = readonly string[];
+
+/** Accepted values and their fields (lib/keyring.ts bounds it). */
+export interface VerifiedCache {
+  get(value: string): Fields | undefined;
+  set(value: string, fields: Fields): void;
 }
 
 export type SignedKind = 'er1' | 'ea1';
@@ -74,12 +91,16 @@ export function checkSigned(
   maxTtlSeconds: number,
   target?: string,
 ): SignedCheck {
-  const m = typeof value === 'string' && value.length <= MAX_TOKEN_LENGTH ? SIGNED.exec(value) : null;
+  let hit: Fields | undefined;
+  // a value this ring accepted before: its fields, its signature known good (FAST: CloudFront Functions have no cache)
+  FAST: hit = keys && keys.verified && typeof value === 'string' ? keys.verified.get(value) : undefined;
+  const m =
+    hit || (typeof value === 'string' && value.length <= MAX_TOKEN_LENGTH ? SIGNED.exec(value) : null);
   if (!m || m[1] !== kind) return { ok: false, cause: 'malformed' };
   const keyId = m[2];
   const subject = m[3];
   // what was signed: the value up to its signature, as written (a value with its expiry spelled otherwise fails)
-  const expected = keys ? keys.sign(keyId, m[0].slice(0, -44)) : undefined;
+  const expected = hit ? m[5] : keys ? keys.sign(keyId, m[0].slice(0, -44)) : undefined;
   const expires = Number(m[4]) * 1000;
   const cause: SignedCause | undefined = !keys
     ? 'no-keys'
@@ -94,7 +115,10 @@ export function checkSigned(
             : target !== undefined && subject !== '*' && subject !== target
               ? 'other-target'
               : undefined;
-  if (cause === undefined) return { ok: true, keyId, subject, expires };
+  if (cause === undefined) {
+    FAST: if (!hit && keys && keys.verified) keys.verified.set(m[0], m);
+    return { ok: true, keyId, subject, expires };
+  }
   // what a well-signed value names, when only its time is wrong
   return {
     ok: false,

@@ -12,10 +12,12 @@ export type WalkReason = 'nearest' | 'failover' | 'dial-spill' | 'standby' | 'fa
 export type Excluded = 'region-down' | 'region-pilot';
 
 /**
- * One step of a walk: [region index, threshold, reason]. The viewer stays on the region when its dial bucket
- * (0-9999) is below the threshold; a threshold of 10000 (dial 100) keeps everyone, without hashing.
+ * One step of a walk: [region index, threshold, reason, dial hash]. The viewer stays on the region when its dial
+ * bucket (0-9999), bucket(key, dial hash), is below the threshold; a threshold of 10000 (dial 100) keeps everyone,
+ * without hashing, and has no dial hash. The dial hash is the FNV-1a state after `dial:<region>:`: per region, so
+ * two dials do not drop the same viewers; the plan computes it once, not each request.
  */
-export type Step = readonly [number, number, WalkReason];
+export type Step = readonly [number, number, WalkReason] | readonly [number, number, WalkReason, number];
 
 /** A bucket below this keeps every viewer: the threshold of dial 100. */
 export const KEEP_ALL = 10000;

@@ -4,6 +4,8 @@
 // Imports name the core's modules, not shared/index.ts, so the router-config schema is not built at load.
 
 import type { RouterConfig } from '../../shared/config-schema';
+import { pick } from '../../shared/pick';
+import { plan } from '../../shared/plan';
 import { compileRouter, keysKeyOf } from '../../shared/router';
 import { createHandler } from './handler';
 import { DocCache, KeysCache } from './object-cache';
@@ -28,5 +30,6 @@ const keys =
 
 export const handler = createHandler({ router, docs, keys, telemetry });
 
-// For tests and the local edge: the same handler with other parts (the contract table, fault injection, a log file).
-export { compileRouter, createHandler, DocCache, KeysCache, s3Fetcher, Telemetry };
+// For tests, the benchmarks and the local edge: the same handler with other parts (the contract table, fault
+// injection, a log file), and the core as bundled.
+export { compileRouter, createHandler, DocCache, KeysCache, pick, plan, s3Fetcher, Telemetry };

@@ -15,6 +15,8 @@ export interface OriginRequestModule {
   DocCache: typeof import('../../functions/origin-request/object-cache').DocCache;
   Telemetry: typeof import('../../functions/origin-request/telemetry').Telemetry;
   compileRouter: typeof import('../../shared').compileRouter;
+  plan: typeof import('../../shared').plan;
+  pick: typeof import('../../shared').pick;
 }
 
 /** The example config with a health-doc source of the test's choosing. */
