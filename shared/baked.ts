@@ -29,7 +29,11 @@ export interface Baked
   readonly anchorGrid: string;
 }
 
-/** Networks as a walk carries them (WalkNetworks) → the integer table matchCidr reads. */
+/**
+ * Networks as a walk carries them (WalkNetworks) → the integer table matchCidr reads. This runs for every request
+ * in CloudFront Functions, so it parses only what a prefix covers: an IPv4 network's one word (the others of
+ * ::ffff:0:0/96 are constants), an IPv6 network's words up to its length (the rest are 0).
+ */
 function cidrsOf(list: string, values: string): CidrTable<number> {
   const entries = list ? list.split(',') : [];
   const nets: number[] = [];
@@ -38,16 +42,19 @@ function cidrsOf(list: string, values: string): CidrTable<number> {
   for (let i = 0; i < entries.length; i++) {
     const net = entries[i].split('/');
     const v4 = net[0].charAt(0) === '.';
-    const hex = (v4 ? `00000000000000000000ffff${net[0].slice(1)}` : net[0]).padEnd(32, '0');
-    const bits = Number(net[1]) + (v4 ? 96 : 0);
+    const hex = v4 ? `00000000000000000000ffff${net[0].slice(1)}` : net[0];
+    const bits = +net[1] + (v4 ? 96 : 0);
     for (let w = 0; w < 128; w += 32) {
-      nets.push(Number.parseInt(hex.substr(w / 4, 8), 16) | 0);
+      nets.push(bits > w ? hexWord(hex.substr(w / 4, 8)) : 0);
       masks.push(bits - w > 31 ? -1 : bits > w ? -1 << (32 - bits + w) : 0);
     }
     out.push(num(values, i));
   }
   return { size: entries.length, nets, masks, values: out };
 }
+
+/** Up to eight hex digits, the first of a 32-bit word (missing ones are 0), as a signed 32-bit integer. */
+const hexWord = (digits: string) => Number.parseInt(`${digits}0000000`.slice(0, 8), 16) | 0;
 
 /**
  * The table's network tables from the walk a CloudFront Function read (none without one: then no network route
