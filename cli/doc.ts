@@ -26,6 +26,7 @@ import {
   type Router,
   type RouterConfig,
 } from '../shared';
+import type { KvsEntry } from '../shared/kvs-layout';
 import { parseTrafficCsv, simulate, type TrafficMix } from '../shared/simulate';
 import { formatSimulation } from './format';
 import { CliError, loadConfig, loadDoc, problemLines } from './load';
@@ -75,16 +76,31 @@ export function kvsArnOf(o: { kvsArn?: string }, config: RouterConfig): string |
   return o.kvsArn ?? config.healthDoc?.kvsArn;
 }
 
+/** The plan's entries, or a CliError naming the document when it cannot be stored (before anything is written). */
+export function planOf(router: Router, doc: HealthDoc, where: string): KvsEntry[] {
+  try {
+    return planEntries(router, doc);
+  } catch (e) {
+    throw new CliError([`${where}: ${e instanceof Error ? e.message : String(e)}: nothing written`], {
+      cause: e,
+    });
+  }
+}
+
 /**
- * After the S3 write: the document's plan into the KeyValueStore, so that the two never disagree for long. A
- * failure here leaves S3 ahead; the message says how to catch up.
+ * After the S3 write: the document's plan (planOf, made before the write) into the KeyValueStore, so that the two
+ * never disagree for long. A failure here leaves S3 ahead; the message says how to catch up.
  */
-export async function syncKvs(arn: string, router: Router, doc: HealthDoc): Promise<void> {
+export async function syncKvs(
+  arn: string,
+  entries: readonly KvsEntry[],
+  doc: HealthDoc,
+  walks: number,
+): Promise<void> {
   const client = kvsClient();
   try {
-    const entries = planEntries(router, doc);
     await putPlan(client, arn, entries);
-    console.log(`KeyValueStore ${arn}: plan of serial ${doc.serial} (${router.orders.length} walks)`);
+    console.log(`KeyValueStore ${arn}: plan of serial ${doc.serial} (${walks} walks)`);
   } catch (e) {
     throw new CliError(
       [
@@ -237,6 +253,9 @@ export async function writeChange(
           'nothing written (pass --force to write it anyway)',
         ]);
       }
+      // a plan the KeyValueStore cannot hold is refused before S3 is written: the two stay in step
+      const arn = kvsArnOf(o, config);
+      const entries = arn ? planOf(router, next, `${what} (the changed document)`) : [];
       const changes = diffLines(base ?? emptyDoc(), next).filter((l) => !/\$\.(serial|updatedAt)/.test(l));
       console.log(`${where}: ${what}`);
       console.log(
@@ -258,8 +277,7 @@ export async function writeChange(
       try {
         const etag = await writeDoc(client, loc, `${JSON.stringify(next, null, 2)}\n`, stored?.etag ?? null);
         console.log(`wrote serial ${next.serial} to ${where} (ETag ${etag})`);
-        const arn = kvsArnOf(o, config);
-        if (arn) await syncKvs(arn, router, next);
+        if (arn) await syncKvs(arn, entries, next, router.orders.length);
         return;
       } catch (e) {
         if (!(e instanceof ConflictError)) throw e;

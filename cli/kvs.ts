@@ -5,24 +5,12 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { readDoc, s3Client } from '../lib/doc-store';
-import { importFile, keysEntries, kvsClient, planEntries, putKeys, putPlan } from '../lib/kvs';
-import { type HealthDoc, parseHealthDocText, type Router } from '../shared';
-import type { KvsEntry } from '../shared/kvs-layout';
+import { importFile, keysEntries, kvsClient, putKeys, putPlan } from '../lib/kvs';
+import { parseHealthDocText } from '../shared';
 import { KVS_KEYS_KEY, KVS_MAX_VALUE_BYTES } from '../shared/kvs-layout';
-import { kvsArnOf } from './doc';
+import { kvsArnOf, planOf } from './doc';
 import { readKeys } from './keys';
 import { CliError, loadConfig, loadDoc, problemLines } from './load';
-
-/** The plan's entries, or a CliError naming the document when it cannot be stored. */
-export function planOf(router: Router, doc: HealthDoc, where: string): KvsEntry[] {
-  try {
-    return planEntries(router, doc);
-  } catch (e) {
-    throw new CliError([`${where}: ${e instanceof Error ? e.message : String(e)}: nothing written`], {
-      cause: e,
-    });
-  }
-}
 
 export function addKvsCommands(cli: Command): void {
   const kvs = cli

@@ -1,6 +1,8 @@
 // The KeyValueStore side: the plan's entries, the import file, and keeping a store in step with S3. There is no local
 // KeyValueStore server, so the store's API (DescribeKeyValueStore, ListKeys, UpdateKeys with IfMatch) is mocked with
 // aws-sdk-client-mock; S3 is a real s3rver in-process.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CloudFrontKeyValueStoreClient,
@@ -236,6 +238,26 @@ describe('the CLI', () => {
     expect(out).toContain(
       `KeyValueStore ${ARN}: no plan (only an older version's document): run \`edge-router kvs sync\``,
     );
+  });
+
+  test('a doc write whose plan the store cannot hold is refused before S3 is written: nothing in either', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kvs-')), 'big.json');
+    // a valid document, but its canary schedule is longer than the store's values can hold
+    const doc = bigDoc(1, 1000);
+    doc.canary?.schedule?.forEach((step, i) => {
+      (step as { percent: number }).percent = i % 100;
+    });
+    writeFileSync(file, JSON.stringify(doc));
+    const args = ['--endpoint', s3.endpoint, '--kvs-arn', ARN];
+    expect(await run('doc', 'publish', file, '--yes', ...args)).toBe(1);
+    expect(out.join('\n')).toContain(`need more than ${KVS_MAX_PARTS} values`);
+    expect(out.join('\n')).toContain('nothing written');
+    expect(kvs.commandCalls(UpdateKeysCommand)).toHaveLength(0);
+    out = [];
+    expect(await run('doc', 'get', '--endpoint', s3.endpoint)).toBe(1);
+    expect(out.join('\n')).toContain('no document');
+    // without a store to keep in step, the same document is written to S3
+    expect(await run('doc', 'publish', file, '--yes', '--endpoint', s3.endpoint)).toBe(0);
   });
 
   test('the store refusing the write: S3 keeps the new serial, exit 1, and how to catch up', async () => {
