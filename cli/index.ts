@@ -22,6 +22,7 @@ import { formatDecision, formatTable, routingTable } from './format';
 import { addKeyCommands, loadKeyRing, readKeys } from './keys';
 import { addKvsCommands } from './kvs';
 import { CliError, checkConfig, checkDoc, loadConfig, loadDoc, problemLines } from './load';
+import { addPlanCommand } from './plan';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -211,6 +212,7 @@ export function program(): Command {
       console.log(o.json ? JSON.stringify(table, null, 2) : formatTable(table));
     });
 
+  addPlanCommand(cli);
   addKeyCommands(cli);
   addDocCommands(cli);
   addKvsCommands(cli);

@@ -3,8 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COUNTRIES } from '../shared';
-import { EXAMPLE_CONFIG, EXAMPLE_DOC, ROOT, readJson } from './helpers/load';
+import { planEntries } from '../lib/kvs';
+import { COUNTRIES, fingerprint } from '../shared';
+import { fallbackWalk } from '../shared/walk';
+import { EXAMPLE_CONFIG, EXAMPLE_DOC, exampleRouter, ROOT, readJson } from './helpers/load';
 
 const BIN = join(ROOT, 'bin', 'edge-router.cjs');
 const tmp = mkdtempSync(join(tmpdir(), 'edge-router-cli-'));
@@ -453,6 +455,77 @@ describe('affinity mint and explain --cookie', () => {
     const r = mint(...args);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+});
+
+describe('plan: what the edge reads of a document', () => {
+  const router = exampleRouter();
+  const down = () =>
+    docFile('plan-down.json', (d) => {
+      d.regions['ap-northeast-2'].status = 'down';
+    });
+
+  test('--json: the keys and sizes the store holds, every walk as stored, and who each serves', () => {
+    const file = down();
+    const r = cli('plan', ...base, '--doc', file, '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const entries = planEntries(router, readJson(file));
+    expect(out.keys).toBe(entries.length);
+    expect(out.fingerprint).toBe(fingerprint(router));
+    expect(out.walks.flatMap((w: any) => w.keys)).toEqual(
+      entries.map((e) => ({ key: e.key, bytes: Buffer.byteLength(e.value) })),
+    );
+    for (const w of out.walks) {
+      const value = entries.find((e) => e.key === w.keys[0].key)?.value ?? '';
+      expect(w.walk).toEqual(JSON.parse(value.slice(value.indexOf('|') + 1)));
+    }
+    // every country is served by exactly one walk, the one the router ranks it into
+    const served = out.walks.flatMap((w: any) => w.countries);
+    expect(served.sort()).toEqual([...COUNTRIES.keys()].sort());
+    const kr = out.walks.find((w: any) => w.countries.includes('KR'));
+    expect(kr.ranking).toBe(router.byCountry.get('KR'));
+    expect(kr.walk.s[0]).toEqual([router.regions.indexOf('us-east-1'), 10000, 'failover']);
+    expect(out.walks.filter((w: any) => w.noGeo)).toHaveLength(1);
+  });
+
+  test("text: each walk's keys, viewers and words", () => {
+    const r = cli('plan', ...base, '--doc', down());
+    expect(r.code).toBe(0);
+    const kr = r.stdout.split('\n\n').find((b) => /countries [^;]*\bKR\b/.test(b)) ?? '';
+    expect(kr).toMatch(/^walk \d+: edge-router\/plan\/\d+ \d+ B/);
+    expect(kr).toContain('ap-northeast-2: down');
+    expect(kr).toContain('walk: us-east-1 (failover)');
+    expect(kr).toMatch(/stored: \{"s":/);
+  });
+
+  test('without a document: the walks of every region up, nothing stored', () => {
+    const r = cli('plan', ...base, '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.keys).toBe(0);
+    out.walks.forEach((w: any, n: number) => {
+      const { s, n: next } = fallbackWalk(router, n);
+      expect({ s: w.walk.s, n: w.walk.n }).toEqual({ s, n: next });
+    });
+    expect(cli('plan', ...base).stdout).toContain('nothing stored');
+  });
+
+  test('a plan the store cannot hold: exit 1, which document and why, no stack trace', () => {
+    const file = docFile('plan-big.json', (d) => {
+      d.canary = {
+        percent: 1,
+        schedule: Array.from({ length: 1000 }, (_, i) => ({
+          at: new Date(Date.UTC(2027, 0, 1, 0, i)).toISOString(),
+          percent: i % 100,
+        })),
+      };
+    });
+    const r = cli('plan', ...base, '--doc', file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}: edge-router/plan/`);
+    expect(r.stderr).toContain('the store cannot hold this plan');
     expect(r.stderr).not.toMatch(NO_STACK);
   });
 });
