@@ -12,6 +12,7 @@ import {
 
 export const ROOT = join(__dirname, '..', '..');
 export const EXAMPLE_CONFIG = join(ROOT, 'examples', 'router.config.json');
+export const TWELVE_CONFIG = join(ROOT, 'test', 'configs', 'twelve-regions.config.json');
 export const EXAMPLE_DOC = join(ROOT, 'examples', 'health.json');
 
 export function readJson<T = unknown>(file: string): T {
