@@ -20,6 +20,23 @@ test('the built file passes', () => {
   expect(code).toMatch(/async function handler\(event\)\{/);
 });
 
+test("the example config's file fits CloudFront's 10,240 bytes, with every rule in it", () => {
+  const code = readFileSync(join(ROOT, 'dist', 'viewer-request', 'index.js'), 'utf8');
+  expect(check.sizeProblem(code)).toBeNull();
+  // every rule is there: override (allow-lists and tokens), network routes, affinity, the dial walk, the canary
+  // schedule and origin groups (the strings and calls the build keeps; the trace words are dropped)
+  for (const kept of [
+    'x-route-to',
+    'x-route-token',
+    'route_affinity',
+    'canary.',
+    'createRequestOriginGroup',
+    'er1',
+    'ea1',
+  ])
+    expect(code).toContain(kept);
+});
+
 test('a minimal valid function passes', () => {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the sample is code with a template literal in it
   expect(check.checkCloudFrontFunction(ok('const a = `x${1}`; let b = (...r) => r.length ** 2;'))).toEqual(
