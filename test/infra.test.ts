@@ -1,15 +1,28 @@
 // The CDK app's template (infra/): targeted assertions for both runtime modes, and cdk-nag's AwsSolutions pack with
-// no finding left unacknowledged. Synthesized in-process into a temporary folder that is removed afterwards.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// no finding left unacknowledged. Synthesized in-process into a temporary folder that is removed afterwards; and
+// once through `npm run synth` itself (the CDK CLI, offline) with a cloudfront-functions config, built into a
+// temporary dist.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { AssetManifest } from 'aws-cdk-lib/cloud-assembly-schema';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { EdgeRouterStack, initialDoc } from '../infra/lib/edge-router-stack';
+import { CFF_MAX_BYTES, EdgeRouterStack, initialDoc } from '../infra/lib/edge-router-stack';
 import { ProberStack } from '../infra/lib/prober-stack';
-import type { RouterConfig } from '../shared';
-import { exampleConfig, ROOT } from './helpers/load';
+import { asStore, importFile, planEntries } from '../lib/kvs';
+import { compileRouter, type RouterConfig, route } from '../shared';
+import { originId } from '../shared/ids';
+import type { KvsEntry } from '../shared/kvs-layout';
+import { distributionOrigins } from '../shared/router';
+import { CffHarness } from './helpers/cff';
+import { viewerRequest } from './helpers/fixtures';
+import { NOW } from './helpers/keys';
+import { EXAMPLE_CONFIG, exampleConfig, ROOT, readJson } from './helpers/load';
+
+const DIST_VIEWER_REQUEST = join(ROOT, 'dist', 'viewer-request', 'index.js');
 
 const outdirs: string[] = [];
 afterAll(() => {
@@ -23,6 +36,22 @@ function nagApp() {
   const app = new App({ outdir });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, outdir };
+}
+
+interface ValidationReport {
+  pluginReports: { pluginName: string; conclusion: string; violations: unknown[] }[];
+}
+
+/**
+ * cdk-nag's verdict, from the assembly's validation report: in-process, a finding that is not acknowledged need not
+ * throw (CDK may only print the report and set the exit code), so the report is the evidence.
+ */
+function expectNagClean(app: App | string) {
+  const directory = typeof app === 'string' ? app : app.synth().directory;
+  const report = readJson<ValidationReport>(join(directory, 'validation-report.json'));
+  expect(report.pluginReports.map((p) => [p.pluginName, p.conclusion, p.violations])).toEqual([
+    ['AwsSolutions', 'success', []],
+  ]);
 }
 
 /** The stack for a config, synthesized with cdk-nag; the app is returned for the validation report. */
@@ -56,7 +85,7 @@ describe('runtime lambda-edge (the default)', () => {
     });
 
   test('cdk-nag (AwsSolutions): no finding left unacknowledged', () => {
-    expect(() => app.synth()).not.toThrow();
+    expectNagClean(app);
   });
 
   test('origin-request and origin-response functions: nodejs22.x, no environment, memory and timeout set', () => {
@@ -271,13 +300,13 @@ describe('runtime cloudfront-functions', () => {
   const cff = withDoc((c) => {
     c.runtime = 'cloudfront-functions';
   });
-  // A stand-in for the function's code: the real file does not fit yet (issue #6), and this tests the wiring.
-  const standIn = "import cf from 'cloudfront';\nasync function handler(event) { return event.request; }";
-  const { app, stack } = synth(cff, standIn);
+  // the real built function (npm run build), as the stack reads it from dist/
+  const built = readFileSync(DIST_VIEWER_REQUEST, 'utf8');
+  const { app, stack } = synth(cff);
   const t = Template.fromStack(stack);
 
   test('cdk-nag (AwsSolutions): no finding left unacknowledged', () => {
-    expect(() => app.synth()).not.toThrow();
+    expectNagClean(app);
   });
 
   test('a cloudfront-js-2.0 function on viewer-request, with the key value store, and the built viewer-response one (affinity); no Lambda@Edge', () => {
@@ -286,7 +315,7 @@ describe('runtime cloudfront-functions', () => {
         Runtime: 'cloudfront-js-2.0',
         KeyValueStoreAssociations: [Match.objectLike({ KeyValueStoreARN: Match.anyValue() })],
       },
-      FunctionCode: standIn,
+      FunctionCode: built,
     });
     t.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: {
@@ -321,18 +350,58 @@ describe('runtime cloudfront-functions', () => {
         c.runtime = 'cloudfront-functions';
         delete c.affinity;
       }),
-      standIn,
     );
-    Template.fromStack(off.stack).hasResourceProperties('AWS::CloudFront::Distribution', {
+    const ot = Template.fromStack(off.stack);
+    ot.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: {
         DefaultCacheBehavior: { FunctionAssociations: [Match.objectLike({ EventType: 'viewer-request' })] },
       },
     });
+    ot.resourceCountIs('AWS::CloudFront::Function', 1);
+    ot.hasResourceProperties('AWS::CloudFront::Function', { FunctionCode: built });
   });
 
-  test('the store starts with the first document, in the layout the function reads', () => {
-    const store = Object.values(t.findResources('AWS::CloudFront::KeyValueStore'))[0];
-    expect(store.Properties.ImportSource).toMatchObject({ SourceType: 'S3' });
+  test('the store starts with the first document, in the layout the function reads', async () => {
+    const stores = Object.values(t.findResources('AWS::CloudFront::KeyValueStore'));
+    expect(stores).toHaveLength(1);
+    const source = stores[0].Properties.ImportSource;
+    expect(source.SourceType).toBe('S3');
+    // the object the store imports: the file asset the template names, as staged in the cloud assembly
+    const sourceArn = JSON.stringify(source.SourceArn);
+    const assembly = app.synth();
+    const manifest = readJson<AssetManifest>(join(assembly.directory, `${stack.artifactId}.assets.json`));
+    const assets = Object.values(manifest.files ?? {}).filter((f) =>
+      Object.values(f.destinations).some((d) => sourceArn.includes(`:s3:::${d.bucketName}/${d.objectKey}"`)),
+    );
+    expect(assets).toHaveLength(1);
+    expect(assets[0].source.packaging).toBe('file');
+    const imported = readJson<{ data: KvsEntry[] }>(join(assembly.directory, String(assets[0].source.path)));
+
+    const router = compileRouter(cff);
+    const doc = initialDoc(cff);
+    expect(imported).toEqual(importFile(planEntries(router, doc)));
+    const keys = imported.data.map((e) => e.key);
+    expect(router.orders.length).toBeGreaterThan(0);
+    for (let n = 0; n < router.orders.length; n++) expect(keys).toContain(`edge-router/plan/${n}`);
+    for (const e of imported.data) expect(Buffer.byteLength(e.value)).toBeLessThanOrEqual(1024);
+
+    // the built function, in the harness, reads that store: each viewer is routed as route() decides under the
+    // first document (doc=0: read from the store; the baked-in defaults would say doc=none)
+    const harness = new CffHarness(DIST_VIEWER_REQUEST, {
+      kvs: asStore(imported.data),
+      origins: [...distributionOrigins(cff).keys()],
+    });
+    for (const country of ['KR', 'DE', 'BR', 'US']) {
+      const d = route({ country, now: NOW }, doc, router);
+      expect(d.serial).toBe(0);
+      const r = await harness.run(viewerRequest({ 'CloudFront-Viewer-Country': country }), NOW);
+      expect(r.returned.headers['x-route-decision'].value).toBe(
+        `target=${d.target.id}; reason=${d.reason}; doc=0; stale=0`,
+      );
+      expect(r.calls).toEqual([
+        { helper: 'selectRequestOriginById', args: [originId(d.target.id, d.reason === 'canary')] },
+      ]);
+    }
     t.hasOutput('KeyValueStoreArn', {});
   });
 
@@ -346,16 +415,79 @@ describe('runtime cloudfront-functions', () => {
     });
   });
 
-  test('the built file is refused while it is over 10 KB', () => {
-    const size = Buffer.byteLength(readFileSync(join(ROOT, 'dist', 'viewer-request', 'index.js')));
-    if (size > 10240) {
-      expect(() => synth(cff)).toThrow(
-        `viewer-request code is ${size} bytes; CloudFront Functions allow 10240`,
-      );
-    } else {
-      expect(() => synth(cff)).not.toThrow();
-    }
+  test('the built file fits in 10,240 bytes and the stack synthesizes with it', () => {
+    expect(Buffer.byteLength(built)).toBeLessThanOrEqual(CFF_MAX_BYTES);
+    expectNagClean(synth(cff).app);
   });
+
+  test('code of 10,241 bytes is refused; 10,240 bytes are taken', () => {
+    const pad = (bytes: number) => `${built}\n${'/'.repeat(bytes - Buffer.byteLength(built) - 1)}`;
+    expect(Buffer.byteLength(pad(10241))).toBe(10241);
+    expect(() => synth(cff, pad(10241))).toThrow(
+      'viewer-request code is 10241 bytes; CloudFront Functions allow 10240',
+    );
+    expect(() => synth(cff, pad(10240))).not.toThrow();
+  });
+});
+
+describe('npm run synth with a cloudfront-functions config (the CDK CLI, offline)', () => {
+  test('builds the function from that config into --dist, synthesizes it with cdk-nag clean, no credentials', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edge-router-synth-'));
+    outdirs.push(dir);
+    const raw = readJson<RouterConfig & Record<string, unknown>>(EXAMPLE_CONFIG);
+    delete raw.$schema;
+    raw.runtime = 'cloudfront-functions';
+    raw.regions['us-east-1'].origin.domainName = 'synth.us-east-1.example.com';
+    // baked into the functions (same length as the example's, so the size is the same): this config's build is told
+    // apart from the repository's dist/
+    (raw.affinity as { cookie: string }).cookie = 'synth_affinity';
+    const file = join(dir, 'router.config.json');
+    writeFileSync(file, JSON.stringify(raw));
+    const dist = join(dir, 'dist');
+    const out = join(dir, 'cdk.out');
+    const repoDist = readFileSync(DIST_VIEWER_REQUEST, 'utf8');
+
+    // no credentials of any kind, and a proxy that answers nothing: only offline work can succeed
+    const env: Record<string, string | undefined> = { ...process.env };
+    for (const k of Object.keys(env)) if (/^AWS_(ACCESS|SECRET|SESSION|PROFILE)/.test(k)) delete env[k];
+    Object.assign(env, {
+      AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+      HTTP_PROXY: 'http://127.0.0.1:9',
+      NO_PROXY: '',
+    });
+    const r = spawnSync('npm', ['run', 'synth', '--', '--config', file, '--dist', dist, '--output', out], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+      timeout: 170_000,
+    });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+
+    expectNagClean(out);
+    const t = Template.fromJSON(readJson(join(out, 'EdgeRouter.template.json')));
+    const code = readFileSync(join(dist, 'viewer-request', 'index.js'), 'utf8');
+    expect(Buffer.byteLength(code)).toBeLessThanOrEqual(CFF_MAX_BYTES);
+    expect(code).toContain('synth_affinity');
+    t.hasResourceProperties('AWS::CloudFront::Function', {
+      FunctionConfig: Match.objectLike({ Runtime: 'cloudfront-js-2.0' }),
+      FunctionCode: code,
+    });
+    t.resourceCountIs('AWS::CloudFront::KeyValueStore', 1);
+    expect(
+      Object.keys(
+        t.findResources('AWS::Lambda::Function', {
+          Properties: { Description: Match.stringLikeRegexp('^edge-router') },
+        }),
+      ),
+    ).toEqual([]);
+    // the app read this config, and the repository's own dist/ was left as it was
+    expect(JSON.stringify(t.findResources('AWS::CloudFront::Distribution'))).toContain(
+      'synth.us-east-1.example.com',
+    );
+    expect(readFileSync(DIST_VIEWER_REQUEST, 'utf8')).toBe(repoDist);
+  }, 180_000);
 });
 
 describe('the health checker: one stack per vantage', () => {
@@ -372,7 +504,7 @@ describe('the health checker: one stack per vantage', () => {
   const t = Template.fromStack(stack);
 
   test('cdk-nag (AwsSolutions): no finding left unacknowledged', () => {
-    expect(() => app.synth()).not.toThrow();
+    expectNagClean(app);
   });
 
   test('a nodejs22.x Lambda named for its vantage, run by EventBridge once a minute', () => {

@@ -1,6 +1,7 @@
 // The CDK app: `npm run synth` / `npm run deploy` (scripts/cdk.mjs) run it with `--context config=FILE` (default:
-// the root router.config.json), after building the bundles from the same file. Offline: the account is only
-// named when CDK needs one (context `account`, else the CLI's default), never looked up.
+// the root router.config.json) and `--context dist=DIR` (default: the root dist/), after building the bundles from
+// the same file into that folder. Offline: the account is only named when CDK needs one (context `account`, else
+// the CLI's default), never looked up.
 import { join, resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -16,12 +17,13 @@ if (!checked.success) {
   for (const e of checked.errors) console.error(`${file}: ${e.path}: ${e.message}`);
   process.exit(1);
 }
+const dist = resolve(ROOT, app.node.tryGetContext('dist') ?? 'dist');
 const account = app.node.tryGetContext('account') ?? process.env.CDK_DEFAULT_ACCOUNT;
 new EdgeRouterStack(app, 'EdgeRouter', {
   // Lambda@Edge and the KeyValueStore are us-east-1 resources; EdgeFunction wants the region spelt out
   env: { region: 'us-east-1', account },
   config: checked.data,
-  dist: join(ROOT, 'dist'),
+  dist,
   description: 'edge-router: per-request routing of a multi-region API at the CloudFront edge',
 });
 // the health checker: one stack per vantage region
@@ -29,7 +31,7 @@ for (const vantage of checked.data.health?.vantages ?? []) {
   new ProberStack(app, `EdgeRouterProber-${vantage}`, {
     env: { region: vantage, account },
     config: checked.data,
-    dist: join(ROOT, 'dist'),
+    dist,
     vantage,
     description: `edge-router: the health checker at ${vantage}`,
   });

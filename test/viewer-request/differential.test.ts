@@ -117,11 +117,11 @@ function arbitraries(c: Case) {
       ip: ipArb,
       override: overrideArb,
       // values as a Cookie header carries them (RFC 6265 cookie-octets: no spaces, quotes, commas, semicolons or
-    // backslashes), so that both runtimes read the same value, the sticky cookie's included
-    cookies: fc.dictionary(
-      fc.constantFrom('session', c.sticky, 'route_to'),
-      fc.stringMatching(/^[!#-+\--:<-[\]-~]{0,10}$/),
-    ),
+      // backslashes), so that both runtimes read the same value, the sticky cookie's included
+      cookies: fc.dictionary(
+        fc.constantFrom('session', c.sticky, 'route_to'),
+        fc.stringMatching(/^[!#-+\--:<-[\]-~]{0,10}$/),
+      ),
       minutes: fc.integer({ min: -120, max: 120 }),
     },
     { requiredKeys: ['ip', 'minutes'] },
