@@ -178,9 +178,7 @@ export function pick(plan: Plan, facts: Facts, ctx?: PickContext): Decision {
     const now = nowOf(facts);
     const headers = facts.headers || NONE;
     const cookies = facts.cookies || NONE;
-    if (d.stale) {
-      TRACE: trace?.push('doc: last known good, older than maxStaleSeconds');
-    }
+    TRACE: if (d.stale) trace?.push('doc: last known good, older than maxStaleSeconds');
     decided: {
       // 1. an override, honoured only for an authorised viewer (allowCidrs, or a token for it), and only if configured
       const ip = table.needsIp ? parseIp(facts.ip) : null;

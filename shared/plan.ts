@@ -215,14 +215,18 @@ export function plan(router: Router, doc: DocInput): Plan {
   }
 }
 
+/** The version of the stored walk's format (shared/walk.ts): raise it whenever that format changes. */
+export const WALK_FORMAT = 'walk/2';
+
 /**
  * What a walk's numbers refer to: the regions (in order, with whether each has a canary origin) and every ranking
  * (its residency group and candidates). A function built from a config with another fingerprint cannot read this
  * plan's walks; anything else in a config (origins, networks, overrides, affinity, sticky keys) may change without
- * changing it.
+ * changing it. The walk's format (WALK_FORMAT) is part of it too, so that a function never reads walks written by a
+ * publisher of another format: it routes on its baked defaults until its own kind are published.
  */
 export function fingerprint(router: Router): string {
   const regions = router.regions.map((id, i) => (router.canaries.includes(i) ? `${id}+` : id));
   const rankings = router.orders.map((r) => `${r.group}:${r.order.join(',')}`);
-  return fnv1a32(`${regions.join(' ')}|${rankings.join(' ')}`).toString(36);
+  return fnv1a32(`${WALK_FORMAT}|${regions.join(' ')}|${rankings.join(' ')}`).toString(36);
 }
