@@ -42,19 +42,17 @@ function cidrsOf(list: string, values: string): CidrTable<number> {
   for (let i = 0; i < entries.length; i++) {
     const net = entries[i].split('/');
     const v4 = net[0].charAt(0) === '.';
-    const hex = v4 ? `00000000000000000000ffff${net[0].slice(1)}` : net[0];
+    // the prefix's digits, then zeros: every word's eight digits are there
+    const hex = `${v4 ? `00000000000000000000ffff${net[0].slice(1)}` : net[0]}0000000`;
     const bits = +net[1] + (v4 ? 96 : 0);
     for (let w = 0; w < 128; w += 32) {
-      nets.push(bits > w ? hexWord(hex.substr(w / 4, 8)) : 0);
+      nets.push(bits > w ? Number.parseInt(hex.substr(w / 4, 8), 16) | 0 : 0);
       masks.push(bits - w > 31 ? -1 : bits > w ? -1 << (32 - bits + w) : 0);
     }
     out.push(num(values, i));
   }
   return { size: entries.length, nets, masks, values: out };
 }
-
-/** Up to eight hex digits, the first of a 32-bit word (missing ones are 0), as a signed 32-bit integer. */
-const hexWord = (digits: string) => Number.parseInt(`${digits}0000000`.slice(0, 8), 16) | 0;
 
 /**
  * The table's network tables from the walk a CloudFront Function read (none without one: then no network route
