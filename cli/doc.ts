@@ -3,6 +3,7 @@
 // show the diff and the traffic impact → confirm → write over the ETag read (If-Match); on a conflict, re-read and
 // show the new diff rather than overwrite.
 import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
@@ -23,13 +24,15 @@ import {
   type HealthDoc,
   jsonPath,
   parseHealthDocText,
+  type RegionHealth,
   type Router,
   type RouterConfig,
 } from '../shared';
+import { holdWords } from '../shared/health-check';
 import type { KvsEntry } from '../shared/kvs-layout';
 import { parseTrafficCsv, simulate, type TrafficMix } from '../shared/simulate';
 import { formatSimulation } from './format';
-import { CliError, loadConfig, loadDoc, problemLines } from './load';
+import { CliError, loadConfig, loadDoc, parseDuration, problemLines } from './load';
 
 interface StoreOptions {
   config: string;
@@ -44,6 +47,62 @@ interface WriteOptions extends StoreOptions {
   dryRun?: boolean;
   yes?: boolean;
   force?: boolean;
+  /** how long the change holds (a duration: 30m, 8h, 7d); without it, until handed back */
+  for?: string;
+  /** who holds it (default: the login name) */
+  by?: string;
+}
+
+/** Who an operator is: --by, else the login name. */
+function operatorName(o: WriteOptions): string {
+  if (o.by !== undefined) {
+    if (!/^[\w.@+-]{1,64}$/.test(o.by))
+      throw new CliError([`--by ${JSON.stringify(o.by)}: expected a name of 1-64 letters, digits or ._@+-`]);
+    return o.by;
+  }
+  try {
+    return userInfo().username || 'operator';
+  } catch {
+    return 'operator';
+  }
+}
+
+/** The hold an operator's change gets: by whom, since now, until --for from now (else until handed back). */
+function newHold(o: WriteOptions, now: number): NonNullable<RegionHealth['hold']> {
+  const by = operatorName(o);
+  const since = new Date(now).toISOString();
+  if (o.for === undefined) return { by, since };
+  return { by, since, until: new Date(now + parseDuration(o.for, '--for') * 1000).toISOString() };
+}
+
+/**
+ * Every region whose status, role or dial the change sets (or `touched`, which the command named) is held: the
+ * health checker leaves its status alone until the operator hands it back (`doc status ID auto`) or the hold ends.
+ * A published document's own holds are kept.
+ */
+function holdChanges(
+  base: HealthDoc | null,
+  next: HealthDoc,
+  o: WriteOptions,
+  touched: readonly string[],
+): string[] {
+  const held: string[] = [];
+  const now = Date.now();
+  for (const [id, h] of Object.entries(next.regions)) {
+    const b = base?.regions[id];
+    const changed =
+      touched.includes(id) ||
+      (b?.status ?? 'up') !== h.status ||
+      (b?.role ?? 'active') !== (h.role ?? 'active') ||
+      (b?.dial ?? 100) !== (h.dial ?? 100);
+    // a published document's own hold for a region it changes is kept
+    const own = h.hold !== undefined && JSON.stringify(h.hold) !== JSON.stringify(b?.hold);
+    if (!changed || (own && !touched.includes(id))) continue;
+    h.hold = newHold(o, now);
+    delete h.pinned;
+    held.push(id);
+  }
+  return held;
 }
 
 const MAX_CONFLICTS = 3;
@@ -216,6 +275,8 @@ export async function writeChange(
   change: (doc: HealthDoc, router: Router) => HealthDoc,
   /** publish and rollback may replace a live document that is not valid */
   replacesInvalid = false,
+  /** regions the command names: held even when their values do not change; null: nothing is held (auto) */
+  touched: readonly string[] | null = [],
 ): Promise<void> {
   const { router, data: config } = loadConfig(o.config);
   const loc = location(o, config);
@@ -240,6 +301,7 @@ export async function writeChange(
         }
       }
       const next = change(structuredClone(base ?? emptyDoc()), router);
+      const held = touched === null ? [] : holdChanges(base, next, o, touched);
       next.serial = lastSerial + 1;
       next.updatedAt = new Date().toISOString();
       const checked = parseHealthDocText(JSON.stringify(next), config);
@@ -277,6 +339,8 @@ export async function writeChange(
       try {
         const etag = await writeDoc(client, loc, `${JSON.stringify(next, null, 2)}\n`, stored?.etag ?? null);
         console.log(`wrote serial ${next.serial} to ${where} (ETag ${etag})`);
+        for (const id of held)
+          console.log(`${id}: ${holdWords(next.regions[id].hold as NonNullable<RegionHealth['hold']>)}`);
         if (arn) await syncKvs(arn, entries, next, router.orders.length);
         return;
       } catch (e) {
@@ -330,7 +394,12 @@ function writeCommand(parent: Command, spec: string, description: string): Comma
   return storeOptions(parent.command(spec).description(description))
     .option('--dry-run', 'show the diff and the impact, write nothing')
     .option('--yes', 'do not ask before writing (for scripts)')
-    .option('--force', 'write even if a residency group or the world is left with no region');
+    .option('--force', 'write even if a residency group or the world is left with no region')
+    .option(
+      '--for <duration>',
+      'hold the change this long (30m, 8h, 7d), then hand it back to the health checker',
+    )
+    .option('--by <name>', 'who holds the change (default: your login name)');
 }
 
 const PERCENT = /^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$/;
@@ -386,23 +455,41 @@ export function addDocCommands(cli: Command): void {
     },
   );
 
-  writeCommand(doc, 'status <id> <status>', 'mark a region (or environment) up or down; --canary: its canary')
+  writeCommand(
+    doc,
+    'status <id> <status>',
+    'mark a region (or environment) up or down, held until handed back with `auto`; --canary: its canary',
+  )
     .option('--canary', 'set the canaryStatus instead')
-    .option('--pin', 'keep this status: the health checker will not change it until unpinned')
-    .option('--unpin', 'let the health checker change this status again')
-    .action(
-      async (
-        id: string,
-        status: string,
-        o: WriteOptions & { canary?: boolean; pin?: boolean; unpin?: boolean },
-      ) => {
-        if (status !== 'up' && status !== 'down')
-          throw new CliError([`status ${JSON.stringify(status)}: expected up or down`]);
-        if (o.pin && o.unpin) throw new CliError(['--pin and --unpin: one or the other']);
-        if (o.canary && (o.pin || o.unpin))
-          throw new CliError(['--pin and --unpin are for the status, not --canary']);
-        const pin = o.pin ? ' --pin' : o.unpin ? ' --unpin' : '';
-        await writeChange(o, `${o.canary ? 'canaryStatus' : 'status'} ${id} ${status}${pin}`, (d, router) => {
+    .option('--pin', 'hold with no end (what a change does anyway; kept for scripts)')
+    .action(async (id: string, status: string, o: WriteOptions & { canary?: boolean; pin?: boolean }) => {
+      if (status !== 'up' && status !== 'down' && status !== 'auto')
+        throw new CliError([`status ${JSON.stringify(status)}: expected up, down or auto`]);
+      if (o.pin && o.for !== undefined) throw new CliError(['--pin and --for: one or the other']);
+      if (o.canary && status === 'auto') throw new CliError(['--canary: expected up or down']);
+      if (status === 'auto') {
+        // hand the status back: the health checker sets it from its probes from its next round
+        await writeChange(
+          o,
+          `status ${id} auto`,
+          (d, router) => {
+            const e = entry(d, regionOf(router, id));
+            if (!e.hold && !e.pinned)
+              throw new CliError([`${id}: not held: the health checker already sets it`]);
+            delete e.hold;
+            delete e.pinned;
+            return d;
+          },
+          false,
+          null,
+        );
+        console.log(`${id}: handed back to the health checker (it sets the status from its probes)`);
+        return;
+      }
+      await writeChange(
+        o,
+        `${o.canary ? 'canaryStatus' : 'status'} ${id} ${status}`,
+        (d, router) => {
           const e = entry(d, regionOf(router, id));
           if (o.canary) {
             e.canaryStatus = status;
@@ -411,12 +498,12 @@ export function addDocCommands(cli: Command): void {
           if (e.status !== status) e.changedAt = new Date().toISOString();
           e.status = status;
           e.setBy = 'operator';
-          if (o.pin) e.pinned = true;
-          if (o.unpin) delete e.pinned;
           return d;
-        });
-      },
-    );
+        },
+        false,
+        o.canary ? [] : [id],
+      );
+    });
 
   writeCommand(
     doc,
@@ -424,12 +511,18 @@ export function addDocCommands(cli: Command): void {
     'set the share of its natural traffic a region accepts (0-100)',
   ).action(async (id: string, pct: string, o: WriteOptions) => {
     const dial = percentArg(pct, 'dial');
-    await writeChange(o, `dial ${id} ${dial}`, (d, router) => {
-      const e = entry(d, regionOf(router, id));
-      if (dial === 100) delete e.dial;
-      else e.dial = dial;
-      return d;
-    });
+    await writeChange(
+      o,
+      `dial ${id} ${dial}`,
+      (d, router) => {
+        const e = entry(d, regionOf(router, id));
+        if (dial === 100) delete e.dial;
+        else e.dial = dial;
+        return d;
+      },
+      false,
+      [id],
+    );
   });
 
   writeCommand(
@@ -440,12 +533,18 @@ export function addDocCommands(cli: Command): void {
     if (role !== 'active' && role !== 'standby' && role !== 'pilot') {
       throw new CliError([`role ${JSON.stringify(role)}: expected active, standby or pilot`]);
     }
-    await writeChange(o, `role ${id} ${role}`, (d, router) => {
-      const e = entry(d, regionOf(router, id));
-      if (role === 'active') delete e.role;
-      else e.role = role;
-      return d;
-    });
+    await writeChange(
+      o,
+      `role ${id} ${role}`,
+      (d, router) => {
+        const e = entry(d, regionOf(router, id));
+        if (role === 'active') delete e.role;
+        else e.role = role;
+        return d;
+      },
+      false,
+      [id],
+    );
   });
 
   writeCommand(

@@ -6,16 +6,9 @@ import { type KeyRing, type KeysDoc, mintAffinity, mintToken, parseJsonText, tar
 import { TARGET_ID } from '../shared/ids';
 import { problemsOf } from '../shared/problems';
 import { KeysDocSchema } from '../shared/schema';
-import { CliError, loadConfig, problemLines } from './load';
+import { CliError, loadConfig, parseDuration, problemLines } from './load';
 
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-export function parseTtl(v: string): number {
-  const m = /^(\d{1,6})([smhd])$/.exec(v.trim());
-  if (!m || Number(m[1]) === 0)
-    throw new CliError([`--ttl ${JSON.stringify(v)}: expected a duration like 30m, 8h or 7d`]);
-  return Number(m[1]) * UNIT_SECONDS[m[2]];
-}
+export const parseTtl = (v: string): number => parseDuration(v, '--ttl');
 
 export function readKeys(file: string): KeysDoc {
   let text: string;

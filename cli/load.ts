@@ -66,3 +66,13 @@ export function loadConfig(file: string): Loaded<RouterConfig> & { router: Route
 export function loadDoc(file: string, config: RouterConfig): Loaded<HealthDoc> {
   return unwrap(file, checkDoc(file, config));
 }
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** A duration like 30m, 8h or 7d, in seconds; `option` names it in the error. */
+export function parseDuration(v: string, option: string): number {
+  const m = /^(\d{1,6})([smhd])$/.exec(v.trim());
+  if (!m || Number(m[1]) === 0)
+    throw new CliError([`${option} ${JSON.stringify(v)}: expected a duration like 30m, 8h or 7d`]);
+  return Number(m[1]) * UNIT_SECONDS[m[2]];
+}

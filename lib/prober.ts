@@ -11,9 +11,13 @@ import { type HealthDoc, parseHealthDocText, type RouterConfig } from '../shared
 import {
   decideHealth,
   type HealthDecision,
+  holdOf,
+  holdWords,
   type ProbeResult,
   type VantageObservations,
+  votesOf,
 } from '../shared/health-check';
+
 import { ConflictError, readDoc, type StoreLocation, writeDoc } from './doc-store';
 
 /** Results kept per target (enough for any rise or fall). */
@@ -99,19 +103,28 @@ export function probeSummary(id: string, observations: readonly VantageObservati
     .join('; ');
 }
 
-/** One line per target: status, who set it, pinned, when it changed, and each vantage's latest results. */
+/**
+ * One line per target: status, who set it, its hold (by whom, since, until), when it changed, each vantage's latest
+ * results, and, when the probes' verdict disagrees with a held status, that they do.
+ */
 export function healthLines(
   doc: HealthDoc,
   config: RouterConfig,
   observations: readonly VantageObservations[],
+  now = Date.now(),
 ): string[] {
   const ids = [...Object.keys(config.regions), ...Object.keys(config.environments ?? {})];
   const width = Math.max(...ids.map((i) => i.length));
+  const votes = votesOf(config, observations, now);
   return ids.map((id) => {
     const h = doc.regions[id];
-    const who = `${h?.setBy ?? '-'}${h?.pinned ? ', pinned' : ''}`;
+    const status = h?.status ?? 'up';
+    const hold = holdOf(h, now);
+    const verdict = votes[id]?.verdict;
     const seen = probeSummary(id, observations);
-    return `  ${id.padEnd(width)}  ${(h?.status ?? 'up').padEnd(4)}  set by ${who.padEnd(16)}  changed ${h?.changedAt ?? '-'}${seen ? `  ${seen}` : ''}`;
+    const held = hold ? `  ${holdWords(hold)}` : h?.hold ? `  hold ended ${h.hold.until}` : '';
+    const disagree = hold && verdict && verdict !== status ? `  (the probes see it ${verdict})` : '';
+    return `  ${id.padEnd(width)}  ${status.padEnd(4)}  set by ${(h?.setBy ?? '-').padEnd(8)}  changed ${h?.changedAt ?? '-'}${held}${disagree}${seen ? `  ${seen}` : ''}`;
   });
 }
 

@@ -79,11 +79,14 @@ async function main(): Promise<void> {
   const events: { name: string; at: number; away: boolean }[] = [];
   await wait(PHASE_MS / 2);
   events.push({ name: `${REGION} marked down`, at: Date.now(), away: true });
-  // an operator draining a healthy region pins it (`doc status ... down --pin`); unpinned, the health checker,
+  // an operator draining a healthy region holds it (`doc status ... down` does); not held, the health checker,
   // which sees the region healthy, would bring it back
   await stack.putDoc({
     ...allUp(config, 2),
-    regions: { ...allUp(config, 2).regions, [REGION]: { status: 'down', setBy: 'operator', pinned: true } },
+    regions: {
+      ...allUp(config, 2).regions,
+      [REGION]: { status: 'down', setBy: 'operator', hold: { by: 'drill', since: new Date().toISOString() } },
+    },
   });
   await wait(PHASE_MS);
   events.push({ name: `${REGION} marked up`, at: Date.now(), away: false });

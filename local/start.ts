@@ -75,9 +75,10 @@ ${
 }
 Operate the live document (traffic moves within ${src?.ttlSeconds} s), in another terminal:
   export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER   # the local S3's credentials
-  npx edge-router doc status ap-northeast-2 down --config ${cfg} --yes
-  npx edge-router doc status ap-northeast-2 up --config ${cfg} --yes
-  npx edge-router doc get --config ${cfg}
+  npx edge-router doc status ap-northeast-2 down --config ${cfg} --yes            # held: the health checker leaves it
+  npx edge-router doc status ap-northeast-2 auto --config ${cfg} --yes            # handed back to the health checker
+  npx edge-router doc dial eu-central-1 30 --for 30m --config ${cfg} --yes        # a hold that ends by itself
+  npx edge-router doc get --config ${cfg}                                         # who holds what, and what the probes see
 
 Ctrl-C stops everything.`);
 

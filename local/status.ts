@@ -19,6 +19,7 @@ import {
   plan,
   type RouterConfig,
 } from '../shared';
+import { holdOf, holdWords, type VantageObservations, votesOf } from '../shared/health-check';
 import type { RoutedRequest } from './edge';
 
 const LATEST = 30;
@@ -34,6 +35,8 @@ export interface StatusState {
   latest: RoutedRequest[];
   /** per target, what the health checker's vantages saw last */
   probes?: Record<string, string>;
+  /** what the vantages wrote last (for the probes' verdict on a held status) */
+  observations?: VantageObservations[];
 }
 
 export interface Status {
@@ -108,6 +111,7 @@ export function createStatus(config: RouterConfig): Status {
       if (config.health) {
         const loc = { bucket: src.bucket, key: src.key, region: src.region, endpoint: src.endpoint };
         const observations = await readObservations(client, loc);
+        state.observations = observations;
         state.probes = Object.fromEntries(
           [...router.regions, ...router.environments].map((id) => [id, probeSummary(id, observations)]),
         );
@@ -135,6 +139,22 @@ export function createStatus(config: RouterConfig): Status {
     return script;
   };
 
+  // per target held by an operator: by whom, since, until, and whether the probes disagree
+  const holds = () => {
+    const out: Record<string, string> = {};
+    const now = Date.now();
+    const votes = votesOf(config, state.observations ?? [], now);
+    for (const id of [...router.regions, ...router.environments]) {
+      const h = state.doc?.regions[id];
+      const hold = holdOf(h, now);
+      if (!hold) continue;
+      const verdict = votes[id]?.verdict;
+      const status = h?.status ?? 'up';
+      out[id] = `${holdWords(hold)}${verdict && verdict !== status ? `; the probes see it ${verdict}` : ''}`;
+    }
+    return out;
+  };
+
   const snapshot = () => {
     remap();
     return {
@@ -151,6 +171,7 @@ export function createStatus(config: RouterConfig): Status {
       byReason: state.byReason,
       latest: state.latest,
       probes: state.probes ?? {},
+      holds: holds(),
       map,
     };
   };

@@ -23,9 +23,26 @@ export const RegionHealthSchema = z.strictObject({
     .enum(['operator', 'probe'])
     .optional()
     .meta({ description: 'Who set the status last: an operator (edge-router doc) or the health checker.' }),
+  hold: z
+    .strictObject({
+      by: z
+        .string()
+        .min(1)
+        .max(64)
+        .meta({ description: 'Who holds it (the operator, as edge-router doc --by names them).' }),
+      since: z.iso.datetime({ offset: true }),
+      until: z.iso.datetime({ offset: true }).optional().meta({
+        description:
+          'When the hold ends by itself (edge-router doc --for); without it, it holds until handed back.',
+      }),
+    })
+    .optional()
+    .meta({
+      description:
+        "An operator's change (status, role or dial) holds: the health checker never changes this region's status while it is held, until the operator hands it back (edge-router doc status ID auto) or `until` passes.",
+    }),
   pinned: z.boolean().optional().meta({
-    description:
-      'Set by an operator with --pin: the health checker never changes this status until unpinned.',
+    description: 'Older documents: a hold with no end (edge-router doc writes a hold instead).',
   }),
   changedAt: z.iso.datetime({ offset: true }).optional().meta({
     description: 'When the status last changed (the health checker keeps its minimum dwell from it).',

@@ -63,20 +63,51 @@ beforeEach(async () => {
 });
 
 describe('against s3rver', () => {
-  test('status --pin keeps the status from the health checker; --unpin gives it back', async () => {
-    expect((await cli('doc', 'status', 'sa-east-1', 'down', '--pin', '--yes')).code).toBe(0);
-    expect((await live()).regions['sa-east-1']).toMatchObject({
-      status: 'down',
-      pinned: true,
-      setBy: 'operator',
-    });
-    expect((await cli('doc', 'status', 'sa-east-1', 'down', '--unpin', '--yes')).code).toBe(0);
-    const after = (await live()).regions['sa-east-1'];
-    expect(after).toMatchObject({ status: 'down', setBy: 'operator' });
-    expect(after.pinned).toBeUndefined();
-    const both = await cli('doc', 'status', 'sa-east-1', 'up', '--pin', '--unpin', '--yes');
-    expect(both.code).toBe(1);
-    expect(both.stderr).toContain('--pin and --unpin: one or the other');
+  test("an operator's change holds: by whom and since when, until handed back with auto (or --for ends it)", async () => {
+    const r = await cli('doc', 'status', 'sa-east-1', 'down', '--by', 'alice', '--yes');
+    expect(r.code).toBe(0);
+    const held = (await live()).regions['sa-east-1'];
+    expect(held).toMatchObject({ status: 'down', setBy: 'operator', hold: { by: 'alice' } });
+    expect(held.hold.until).toBeUndefined();
+    expect(Math.abs(Date.parse(held.hold.since) - Date.now())).toBeLessThan(60_000);
+    expect(r.stdout).toContain('sa-east-1: held by alice since ');
+    expect(r.stdout).toContain('until handed back (doc status ID auto)');
+    // doc get says so
+    expect((await cli('doc', 'get')).stderr).toMatch(
+      /sa-east-1\s+down\s+set by operator .*held by alice since \S+, until handed back/,
+    );
+
+    // a dial and a role hold too; --for gives the hold an end
+    expect(
+      (await cli('doc', 'dial', 'eu-central-1', '40', '--for', '30m', '--by', 'bob', '--yes')).code,
+    ).toBe(0);
+    const dialled = (await live()).regions['eu-central-1'];
+    expect(dialled.hold.by).toBe('bob');
+    expect(Date.parse(dialled.hold.until) - Date.parse(dialled.hold.since)).toBe(30 * 60_000);
+    expect((await cli('doc', 'role', 'us-east-1', 'standby', '--yes', '--force')).code).toBe(0);
+    expect((await live()).regions['us-east-1'].hold.by).toMatch(/\S/);
+
+    // auto hands the status back; the status itself is left for the checker's next round
+    const auto = await cli('doc', 'status', 'sa-east-1', 'auto', '--yes');
+    expect(auto.code).toBe(0);
+    expect(auto.stdout).toContain('sa-east-1: handed back to the health checker');
+    const back = (await live()).regions['sa-east-1'];
+    expect(back.status).toBe('down');
+    expect(back.hold).toBeUndefined();
+    // auto on what is not held: a clear error, nothing written
+    const again = await cli('doc', 'status', 'sa-east-1', 'auto', '--yes');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('sa-east-1: not held: the health checker already sets it');
+    for (const [args, message] of [
+      [['--for', 'forever'], '--for "forever": expected a duration like 30m, 8h or 7d'],
+      [['--for', '1h', '--pin'], '--pin and --for: one or the other'],
+      [['--by', 'a b'], '--by "a b": expected a name'],
+    ] as const) {
+      const bad = await cli('doc', 'status', 'sa-east-1', 'up', ...args, '--yes');
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain(message);
+      expect(bad.stderr).not.toMatch(NO_STACK);
+    }
   });
 
   test('get with no document: a clear message, exit 1', async () => {
@@ -88,9 +119,9 @@ describe('against s3rver', () => {
   test('status: diff, impact (Korea moves), written with serial 1; get prints it', async () => {
     const r = await cli('doc', 'status', 'ap-northeast-2', 'down', '--yes');
     expect(r.code).toBe(0);
-    // an operator's status change says who and when (the health checker leaves it be only if --pin)
+    // an operator's status change says who and when, and holds (the health checker leaves it be)
     expect(r.stdout).toMatch(
-      /\+ \$\.regions\["ap-northeast-2"\]: \{"status":"down","changedAt":"\d{4}-[^"]+Z","setBy":"operator"\}/,
+      /\+ \$\.regions\["ap-northeast-2"\]: \{"status":"down","changedAt":"\d{4}-[^"]+Z","setBy":"operator","hold":\{"by":"[^"]+","since":"[^"]+"\}\}/,
     );
     expect(r.stdout).toMatch(/KR South Korea \(\d+\.\d\d% of traffic\): ap-northeast-2 → us-east-1/);
     expect(r.stdout).toContain(`wrote serial 1 to s3://${BUCKET}/${KEY}`);
@@ -164,7 +195,7 @@ describe('against s3rver', () => {
 
   test.each([
     [['doc', 'status', 'mars-1', 'down', '--yes'], 'mars-1: not a region or environment'],
-    [['doc', 'status', 'ap-northeast-2', 'sideways', '--yes'], 'expected up or down'],
+    [['doc', 'status', 'ap-northeast-2', 'sideways', '--yes'], 'expected up, down or auto'],
     [['doc', 'dial', 'ap-northeast-2', '100.001', '--yes'], 'expected 0-100 in steps of 0.01'],
     [['doc', 'canary', '100.001', '--yes'], 'expected 0-100 in steps of 0.01'],
     [

@@ -136,7 +136,7 @@ test('an operator’s pin wins: the flip is recorded as suppressed, the document
     NOW,
   );
   expect(d.flips).toEqual([]);
-  expect(d.suppressed.map((s) => [s.target, s.why])).toEqual([['sa-east-1', 'pinned']]);
+  expect(d.suppressed.map((s) => [s.target, s.why])).toEqual([['sa-east-1', 'held']]);
   expect(d.doc).toBeNull();
 });
 
@@ -171,4 +171,40 @@ test('guard rail: never the last region of a residency group, nor of the world, 
   expect(w.flips).toEqual([]);
   expect(w.suppressed.every((s) => s.why === 'guard-rail')).toBe(true);
   expect(w.suppressed).toHaveLength(4);
+});
+
+test("an operator's hold wins until it ends; then the checker flips, and the ended hold goes with the flip", () => {
+  const hold = {
+    by: 'alice',
+    since: new Date(NOW - 600_000).toISOString(),
+    until: new Date(NOW + 60_000).toISOString(),
+  };
+  const doc = docWith({ 'sa-east-1': { status: 'up', setBy: 'operator', hold } });
+  const during = decideHealth(config, doc, allFailing('sa-east-1'), NOW);
+  expect(during.suppressed.map((s) => [s.target, s.why])).toEqual([['sa-east-1', 'held']]);
+  expect(during.doc).toBeNull();
+  const after = decideHealth(
+    config,
+    doc,
+    allFailing('sa-east-1').map((o) => ({ ...o, at: NOW + 61_000 })),
+    NOW + 61_000,
+  );
+  expect(after.flips.map((f) => [f.target, f.to])).toEqual([['sa-east-1', 'down']]);
+  expect(after.doc?.regions['sa-east-1']).toEqual({
+    status: 'down',
+    setBy: 'probe',
+    changedAt: new Date(NOW + 61_000).toISOString(),
+  });
+  // a hold with no end holds for ever
+  const { until: _, ...open } = hold;
+  const forever = docWith({ 'sa-east-1': { status: 'up', setBy: 'operator', hold: open } });
+  const later = NOW + 365 * 86400_000;
+  expect(
+    decideHealth(
+      config,
+      forever,
+      allFailing('sa-east-1').map((o) => ({ ...o, at: later })),
+      later,
+    ).flips,
+  ).toEqual([]);
 });

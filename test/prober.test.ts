@@ -146,7 +146,7 @@ describe('against failing, hanging, flapping and recovering servers', () => {
     seoul().mode = 'error';
     let suppressed = 0;
     for (let round = 1; round <= 4; round++) {
-      suppressed += (await p.tick()).suppressed.filter((s) => s.why === 'pinned').length;
+      suppressed += (await p.tick()).suppressed.filter((s) => s.why === 'held').length;
       clock.t += INTERVAL;
     }
     expect(suppressed).toBeGreaterThan(0);
@@ -237,8 +237,43 @@ test('doc get shows, per target, who set the status and what each vantage saw la
   expect(lines.find((l) => l.includes('ap-northeast-2'))).toMatch(
     /ap-northeast-2\s+down\s+set by probe\s+changed 2027-01-01T00:00:30.000Z\s+us-east-1 \+xx 500 8 ms/,
   );
-  expect(lines.find((l) => l.includes('sa-east-1'))).toMatch(/sa-east-1\s+up\s+set by operator, pinned/);
+  // a pinned status of an older document reads as a hold with no end
+  expect(lines.find((l) => l.includes('sa-east-1'))).toMatch(
+    /sa-east-1\s+up\s+set by operator\s+changed -\s+held by operator, until handed back/,
+  );
   expect(lines).toHaveLength(5);
+});
+
+test('a held status the probes disagree with says so; an ended hold does not hold', () => {
+  const config = exampleConfig((c) => {
+    c.health = { vantages: ['us-east-1', 'eu-central-1', 'ap-northeast-2'] } as never;
+  });
+  const now = Date.parse('2027-01-01T00:10:00.000Z');
+  const failing = [1, 2, 3].map((i) => ({ at: now - i * 1000, ok: false, ms: 5, status: 503 }));
+  const observations = (config.health?.vantages ?? []).map((vantage) => ({
+    vantage,
+    at: now - 1000,
+    targets: { 'sa-east-1': failing, 'eu-central-1': failing },
+  }));
+  const doc = docWith({
+    'sa-east-1': {
+      status: 'up',
+      setBy: 'operator',
+      hold: { by: 'alice', since: '2027-01-01T00:00:00.000Z' },
+    },
+    'eu-central-1': {
+      status: 'up',
+      setBy: 'operator',
+      hold: { by: 'bob', since: '2027-01-01T00:00:00.000Z', until: '2027-01-01T00:05:00.000Z' },
+    },
+  });
+  const lines = healthLines(doc, config, observations, now);
+  expect(lines.find((l) => l.includes('sa-east-1'))).toContain(
+    'held by alice since 2027-01-01T00:00:00.000Z, until handed back (doc status ID auto)  (the probes see it down)',
+  );
+  const ended = lines.find((l) => l.includes('eu-central-1')) ?? '';
+  expect(ended).toContain('hold ended 2027-01-01T00:05:00.000Z');
+  expect(ended).not.toContain('held by');
 });
 
 test('each round emits EMF metrics: probe latency and failures per target, flips and suppressed flips', async () => {

@@ -18,7 +18,6 @@ interface State {
         dial?: number;
         canaryStatus?: string;
         setBy?: string;
-        pinned?: boolean;
         changedAt?: string;
       }
     >;
@@ -43,6 +42,8 @@ interface State {
   }[];
   map: Record<string, string>;
   probes: Record<string, string>;
+  /** per target held by an operator: who, since, until, and whether the probes disagree */
+  holds: Record<string, string>;
 }
 
 const PALETTE = [
@@ -93,7 +94,7 @@ function render(state: State): void {
       ]
         .map((id) => {
           const h = d.regions[id] ?? { status: 'up' };
-          return `<tr data-region="${esc(id)}"><td>${esc(id)}</td><td class="${h.status === 'down' ? 'down' : 'up'}">${esc(h.status)}</td><td>${esc(h.role ?? 'active')}</td><td>${h.dial ?? 100}</td><td>${esc(h.canaryStatus ?? '')}</td><td>${esc(h.setBy ?? '')}${h.pinned ? ' (pinned)' : ''}</td><td>${esc(h.changedAt ?? '')}</td><td>${esc(state.probes[id] ?? '')}</td></tr>`;
+          return `<tr data-region="${esc(id)}"><td>${esc(id)}</td><td class="${h.status === 'down' ? 'down' : 'up'}">${esc(h.status)}</td><td>${esc(h.role ?? 'active')}</td><td>${h.dial ?? 100}</td><td>${esc(h.canaryStatus ?? '')}</td><td>${esc(h.setBy ?? '')}${state.holds[id] ? `<div class="hold">${esc(state.holds[id])}</div>` : ''}</td><td>${esc(h.changedAt ?? '')}</td><td>${esc(state.probes[id] ?? '')}</td></tr>`;
         })
         .join(
           '',

@@ -72,6 +72,19 @@ test('the page shows the document and the map, and follows a document change', a
   );
   expect(await korea.getAttribute('fill')).not.toBe(seoulColour);
   expect(await page.textContent('tr[data-region="ap-northeast-2"] td:nth-child(2)')).toBe('down');
+  expect(await page.locator('tr[data-region="ap-northeast-2"] .hold').count()).toBe(0);
+
+  // an operator's hold: who, since, until
+  const hold = { by: 'alice', since: '2027-01-15T07:00:00.000Z', until: '2099-01-01T00:00:00.000Z' };
+  await s3.put(
+    BUCKET,
+    'health.json',
+    JSON.stringify(docWith({ 'ap-northeast-2': { status: 'down', setBy: 'operator', hold } }, 5)),
+  );
+  await page.waitForSelector('tr[data-region="ap-northeast-2"] .hold', { timeout: 10_000 });
+  expect(await page.textContent('tr[data-region="ap-northeast-2"] .hold')).toBe(
+    'held by alice since 2027-01-15T07:00:00.000Z, until 2099-01-01T00:00:00.000Z',
+  );
 }, 60_000);
 
 test('the counters and the latest decisions count the routed requests', async () => {

@@ -1,0 +1,100 @@
+// An operator's change holds, end to end, in npm start's stack (built bundles, s3rver, demo backends, and the
+// in-process health checker probing every second): `edge-router doc status R down` moves every viewer of R while R's
+// backend is healthy, the checker (which sees it healthy) leaves it down, and `doc status R auto` hands it back, after
+// which the checker brings R up again. Waits only poll; the timings asserted are the README's and the banner's.
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { type LocalStack, localConfigOnFreePorts, startLocal } from '../../local/stack';
+import { ROOT } from '../helpers/load';
+
+const BIN = join(ROOT, 'bin', 'edge-router.cjs');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let stack: LocalStack;
+let dir: string;
+let configFile: string;
+
+beforeAll(async () => {
+  const made = await localConfigOnFreePorts('edge-router-hold-');
+  dir = made.dir;
+  configFile = made.configFile;
+  stack = await startLocal({
+    config: made.config,
+    configFile,
+    dist: join(dir, 'dist'),
+    port: 0,
+    log: join(dir, 'edge.log'),
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await stack?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The built CLI, as an operator runs it (asynchronous: s3rver answers from this process). */
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args, '--config', configFile], {
+      cwd: ROOT,
+      env: process.env,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Where 20 Korean viewers (one request each, distinct IPs in Korea's range) are served. */
+async function korea(): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      const r = await fetch(`http://127.0.0.1:${stack.edge.port}/hello`, {
+        headers: { 'x-forwarded-for': `1.208.0.${i + 1}` },
+      });
+      return (JSON.parse(await r.text()) as { region: string }).region;
+    }),
+  );
+}
+
+/** Polls until every Korean viewer is (or is not) on Seoul; returns the ms it took, or Infinity. */
+async function until(onSeoul: boolean, withinMs: number): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < withinMs) {
+    const regions = await korea();
+    if (regions.every((r) => (r === 'ap-northeast-2') === onSeoul)) return Date.now() - start;
+    await sleep(100);
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+test('doc status down holds against the health checker until auto hands it back', async () => {
+  // the checker has probed the healthy backend: Seoul is up and serves Korea
+  expect(await until(true, 10_000)).toBeLessThan(10_000);
+
+  const down = await cli('doc', 'status', 'ap-northeast-2', 'down', '--by', 'drill', '--yes');
+  expect(down.code).toBe(0);
+  expect(down.stdout).toContain('ap-northeast-2: held by drill since');
+  // every Korean viewer moves within 2 s
+  expect(await until(false, 2_000)).toBeLessThanOrEqual(2_000);
+
+  // three probe intervals (1 s each) later, with the backend healthy all along, they are still moved
+  await sleep(3_500);
+  expect((await korea()).filter((r) => r === 'ap-northeast-2')).toEqual([]);
+  const get = await cli('doc', 'get');
+  expect(get.stderr).toMatch(
+    /ap-northeast-2\s+down\s+set by operator .*held by drill since .*\(the probes see it up\)/,
+  );
+
+  // handed back: the checker, which sees Seoul healthy, brings it up, and Korea comes back
+  const auto = await cli('doc', 'status', 'ap-northeast-2', 'auto', '--yes');
+  expect(auto.code).toBe(0);
+  expect(await until(true, 8_000)).toBeLessThan(8_000);
+}, 60_000);
