@@ -2,7 +2,7 @@
 // Every write: read → change → validate → refuse if it leaves a residency group or the world with no region →
 // show the diff and the traffic impact → confirm → write over the ETag read (If-Match); on a conflict, re-read and
 // show the new diff rather than overwrite.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -32,7 +32,7 @@ import { holdWords } from '../shared/health-check';
 import type { KvsEntry } from '../shared/kvs-layout';
 import { parseTrafficCsv, simulate, type TrafficMix } from '../shared/simulate';
 import { formatSimulation } from './format';
-import { CliError, loadConfig, loadDoc, parseDuration, problemLines } from './load';
+import { CliError, loadConfig, loadDoc, parseDuration, problemLines, readText } from './load';
 
 interface StoreOptions {
   config: string;
@@ -118,12 +118,7 @@ function builtInMixFile(): string {
 
 export function loadMix(file?: string): TrafficMix {
   const f = file ?? builtInMixFile();
-  let text: string;
-  try {
-    text = readFileSync(f, 'utf8');
-  } catch (e) {
-    throw new CliError([`${f}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`], { cause: e });
-  }
+  const text = readText(f);
   const { mix, errors } = parseTrafficCsv(text);
   if (errors.length) throw new CliError(errors.map((p) => `${f}: ${p.path}: ${p.message}`));
   if (mix.size === 0) throw new CliError([`${f}: no countries`]);

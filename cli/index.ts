@@ -1,8 +1,8 @@
 // edge-router: the operator's command line. A shell over the routing core, like the edge functions.
-import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import * as ipaddr from 'ipaddr.js';
 import { countryOf } from '../lib/geoip';
+import { version } from '../package.json';
 import {
   compileRouter,
   type Decision,
@@ -21,7 +21,7 @@ import { addDocCommands } from './doc';
 import { formatDecision, formatTable, routingTable } from './format';
 import { addKeyCommands, loadKeyRing, readKeys } from './keys';
 import { addKvsCommands } from './kvs';
-import { CliError, checkConfig, checkDoc, loadConfig, loadDoc, problemLines } from './load';
+import { CliError, checkConfig, checkDoc, loadConfig, loadDoc, problemLines, readText } from './load';
 import { addPlanCommand } from './plan';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -70,15 +70,10 @@ interface ExplainOptions {
 /** explain for many viewers at once (one per line of --ip-file), each geolocated unless --country is given. */
 function explainMany(o: ExplainOptions): void {
   const file = o.ipFile as string;
-  let ips: string[];
-  try {
-    ips = readFileSync(file, 'utf8')
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter((l) => l !== '' && !l.startsWith('#'));
-  } catch (e) {
-    throw new CliError([`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`], { cause: e });
-  }
+  const ips = readText(file)
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const { router, data: config, warnings } = loadConfig(o.config);
   const doc = o.doc ? loadDoc(o.doc, config) : undefined;
   for (const w of [...warnings, ...(doc?.warnings ?? [])]) console.error(w);
@@ -110,6 +105,7 @@ export function program(): Command {
     .description(
       'Route every request of a multi-region API to the best regional origin, at the CloudFront edge.',
     )
+    .version(version, '-V, --version', 'print the version')
     .showHelpAfterError();
 
   cli
@@ -258,9 +254,57 @@ export function bakedRouter(config: RouterConfig): { baked: Baked; fingerprint: 
   return { baked: bake(router), fingerprint: fingerprint(router) };
 }
 
+/** Edit distance, for suggesting an option. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The first option the command does not know, named with the nearest it does. Commander checks required options
+ * before unknown ones, so a misspelt `--conifg` would otherwise read as "--config not specified".
+ */
+function unknownOption(root: Command, args: readonly string[]): string | undefined {
+  let cmd = root;
+  const chain = [root];
+  for (const a of args) {
+    if (a === '--') break;
+    if (!a.startsWith('-')) {
+      const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+      if (sub) {
+        cmd = sub;
+        chain.push(sub);
+      }
+      continue;
+    }
+    if (!a.startsWith('--')) continue;
+    const name = a.split('=')[0];
+    const known = ['--help', '--version', ...chain.flatMap((c) => c.options.map((o) => o.long ?? ''))];
+    if (known.includes(name)) continue;
+    const near = known
+      .map((k) => ({ k, d: distance(name, k) }))
+      .filter((x) => x.d <= 2)
+      .sort((x, y) => x.d - y.d)[0];
+    return `unknown option ${name}${near ? ` (did you mean ${near.k}?)` : ''}`;
+  }
+  return undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
-    await program().parseAsync(argv);
+    const cli = program();
+    const unknown = unknownOption(cli, argv.slice(2));
+    if (unknown) {
+      console.error(`edge-router: ${unknown}`);
+      return 1;
+    }
+    await cli.parseAsync(argv);
     return 0;
   } catch (e) {
     if (e instanceof CliError) {

@@ -1,22 +1,17 @@
 // edge-router token / keys: minting override tokens and keeping the signing keys object.
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { keyRing, newSecret } from '../lib/keyring';
 import { type KeyRing, type KeysDoc, mintAffinity, mintToken, parseJsonText, targetOf } from '../shared';
 import { TARGET_ID } from '../shared/ids';
 import { problemsOf } from '../shared/problems';
 import { KeysDocSchema } from '../shared/schema';
-import { CliError, loadConfig, parseDuration, problemLines } from './load';
+import { CliError, loadConfig, parseDuration, problemLines, readText } from './load';
 
 export const parseTtl = (v: string): number => parseDuration(v, '--ttl');
 
 export function readKeys(file: string): KeysDoc {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CliError([`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`], { cause: e });
-  }
+  const text = readText(file);
   const json = parseJsonText(text);
   if (!json.success) throw new CliError(problemLines(file, json.errors));
   const r = KeysDocSchema.safeParse(json.data);

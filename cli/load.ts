@@ -28,14 +28,25 @@ export function problemLines(file: string, problems: readonly Problem[], prefix 
   return problems.map((p) => `${file}: ${prefix}${p.path}: ${p.message}`);
 }
 
-function readText(file: string): string {
+/** Why a file could not be read, in words (never an errno code alone). */
+const WHY: Record<string, string> = {
+  ENOENT: 'no such file',
+  EISDIR: 'is a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+/** A file's text, or a CliError worded the same everywhere: `cannot read FILE: no such file`. */
+export function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? String(e));
-    throw new CliError([`${file}: cannot read: ${why}`], { cause: e });
+    const why = (code && WHY[code]) ?? (e instanceof Error ? e.message : String(e));
+    throw new CliError([`cannot read ${file}: ${why}`], { cause: e });
   }
 }
 

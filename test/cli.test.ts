@@ -69,7 +69,28 @@ describe('validate', () => {
   test('a missing file', () => {
     const r = cli('validate', '--config', join(tmp, 'nope.json'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('nope.json: cannot read: no such file');
+    expect(r.stderr).toContain(`cannot read ${join(tmp, 'nope.json')}: no such file`);
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+
+  // every command that reads a file words its failure one way: `cannot read FILE: why`, never an errno code
+  test.each([
+    [['validate', ...base, '--doc', 'missing.json'], 'missing.json', 'no such file'],
+    [['validate', ...base, '--keys', 'missing.json'], 'missing.json', 'no such file'],
+    [['explain', ...base, '--ip-file', 'missing.txt'], 'missing.txt', 'no such file'],
+    [['explain', ...base, '--country', 'KR', '--key-file', 'missing.json'], 'missing.json', 'no such file'],
+    [
+      ['simulate', ...base, '--from', EXAMPLE_DOC, '--to', EXAMPLE_DOC, '--traffic', 'missing.csv'],
+      'missing.csv',
+      'no such file',
+    ],
+    [['plan', ...base, '--doc', 'missing.json'], 'missing.json', 'no such file'],
+    [['validate', '--config', tmp], tmp, 'is a directory'],
+  ])('%j: cannot read, in words', (args, file, why) => {
+    const r = cli(...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot read ${file}: ${why}`);
+    expect(r.stderr).not.toMatch(/\bE[A-Z]{3,}\b/);
     expect(r.stderr).not.toMatch(NO_STACK);
   });
 
@@ -527,5 +548,42 @@ describe('plan: what the edge reads of a document', () => {
     expect(r.stderr).toContain(`${file}: edge-router/plan/`);
     expect(r.stderr).toContain('the store cannot hold this plan');
     expect(r.stderr).not.toMatch(NO_STACK);
+  });
+});
+
+describe('the command line itself', () => {
+  test('--version prints the package version', () => {
+    const r = cli('--version');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(readJson<{ version: string }>(join(ROOT, 'package.json')).version);
+  });
+
+  test.each([
+    [
+      ['explain', '--conifg', EXAMPLE_CONFIG, '--country', 'KR'],
+      'unknown option --conifg (did you mean --config?)',
+    ],
+    [['validate', '--confg', EXAMPLE_CONFIG], 'unknown option --confg (did you mean --config?)'],
+    [['doc', 'status', 'ap-northeast-2', 'down', '--yse'], 'unknown option --yse (did you mean --yes?)'],
+    [['plan', ...base, '--jsn'], 'unknown option --jsn (did you mean --json?)'],
+    [['table', ...base, '--frobnicate'], 'unknown option --frobnicate'],
+  ])('%j: the misspelt option is named, not a required one missing', (args, message) => {
+    const r = cli(...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`edge-router: ${message}`);
+  });
+
+  // the AWS SDK (and its Node.js version warning) is loaded only by the commands that reach AWS
+  test.each([
+    [['validate', ...base, '--doc', EXAMPLE_DOC]],
+    [['explain', ...base, '--country', 'KR']],
+    [['table', ...base]],
+    [['plan', ...base, '--doc', EXAMPLE_DOC]],
+    [['simulate', ...base, '--from', EXAMPLE_DOC, '--to', EXAMPLE_DOC]],
+    [['keys', 'new', '--file', join(tmp, 'keys-warning.json')]],
+  ])('%j prints no SDK warning', (args) => {
+    const r = cli(...args);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/NodeVersionSupportWarning|AWS SDK/);
   });
 });
