@@ -16,12 +16,25 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
-const { values } = parseArgs({
-  options: {
-    outdir: { type: 'string', default: 'dist' },
-    config: { type: 'string', default: 'router.config.json' },
-  },
-});
+/** A build that cannot start: the reason on one line, exit 1, no stack trace. */
+function fail(message) {
+  console.error(`build failed: ${message}`);
+  process.exit(1);
+}
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      outdir: { type: 'string', default: 'dist' },
+      config: { type: 'string', default: 'router.config.json' },
+    },
+  }));
+} catch (e) {
+  fail(
+    `${e.message.replace(/\. To specify.*$/s, '')} (usage: node esbuild.config.mjs [--config FILE] [--outdir DIR])`,
+  );
+}
 const outdir = resolve(values.outdir);
 
 /** Lambda@Edge bundle budget (bytes). Measured: see README, "Why the AWS SDK is bundled". */
@@ -50,7 +63,13 @@ await build({
 const require = createRequire(import.meta.url);
 const { checkCloudFrontFunction, sizeProblem } = require('./scripts/check-cff.cjs');
 const { checkConfig, bakedRouter } = require(resolve(outdir, 'cli/index.js'));
-const checked = checkConfig(values.config);
+let checked;
+try {
+  checked = checkConfig(values.config);
+} catch (e) {
+  // a config that cannot be read: the CLI's own words (cannot read FILE: no such file)
+  fail(e?.lines ? e.lines.join('; ') : String(e?.message ?? e));
+}
 if (!checked.success) {
   for (const e of checked.errors) console.error(`${values.config}: ${e.path}: ${e.message}`);
   console.error(`build failed: ${values.config} is not a valid router config`);

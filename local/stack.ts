@@ -35,6 +35,24 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
+/** Refuses a port another process holds, before anything starts: one clear line instead of an EADDRINUSE stack. */
+async function ensureFree(port: number, what: string): Promise<void> {
+  if (!port) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          e.code === 'EADDRINUSE'
+            ? `port ${port} (${what}) is in use: is another npm start running?`
+            : `port ${port} (${what}): ${e.message}`,
+        ),
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
 /** Credentials for s3rver, in the environment the built bundle's S3 client reads. */
 export function localS3Credentials(): void {
   process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER';
@@ -95,6 +113,11 @@ export async function startLocal(opts: {
   const local =
     src.endpoint !== undefined && /^(localhost|127\.0\.0\.1)$/.test(new URL(src.endpoint).hostname);
   if (local) localS3Credentials();
+  // every port this stack listens on, checked before the build
+  if (local) await ensureFree(Number(new URL(src.endpoint as string).port || 80), 'the local S3');
+  await ensureFree(opts.port, 'the local edge');
+  for (const [id, t] of [...Object.entries(config.regions), ...Object.entries(config.environments ?? {})])
+    if (t.origin.domainName === 'localhost') await ensureFree(t.origin.port ?? 80, `the ${id} backend`);
   execFileSync(
     process.execPath,
     [join(ROOT, 'esbuild.config.mjs'), '--config', opts.configFile, '--outdir', opts.dist],

@@ -49,3 +49,22 @@ test('a good config builds both Lambda@Edge functions with the config baked in',
   );
   expect(existsSync(join(r.outdir, 'origin-response', 'index.js'))).toBe(true);
 });
+
+// (into a folder of the test's own, never dist/)
+const out = join(dir, 'never');
+test.each([
+  [['--config', 'missing.json', '--outdir', out], 'build failed: cannot read missing.json: no such file'],
+  [
+    ['--confg', 'x', '--outdir', out],
+    "build failed: Unknown option '--confg' (usage: node esbuild.config.mjs [--config FILE] [--outdir DIR])",
+  ],
+  [['--outdir'], "build failed: Option '--outdir <value>' argument missing"],
+])('node esbuild.config.mjs %j: one line, exit 1, no stack trace', (args, message) => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'esbuild.config.mjs'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain(message);
+  expect(r.stderr).not.toMatch(/^\s+at |node:internal/m);
+});

@@ -4,6 +4,7 @@
 // which the checker brings R up again. Waits only poll; the timings asserted are the README's and the banner's.
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type LocalStack, localConfigOnFreePorts, startLocal } from '../../local/stack';
 import { ROOT } from '../helpers/load';
@@ -98,3 +99,24 @@ test('doc status down holds against the health checker until auto hands it back'
   expect(auto.code).toBe(0);
   expect(await until(true, 8_000)).toBeLessThan(8_000);
 }, 60_000);
+
+test('a port another process holds: one clear line, nothing started', async () => {
+  const made = await localConfigOnFreePorts('edge-router-busy-');
+  const s3Port = Number(new URL(made.config.healthDoc?.endpoint as string).port);
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(s3Port, '127.0.0.1', () => r()));
+  try {
+    await expect(
+      startLocal({
+        config: made.config,
+        configFile: made.configFile,
+        dist: join(made.dir, 'dist'),
+        port: 0,
+        log: join(made.dir, 'edge.log'),
+      }),
+    ).rejects.toThrow(`port ${s3Port} (the local S3) is in use: is another npm start running?`);
+  } finally {
+    holder.close();
+    rmSync(made.dir, { recursive: true, force: true });
+  }
+});
