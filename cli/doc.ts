@@ -196,12 +196,40 @@ function location(o: StoreOptions, config: RouterConfig): StoreLocation {
   };
 }
 
-function describeS3Error(loc: StoreLocation, e: unknown): CliError {
+/**
+ * An AWS error as an operator can act on it: what failed, then the next step. Missing credentials name the
+ * variables (and, for the local stack, the export line); a missing bucket names the config that named it; a refused
+ * connection names the endpoint and asks whether the local stack is running.
+ */
+export function describeS3Error(loc: StoreLocation, e: unknown, configFile?: string): CliError {
   if (e instanceof CliError) return e;
   const name = e instanceof Error ? e.name : 'Error';
   const message = e instanceof Error ? e.message : String(e);
-  const lines = [`s3://${loc.bucket}/${loc.key}: ${name}: ${message}`];
-  if (name === 'NotImplemented' || name === 'MethodNotAllowed') {
+  const code = (e as { code?: string } | undefined)?.code;
+  const where = `s3://${loc.bucket}/${loc.key}`;
+  const local = loc.endpoint !== undefined && /^https?:\/\/(localhost|127\.0\.0\.1)(:|\/|$)/.test(loc.endpoint);
+  const lines = [`${where}: ${name}: ${message}`];
+  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message)) {
+    lines.push(
+      'no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN for temporary ones), or AWS_PROFILE',
+    );
+    if (local)
+      lines.push(
+        `for the local stack at ${loc.endpoint}: export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER`,
+      );
+  } else if (name === 'NoSuchBucket') {
+    lines.push(
+      `no bucket ${loc.bucket} at ${loc.endpoint ?? `S3 in ${loc.region}`}: it is healthDoc.bucket of ${configFile ?? 'the config'} (or --bucket)${local ? '' : '; for the local stack (npm start), give --config examples/local.config.json'}`,
+    );
+  } else if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) {
+    lines.push(
+      `nothing answers at ${loc.endpoint ?? `S3 in ${loc.region}`}${local ? ': is the local stack running (npm start)?' : ''}`,
+    );
+  } else if (name === 'TimeoutError' || /timed? ?out|ETIMEDOUT/i.test(message)) {
+    lines.push(
+      `no answer from ${loc.endpoint ?? `S3 in ${loc.region}`} in time${local ? ': is the local stack (npm start) running, and is that port its S3?' : ''}`,
+    );
+  } else if (name === 'NotImplemented' || name === 'MethodNotAllowed') {
     lines.push(
       'doc history and doc rollback need S3 object versions (a versioned bucket): this store does not list them',
     );
@@ -349,7 +377,7 @@ export async function writeChange(
       `${where}: the live document kept changing (${MAX_CONFLICTS} conflicts): nothing written`,
     ]);
   } catch (e) {
-    throw describeS3Error(loc, e);
+    throw describeS3Error(loc, e, o.config);
   } finally {
     client.destroy();
   }
@@ -443,7 +471,7 @@ export function addDocCommands(cli: Command): void {
         for (const line of healthLines(live, config, observations)) console.error(line);
         console.log(JSON.stringify(live, null, 2));
       } catch (e) {
-        throw describeS3Error(loc, e);
+        throw describeS3Error(loc, e, o.config);
       } finally {
         client.destroy();
       }
@@ -615,7 +643,7 @@ export function addDocCommands(cli: Command): void {
       }
       if (versions.length === 0) console.log('no versions (is the bucket versioned?)');
     } catch (e) {
-      throw describeS3Error(loc, e);
+      throw describeS3Error(loc, e, o.config);
     } finally {
       client.destroy();
     }
@@ -648,7 +676,7 @@ export function addDocCommands(cli: Command): void {
         if (!stored) throw new CliError([`version ${version} is gone`]);
         previous = parseLive(loc, stored, config);
       } catch (e) {
-        throw describeS3Error(loc, e);
+        throw describeS3Error(loc, e, o.config);
       } finally {
         client.destroy();
       }

@@ -47,8 +47,18 @@ export function s3Client(loc: StoreLocation): S3Client {
     forcePathStyle: loc.endpoint !== undefined,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // bounded waits: an endpoint that accepts and never answers fails a command instead of hanging it
+    requestHandler: {
+      connectionTimeout: S3_CONNECT_TIMEOUT_MS,
+      requestTimeout: S3_REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
   });
 }
+
+/** How long the CLI and the health checker wait for S3: to connect, and for an answer. */
+export const S3_CONNECT_TIMEOUT_MS = 3000;
+export const S3_REQUEST_TIMEOUT_MS = 5000;
 
 const status = (e: unknown) => (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 
@@ -70,9 +80,11 @@ export async function readDoc(
     };
   } catch (e) {
     if (
-      e instanceof NoSuchKey ||
-      (e instanceof S3ServiceException && e.name === 'NoSuchKey') ||
-      status(e) === 404
+      (e instanceof NoSuchKey ||
+        (e instanceof S3ServiceException && e.name === 'NoSuchKey') ||
+        status(e) === 404) &&
+      // a missing bucket is not a missing document: it is the wrong bucket, or the wrong place
+      (e as Error).name !== 'NoSuchBucket'
     ) {
       if (versionId === undefined) return null;
     }

@@ -2,6 +2,7 @@
 // (conditional-write conflicts, object versions) through aws-sdk-client-mock.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -458,4 +459,76 @@ test('the README example config names this bucket', () => {
   expect(readJson<{ healthDoc: { bucket: string } }>(join(ROOT, 'router.config.json')).healthDoc.bucket).toBe(
     BUCKET,
   );
+});
+
+describe('AWS errors, each with the next step', () => {
+  /** The built CLI against an endpoint of the test's choosing, with the environment given. */
+  function run(env: NodeJS.ProcessEnv, ...args: string[]) {
+    const r = spawnSync(process.execPath, [BIN, 'doc', 'get', ...args], { cwd: ROOT, encoding: 'utf8', env });
+    return { code: r.status, stderr: r.stderr };
+  }
+  const local = join(ROOT, 'examples', 'local.config.json');
+
+  test('no credentials: the variables, and for the local stack the export line', () => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    };
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
+    delete env.AWS_PROFILE;
+    const r = run(env, '--config', local, '--endpoint', 'http://localhost:9');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+    expect(r.stderr).toContain(
+      'for the local stack at http://localhost:9: export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER',
+    );
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+
+  test('a refused connection: the endpoint, and whether the local stack runs', () => {
+    const r = run(process.env, '--config', local, '--endpoint', 'http://127.0.0.1:9');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'nothing answers at http://127.0.0.1:9: is the local stack running (npm start)?',
+    );
+  });
+
+  test('no such bucket: the bucket, and the config that named it', async () => {
+    const r = await cli('doc', 'get', '--bucket', 'no-such-bucket');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `no bucket no-such-bucket at ${s3.endpoint}: it is healthDoc.bucket of router.config.json (or --bucket)`,
+    );
+  });
+
+  test('an endpoint that accepts and never answers: a bounded wait, then what to check', async () => {
+    const sockets: import('node:net').Socket[] = [];
+    const hung = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', () => r()));
+    const port = (hung.address() as import('node:net').AddressInfo).port;
+    try {
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [BIN, 'doc', 'get', '--config', local, '--endpoint', `http://127.0.0.1:${port}`],
+          {
+            cwd: ROOT,
+            env: process.env,
+          },
+        );
+        let stderr = '';
+        child.stderr.on('data', (d) => {
+          stderr += d;
+        });
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`no answer from http://127.0.0.1:${port} in time`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      hung.close();
+    }
+  }, 40_000);
 });
