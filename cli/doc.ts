@@ -207,7 +207,8 @@ export function describeS3Error(loc: StoreLocation, e: unknown, configFile?: str
   const message = e instanceof Error ? e.message : String(e);
   const code = (e as { code?: string } | undefined)?.code;
   const where = `s3://${loc.bucket}/${loc.key}`;
-  const local = loc.endpoint !== undefined && /^https?:\/\/(localhost|127\.0\.0\.1)(:|\/|$)/.test(loc.endpoint);
+  const local =
+    loc.endpoint !== undefined && /^https?:\/\/(localhost|127\.0\.0\.1)(:|\/|$)/.test(loc.endpoint);
   const lines = [`${where}: ${name}: ${message}`];
   if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message)) {
     lines.push(
@@ -601,6 +602,13 @@ export function addDocCommands(cli: Command): void {
             throw new CliError([`${id}: has no canaryOrigin in the config`]);
           return id.trim();
         });
+        // a canary that can send no one is refused: no region in scope has a canary deployment
+        const scope = regions ?? d.canary?.regions ?? router.regions;
+        if (percent > 0 && !scope.some((id) => router.config.regions[id]?.canaryOrigin) && !o.force)
+          throw new CliError([
+            `no region in the canary has a canaryOrigin in the config (${scope.join(', ')}): ${percent}% would send no one`,
+            'nothing written (pass --force to write it anyway)',
+          ]);
         d.canary = {
           percent,
           ...(regions ? { regions } : d.canary?.regions ? { regions: d.canary.regions } : {}),
@@ -620,8 +628,12 @@ export function addDocCommands(cli: Command): void {
     'publish <file>',
     'replace the live document with a file (serial and updatedAt are set for you)',
   ).action(async (file: string, o: WriteOptions) => {
-    const { data: config } = loadConfig(o.config);
-    const next = loadDoc(file, config).data;
+    const { data: config, warnings } = loadConfig(o.config);
+    const loaded = loadDoc(file, config);
+    // what validate warns about (an unknown region, say), before anything is written
+    for (const w of [...warnings, ...loaded.warnings])
+      console.error(`warning: ${w.replace(/^.*?: warning: /, `${file}: `)}`);
+    const next = loaded.data;
     await writeChange(o, `publish ${file}`, () => structuredClone(next), true);
   });
 

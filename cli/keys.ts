@@ -1,5 +1,7 @@
 // edge-router token / keys: minting override tokens and keeping the signing keys object.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { keyRing, newSecret } from '../lib/keyring';
 import { type KeyRing, type KeysDoc, mintAffinity, mintToken, parseJsonText, targetOf } from '../shared';
@@ -9,6 +11,28 @@ import { KeysDocSchema } from '../shared/schema';
 import { CliError, loadConfig, parseDuration, problemLines, readText } from './load';
 
 export const parseTtl = (v: string): number => parseDuration(v, '--ttl');
+
+/**
+ * A secret is never written where git would commit it: inside a git work tree, the path must be ignored
+ * (.gitignore covers keys*.json). Outside a work tree, or without git, anywhere goes.
+ */
+function refuseTracked(file: string): void {
+  const dir = dirname(resolve(file));
+  const top = spawnSync('git', ['rev-parse', '--show-toplevel'], {
+    cwd: existsSync(dir) ? dir : process.cwd(),
+    encoding: 'utf8',
+  });
+  if (top.status !== 0) return;
+  const ignored = spawnSync('git', ['check-ignore', '-q', resolve(file)], {
+    cwd: top.stdout.trim(),
+    encoding: 'utf8',
+  });
+  if (ignored.status === 0) return;
+  throw new CliError([
+    `${file}: inside the git work tree ${top.stdout.trim()} and not ignored: a secret there could be committed`,
+    'write it outside the work tree, or to a path .gitignore covers (keys*.json, .local/)',
+  ]);
+}
 
 export function readKeys(file: string): KeysDoc {
   const text = readText(file);
@@ -136,6 +160,7 @@ export function addKeyCommands(cli: Command): void {
     )
     .option('--id <id>', 'key id (default: k<UTC date and time>)')
     .action((o: { file: string; id?: string }) => {
+      refuseTracked(o.file);
       const doc: KeysDoc = existsSync(o.file) ? readKeys(o.file) : { version: 1, keys: [] };
       const id = o.id ?? `k${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
       if (!/^[A-Za-z0-9_-]{1,32}$/.test(id))

@@ -1,6 +1,6 @@
 // The built CLI (bin/edge-router.cjs → dist/cli/index.js, made by `npm run build`), run as a user runs it.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planEntries } from '../lib/kvs';
@@ -324,6 +324,22 @@ const config = readJson<{ regions: Record<string, unknown> }>(EXAMPLE_CONFIG);
 
 describe('token and keys', () => {
   const keys = join(tmp, 'keys.json');
+
+  test('keys new never writes a secret where git would commit it', () => {
+    const tracked = join(ROOT, 'secret-test-edge-router.json');
+    const r = cli('keys', 'new', '--file', tracked);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${tracked}: inside the git work tree ${ROOT} and not ignored`);
+    expect(existsSync(tracked)).toBe(false);
+    // keys*.json is ignored (.gitignore): there it may go
+    const ignored = join(ROOT, 'keys-test-edge-router.json');
+    try {
+      expect(cli('keys', 'new', '--file', ignored).code).toBe(0);
+      expect(existsSync(ignored)).toBe(true);
+    } finally {
+      rmSync(ignored, { force: true });
+    }
+  });
 
   test('keys new makes a private keys object; a second key for rotation', () => {
     expect(cli('keys', 'new', '--file', keys, '--id', 'k1')).toMatchObject({ code: 0 });

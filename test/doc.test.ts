@@ -111,6 +111,34 @@ describe('against s3rver', () => {
     }
   });
 
+  test('publish warns what validate warns (a region the config does not know), then writes', async () => {
+    const file = join(tmp, 'unknown-region.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ ...docWith({}, 1), regions: { ...docWith().regions, 'mars-1': { status: 'up' } } }),
+    );
+    const r = await cli('doc', 'publish', file, '--yes');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      `warning: ${file}: $.regions["mars-1"]: "mars-1" is not in the router config: ignored`,
+    );
+  });
+
+  test('a canary no region in scope can take is refused (--force writes it)', async () => {
+    const config = join(tmp, 'no-canaries.json');
+    const c = readJson<any>(EXAMPLE_CONFIG);
+    for (const r of Object.values<any>(c.regions)) delete r.canaryOrigin;
+    writeFileSync(config, JSON.stringify(c));
+    await s3.put(BUCKET, KEY, JSON.stringify(docWith({}, 9)));
+    const r = await cli('doc', 'canary', '5', '--config', config, '--yes');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no region in the canary has a canaryOrigin in the config');
+    expect(r.stderr).toContain('5% would send no one');
+    expect(await live()).toEqual(docWith({}, 9));
+    expect((await cli('doc', 'canary', '5', '--config', config, '--yes', '--force')).code).toBe(0);
+    expect((await live()).canary).toEqual({ percent: 5 });
+  });
+
   test('get with no document: a clear message, exit 1', async () => {
     const r = await cli('doc', 'get');
     expect(r.code).toBe(1);
