@@ -7,6 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkConfig } from '../cli/load';
 import { useCityData } from '../lib/geoip';
+import { banner } from './banner';
 import { startLocal } from './stack';
 
 const ROOT = join(__dirname, '..');
@@ -44,43 +45,7 @@ async function main(): Promise<void> {
     log,
     runtime,
   });
-  const src = config.healthDoc;
-  const at = `http://localhost:${stack.edge.port}`;
-  console.log(`
-edge-router, local edge (runtime ${runtime}, the bundles in ${relative(process.cwd(), dist)}${
-    runtime === 'cloudfront-functions'
-      ? '; viewer-request in the CloudFront Functions harness, its store fed from S3'
-      : ''
-  })
-  edge         ${at}   viewer = the socket's address, or X-Forwarded-For from loopback
-  status page  ${at}/_router
-  edge logs    ${relative(process.cwd(), log)}   (the function's JSON log lines and EMF metrics)${
-    stack.keysFile
-      ? `\n  signing keys ${relative(process.cwd(), stack.keysFile)}   (a fresh local key: edge-router token / affinity mint --key-file)`
-      : ''
-  }
-  document     s3://${src?.bucket}/${src?.key}${src?.endpoint ? ` at ${src.endpoint}` : ''}, TTL ${src?.ttlSeconds} s
-${stack.backends.map((b) => `  ${b.id.padEnd(12)} http://localhost:${b.port}`).join('\n')}
-
-Try:
-  curl -s -H 'X-Forwarded-For: 1.208.0.1' ${at}/hello                          # a Korean viewer: ap-northeast-2
-  curl -s -H 'X-Forwarded-For: 85.214.0.1' ${at}/hello                         # a German viewer: eu-central-1
-  curl -si -H 'X-Forwarded-For: 10.8.0.5' -H 'x-route-to: staging' ${at}/hello   # QA from the VPN picks staging
-${
-  config.affinity && stack.keysFile
-    ? `  curl -s -X POST -c .local/jar -H 'X-Forwarded-For: 1.208.0.1' ${at}/orders     # a write from Korea sets ${config.affinity.cookie}
-  curl -s -b .local/jar -H 'X-Forwarded-For: 81.2.69.160' ${at}/orders            # the same user in the UK reads from Seoul (${config.affinity.ttlSeconds} s)
-`
-    : ''
-}
-Operate the live document (traffic moves within ${src?.ttlSeconds} s), in another terminal:
-  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER   # the local S3's credentials
-  npx edge-router doc status ap-northeast-2 down --config ${cfg} --yes            # held: the health checker leaves it
-  npx edge-router doc status ap-northeast-2 auto --config ${cfg} --yes            # handed back to the health checker
-  npx edge-router doc dial eu-central-1 30 --for 30m --config ${cfg} --yes        # a hold that ends by itself
-  npx edge-router doc get --config ${cfg}                                         # who holds what, and what the probes see
-
-Ctrl-C stops everything.`);
+  console.log(banner({ stack, config, runtime, dist, log, cfg }));
 
   let stopping = false;
   const stop = async () => {
