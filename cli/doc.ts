@@ -30,6 +30,8 @@ import {
 } from '../shared';
 import { holdWords } from '../shared/health-check';
 import type { KvsEntry } from '../shared/kvs-layout';
+import { keysKeyOf } from '../shared/router';
+import { type KeysDoc, KeysDocSchema } from '../shared/schema';
 import { parseTrafficCsv, simulate, type TrafficMix } from '../shared/simulate';
 import { formatSimulation } from './format';
 import { CliError, loadConfig, loadDoc, parseDuration, problemLines, readText } from './load';
@@ -194,6 +196,41 @@ function location(o: StoreOptions, config: RouterConfig): StoreLocation {
     region: o.region ?? src?.region ?? 'us-east-1',
     endpoint: o.endpoint ?? src?.endpoint,
   };
+}
+
+/**
+ * What the edge reads, read the way the edge reads it: the live document from S3 (healthDoc), and the signing keys
+ * next to it (override.keysKey), for explain --live. No document: null (the edge routes with every region up).
+ */
+export async function readLive(
+  config: RouterConfig,
+  o: { config: string; endpoint?: string },
+): Promise<{ doc: HealthDoc | null; keys?: KeysDoc; where: string }> {
+  const loc = location({ config: o.config, endpoint: o.endpoint }, config);
+  const client = s3Client(loc);
+  try {
+    const stored = await readDoc(client, loc);
+    const doc = stored ? parseLive(loc, stored, config) : null;
+    const keysKey = keysKeyOf(config);
+    let keys: KeysDoc | undefined;
+    if (keysKey) {
+      const k = await readDoc(client, { ...loc, key: keysKey });
+      if (k) {
+        const parsed = KeysDocSchema.safeParse(JSON.parse(k.text));
+        if (!parsed.success) throw new CliError([`s3://${loc.bucket}/${keysKey}: not a valid keys object`]);
+        keys = parsed.data;
+      }
+    }
+    return {
+      doc,
+      keys,
+      where: `s3://${loc.bucket}/${loc.key}`,
+    };
+  } catch (e) {
+    throw describeS3Error(loc, e, o.config);
+  } finally {
+    client.destroy();
+  }
 }
 
 /**
@@ -711,16 +748,25 @@ export function addDocCommands(cli: Command): void {
       'traffic mix, lines "country,weight" (default: data/traffic-mix.csv, population)',
     )
     .option('--at <iso>', 'time for canary schedules (default: now)')
+    .option('--all', 'every country that moves (default: the 10 that move the most traffic)')
     .option('--json', 'print the report as JSON')
     .action(
-      (o: { config: string; from: string; to: string; traffic?: string; at?: string; json?: boolean }) => {
+      (o: {
+        config: string;
+        from: string;
+        to: string;
+        traffic?: string;
+        at?: string;
+        all?: boolean;
+        json?: boolean;
+      }) => {
         const { router, data: config } = loadConfig(o.config);
         const from = loadDoc(o.from, config).data;
         const to = loadDoc(o.to, config).data;
         const at = o.at === undefined ? Date.now() : Date.parse(o.at);
         if (Number.isNaN(at)) throw new CliError([`--at ${JSON.stringify(o.at)}: not an ISO 8601 time`]);
         const report = simulate(router, from, to, loadMix(o.traffic), at);
-        console.log(o.json ? JSON.stringify(report, null, 2) : formatSimulation(report));
+        console.log(o.json ? JSON.stringify(report, null, 2) : formatSimulation(report, { brief: !o.all }));
       },
     );
 }

@@ -141,7 +141,7 @@ export function formatSimulation(r: SimulationReport, opts: { brief?: boolean } 
       );
     }
     if (shown.length < countries.length)
-      lines.push(`    … and ${countries.length - shown.length} more (edge-router simulate lists them all)`);
+      lines.push(`    … and ${countries.length - shown.length} more (simulate --all lists them all)`);
   }
   return lines.join('\n');
 }

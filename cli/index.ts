@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import * as ipaddr from 'ipaddr.js';
 import { countryOf } from '../lib/geoip';
+import { keyRing } from '../lib/keyring';
 import { version } from '../package.json';
 import {
   compileRouter,
@@ -17,7 +18,7 @@ import { bake } from '../shared/bake';
 import type { Baked } from '../shared/baked';
 import { fingerprint } from '../shared/plan';
 import { originOf } from '../shared/router';
-import { addDocCommands } from './doc';
+import { addDocCommands, readLive } from './doc';
 import { formatDecision, formatTable, routingTable } from './format';
 import { addKeyCommands, loadKeyRing, readKeys } from './keys';
 import { addKvsCommands } from './kvs';
@@ -64,6 +65,8 @@ interface ExplainOptions {
   keyFile?: string;
   ipFile?: string;
   method?: string;
+  live?: boolean;
+  endpoint?: string;
   json?: boolean;
 }
 
@@ -158,14 +161,26 @@ export function program(): Command {
     )
     .option('--key-file <file>', 'signing keys, to check an x-route-token header or affinity value')
     .option('--ip-file <file>', 'one viewer IP per line: one line out per IP (JSON lines with --json)')
+    .option('--live', 'read the live document and signing keys from S3 (healthDoc), as the edge does')
+    .option('--endpoint <url>', 'with --live: an S3-compatible endpoint (default: healthDoc.endpoint)')
     .option('--json', 'print the Decision object')
-    .action((o: ExplainOptions) => {
-      if (o.ipFile !== undefined) return explainMany(o);
+    .action(async (o: ExplainOptions) => {
+      if (o.live && o.doc) throw new CliError(['--live and --doc: one or the other']);
+      if (o.ipFile !== undefined) {
+        if (o.live)
+          throw new CliError(['--live with --ip-file: give --doc (edge-router doc get > live.json)']);
+        return explainMany(o);
+      }
       const { facts, notes } = toFacts(o);
       const { router, data: config, warnings } = loadConfig(o.config);
-      const doc = o.doc ? loadDoc(o.doc, config) : undefined;
+      const live = o.live ? await readLive(config, o) : undefined;
+      if (live)
+        notes.push(
+          `read live from ${live.where}${live.doc ? '' : ' (no document there)'}${live.keys ? ', with its signing keys' : ''}`,
+        );
+      const doc = o.doc ? loadDoc(o.doc, config) : live?.doc ? { data: live.doc, warnings: [] } : undefined;
       for (const w of [...warnings, ...(doc?.warnings ?? [])]) console.error(w);
-      const keys = o.keyFile ? loadKeyRing(o.keyFile) : undefined;
+      const keys = o.keyFile ? loadKeyRing(o.keyFile) : live?.keys ? keyRing(live.keys) : undefined;
       if (facts.headers?.['x-route-token'] !== undefined && !keys)
         notes.push('x-route-token not checked: give --key-file');
       const a = router.affinity;
@@ -191,7 +206,10 @@ export function program(): Command {
       const decision: Decision = route(facts, doc?.data ?? null, router, { keys, trace: true });
       // the origin the target resolves to (in CloudFront Functions, the distribution's origin of that id)
       if (o.json) console.log(JSON.stringify({ ...decision, origin: originOf(router, decision) }, null, 2));
-      else console.log(formatDecision(decision, originOf(router, decision), notes, o.doc, router.affinity));
+      else
+        console.log(
+          formatDecision(decision, originOf(router, decision), notes, o.doc ?? live?.where, router.affinity),
+        );
     });
 
   cli

@@ -16,7 +16,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../cli/index';
 import { buildOriginRequest, coldStart, configWith } from './helpers/bundle';
 import { originRequest } from './helpers/fixtures';
-import { docWith, EXAMPLE_CONFIG, ROOT, readJson } from './helpers/load';
+import { NOW, TEST_KEYS, token } from './helpers/keys';
+import { docWith, EXAMPLE_CONFIG, EXAMPLE_DOC, ROOT, readJson } from './helpers/load';
 import { type LocalS3, startS3 } from './helpers/s3';
 
 const BUCKET = 'example-edge-router-health'; // router.config.json's healthDoc
@@ -137,6 +138,49 @@ describe('against s3rver', () => {
     expect(await live()).toEqual(docWith({}, 9));
     expect((await cli('doc', 'canary', '5', '--config', config, '--yes', '--force')).code).toBe(0);
     expect((await live()).canary).toEqual({ percent: 5 });
+  });
+
+  test('explain --live reads the live document and signing keys as the edge does', async () => {
+    await s3.put(BUCKET, KEY, JSON.stringify(docWith({ 'ap-northeast-2': { status: 'down' } }, 12)));
+    await s3.put(BUCKET, 'keys.json', JSON.stringify(TEST_KEYS));
+    const r = await cli(
+      'explain',
+      '--config',
+      'router.config.json',
+      '--live',
+      '--time',
+      new Date(NOW).toISOString(),
+      '--country',
+      'KR',
+      '--header',
+      `x-route-token: ${token('staging')}`,
+      '--header',
+      'x-route-to: staging',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`read live from s3://${BUCKET}/${KEY}, with its signing keys`);
+    expect(r.stdout).toMatch(/doc: +serial 12/);
+    // the token verified with the live keys: the override is honoured
+    expect(r.stdout).toMatch(/target: +environment staging/);
+    const geo = await cli('explain', '--config', 'router.config.json', '--live', '--country', 'KR', '--json');
+    expect(JSON.parse(geo.stdout)).toMatchObject({
+      target: { id: 'us-east-1' },
+      reason: 'failover',
+      serial: 12,
+    });
+    await s3.remove(BUCKET, 'keys.json');
+    const both = await cli(
+      'explain',
+      '--config',
+      'router.config.json',
+      '--live',
+      '--doc',
+      EXAMPLE_DOC,
+      '--country',
+      'KR',
+    );
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('--live and --doc: one or the other');
   });
 
   test('get with no document: a clear message, exit 1', async () => {
@@ -333,6 +377,18 @@ describe('simulate', () => {
       },
     );
     expect(text.stdout).toMatch(/ap-northeast-2 → us-east-1: \d+\.\d\d%/);
+    // a summary by default: the 10 countries that move the most traffic; --all lists every one
+    const moving = Object.keys(report.countries);
+    expect(moving.length).toBeGreaterThan(10);
+    const listed = (out: string) => out.split('\n').filter((l) => /^ {4}[A-Z]{2} .*% of traffic\): /.test(l));
+    expect(listed(text.stdout).map((l) => l.trim().slice(0, 2))).toEqual(moving.slice(0, 10));
+    expect(text.stdout).toContain(`… and ${moving.length - 10} more (simulate --all lists them all)`);
+    const all = spawnSync(
+      process.execPath,
+      [BIN, 'simulate', '--config', EXAMPLE_CONFIG, '--from', from, '--to', to, '--all'],
+      { encoding: 'utf8' },
+    );
+    expect(listed(all.stdout)).toHaveLength(moving.length);
   });
 
   test('a traffic mix of your own; a broken one is named by line', () => {
