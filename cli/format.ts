@@ -1,7 +1,35 @@
 // Human-readable output of the CLI.
+import { styleText } from 'node:util';
 import { COUNTRIES, type Decision, type HealthDoc, pick, plan, type Reason, type Router } from '../shared';
 import type { AffinityTable, ResolvedOrigin } from '../shared/router';
 import { destinationOf, type SimulationReport } from '../shared/simulate';
+
+/**
+ * Colour, on a terminal only: never when the stream is a pipe or a file, nor when NO_COLOR is set (https://no-color.org).
+ * Node 20's styleText colours unconditionally, so the gate is here.
+ */
+export function colours(stream: NodeJS.WriteStream = process.stdout): boolean {
+  const no = process.env.NO_COLOR;
+  return stream.isTTY === true && (no === undefined || no === '');
+}
+
+type Style = Parameters<typeof styleText>[0];
+export const paint = (style: Style, text: string, stream?: NodeJS.WriteStream): string =>
+  colours(stream) ? styleText(style, text) : text;
+
+const REASON_STYLE: Partial<Record<Reason, Style>> = {
+  nearest: 'green',
+  override: 'cyan',
+  network: 'cyan',
+  affinity: 'cyan',
+  canary: 'magenta',
+  failover: 'yellow',
+  'dial-spill': 'yellow',
+  standby: 'yellow',
+  'no-geo': 'yellow',
+  'fail-open': 'red',
+  error: 'red',
+};
 
 export function formatDecision(
   d: Decision,
@@ -11,9 +39,9 @@ export function formatDecision(
   affinity?: AffinityTable,
 ): string {
   const lines = [
-    `target:  ${d.target.kind} ${d.target.id}`,
+    `target:  ${d.target.kind} ${paint('bold', d.target.id)}`,
     `origin:  ${o.protocol}://${o.domainName}:${o.port}${o.path}`,
-    `reason:  ${d.reason}${d.reason === 'error' ? ` (${d.error})` : ''}`,
+    `reason:  ${paint(REASON_STYLE[d.reason] ?? 'reset', d.reason)}${d.reason === 'error' ? ` (${d.error})` : ''}`,
     `doc:     ${d.serial === null ? 'none (every region up)' : `serial ${d.serial}${docFile ? ` (${docFile})` : ''}`}`,
     `viewer:  ${d.authorised ? 'authorised (may see x-route-decision)' : 'public'}`,
     ...(d.override

@@ -19,7 +19,7 @@ import type { Baked } from '../shared/baked';
 import { fingerprint } from '../shared/plan';
 import { originOf } from '../shared/router';
 import { addDocCommands, readLive } from './doc';
-import { formatDecision, formatTable, routingTable } from './format';
+import { formatDecision, formatTable, paint, routingTable } from './format';
 import { addKeyCommands, loadKeyRing, readKeys } from './keys';
 import { addKvsCommands } from './kvs';
 import { CliError, checkConfig, checkDoc, loadConfig, loadDoc, problemLines, readText } from './load';
@@ -326,7 +326,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CliError) {
-      for (const line of e.lines) console.error(`edge-router: ${line}`);
+      for (const line of e.lines) console.error(`${paint('red', 'edge-router:', process.stderr)} ${line}`);
       return 1;
     }
     // a bug, not bad input: still no stack trace unless asked for

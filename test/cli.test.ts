@@ -603,3 +603,36 @@ describe('the command line itself', () => {
     expect(r.stderr).not.toMatch(/NodeVersionSupportWarning|AWS SDK/);
   });
 });
+
+describe('colour: on a terminal only, and never with NO_COLOR', () => {
+  // a real pseudo-terminal, from util-linux's script(1)
+  const onTty = (env: NodeJS.ProcessEnv, ...args: string[]) =>
+    spawnSync(
+      'script',
+      ['-qec', [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env,
+      },
+    ).stdout;
+  const ESC = '\u001b[';
+  const args = ['explain', ...base, '--country', 'KR'];
+
+  test('a terminal gets colour; NO_COLOR and a pipe get none', () => {
+    const env = { ...process.env };
+    delete env.NO_COLOR;
+    const tty = onTty(env, ...args);
+    expect(tty).toContain(`${ESC}32mnearest`);
+    expect(tty).toContain('ap-northeast-2');
+    expect(onTty({ ...env, NO_COLOR: '1' }, ...args)).not.toContain(ESC);
+    expect(cli(...args).stdout).not.toContain(ESC);
+  });
+
+  test('errors on a terminal: the prefix in red, the words unchanged', () => {
+    const env = { ...process.env };
+    delete env.NO_COLOR;
+    const out = onTty(env, 'validate', '--config', 'missing.json');
+    expect(out).toContain(`${ESC}31medge-router:${ESC}39m cannot read missing.json: no such file`);
+  });
+});
