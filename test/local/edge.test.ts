@@ -35,6 +35,16 @@ async function get(path: string, headers: Record<string, string> = {}, init: Req
 const region = async (xff: string, headers: Record<string, string> = {}) =>
   JSON.parse((await get('/hello', { 'x-forwarded-for': xff, ...headers })).text).region as string;
 
+// The bundles' own JSON log lines (their default telemetry writes to console.log, as in Lambda): kept here, not on
+// the test run's output.
+const logged: string[] = [];
+beforeAll(() => {
+  jest.spyOn(console, 'log').mockImplementation((line: unknown) => {
+    logged.push(String(line));
+  });
+});
+afterAll(() => jest.restoreAllMocks());
+
 beforeAll(async () => {
   s3 = await startS3([BUCKET]);
   await s3.put(BUCKET, 'health.json', JSON.stringify(docWith()));

@@ -20,6 +20,16 @@ let edge: Edge;
 let status: Status;
 let browser: Browser;
 
+// The bundles' own JSON log lines (their default telemetry writes to console.log, as in Lambda): kept here, not on
+// the test run's output.
+const logged: string[] = [];
+beforeAll(() => {
+  jest.spyOn(console, 'log').mockImplementation((line: unknown) => {
+    logged.push(String(line));
+  });
+});
+afterAll(() => jest.restoreAllMocks());
+
 beforeAll(async () => {
   s3 = await startS3([BUCKET]);
   await s3.put(BUCKET, 'health.json', JSON.stringify(docWith({}, 3)));
