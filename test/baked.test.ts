@@ -1,20 +1,11 @@
-// tablesOf(bake(router)) picks exactly as the router does: the tables the CloudFront Functions file carries
-// (shared/bake.ts, shared/baked.ts), completed the way functions/viewer-request/handler.ts completes them for a
-// request (place first, read the viewer's walk as the store holds it, withNetworks from that walk, pick with `at`),
-// against pick(plan(router, doc), facts) over the router's own tables. For router.config.json and the 12-region
-// config, on random documents and requests.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { asStore, planEntries } from '../lib/kvs';
 import {
   COUNTRIES,
-  compileRouter,
   type Decision,
   type Facts,
   type HealthDoc,
   needsKeys,
-  parseRouterConfig,
   pick,
   place,
   plan,
@@ -28,18 +19,9 @@ import { readParts, walkKey } from '../shared/kvs-layout';
 import type { Walk } from '../shared/walk';
 import { COUNTRY_CODES, docArb, factsArb, healthArb } from './helpers/arbitraries';
 import { affinity, NOW, TEST_RING, token } from './helpers/keys';
+import { BOTH_CONFIGS, routerOf } from './helpers/load';
 
-const ROOT = join(__dirname, '..');
-const CONFIGS: [string, string][] = [
-  ['router.config.json', join(ROOT, 'router.config.json')],
-  ['twelve-regions.config.json', join(ROOT, 'test', 'configs', 'twelve-regions.config.json')],
-];
-
-function routerOf(file: string): Router {
-  const parsed = parseRouterConfig(JSON.parse(readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new Error(`${file}: ${JSON.stringify(parsed.errors)}`);
-  return compileRouter(parsed.data);
-}
+const CONFIGS = BOTH_CONFIGS;
 
 /** The baked tables as the build writes them into the function: JSON (esbuild.config.mjs), then tablesOf. */
 function bakedTable(router: Router): RouteTable {

@@ -1,6 +1,6 @@
 // The operator's doc commands against a real S3 API (s3rver, in-process), and what no local server can do
 // (conditional-write conflicts, object versions) through aws-sdk-client-mock.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { originRequest } from './helpers/fixtures';
 import { NOW, TEST_KEYS, token } from './helpers/keys';
 import { docWith, EXAMPLE_CONFIG, EXAMPLE_DOC, ROOT, readJson } from './helpers/load';
 import { type LocalS3, startS3 } from './helpers/s3';
+import { type Ran, run } from './helpers/spawn';
 
 const BUCKET = 'example-edge-router-health'; // router.config.json's healthDoc
 const KEY = 'health.json';
@@ -30,23 +31,8 @@ let s3: LocalS3;
  * The built CLI as a child process. Asynchronous, because s3rver answers from this process's event loop; jest gives
  * each file its own process.env: it is passed on, with the S3 credentials of test/setup-env.ts.
  */
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--endpoint', s3.endpoint], {
-      cwd: ROOT,
-      env: process.env,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.stdin.end();
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(...args: string[]): Promise<Ran> {
+  return run(process.execPath, [BIN, ...args, '--endpoint', s3.endpoint]);
 }
 const live = async () => {
   const r = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: KEY }));
@@ -547,7 +533,7 @@ test('the README example config names this bucket', () => {
 
 describe('AWS errors, each with the next step', () => {
   /** The built CLI against an endpoint of the test's choosing, with the environment given. */
-  function run(env: NodeJS.ProcessEnv, ...args: string[]) {
+  function docGet(env: NodeJS.ProcessEnv, ...args: string[]) {
     const r = spawnSync(process.execPath, [BIN, 'doc', 'get', ...args], { cwd: ROOT, encoding: 'utf8', env });
     return { code: r.status, stderr: r.stderr };
   }
@@ -562,7 +548,7 @@ describe('AWS errors, each with the next step', () => {
     delete env.AWS_ACCESS_KEY_ID;
     delete env.AWS_SECRET_ACCESS_KEY;
     delete env.AWS_PROFILE;
-    const r = run(env, '--config', local, '--endpoint', 'http://localhost:9');
+    const r = docGet(env, '--config', local, '--endpoint', 'http://localhost:9');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
     expect(r.stderr).toContain(
@@ -572,7 +558,7 @@ describe('AWS errors, each with the next step', () => {
   });
 
   test('a refused connection: the endpoint, and whether the local stack runs', () => {
-    const r = run(process.env, '--config', local, '--endpoint', 'http://127.0.0.1:9');
+    const r = docGet(process.env, '--config', local, '--endpoint', 'http://127.0.0.1:9');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       'nothing answers at http://127.0.0.1:9: is the local stack running (npm start)?',
@@ -593,21 +579,15 @@ describe('AWS errors, each with the next step', () => {
     await new Promise<void>((r) => hung.listen(0, '127.0.0.1', () => r()));
     const port = (hung.address() as import('node:net').AddressInfo).port;
     try {
-      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(
-          process.execPath,
-          [BIN, 'doc', 'get', '--config', local, '--endpoint', `http://127.0.0.1:${port}`],
-          {
-            cwd: ROOT,
-            env: process.env,
-          },
-        );
-        let stderr = '';
-        child.stderr.on('data', (d) => {
-          stderr += d;
-        });
-        child.on('close', (code) => resolve({ code, stderr }));
-      });
+      const r = await run(process.execPath, [
+        BIN,
+        'doc',
+        'get',
+        '--config',
+        local,
+        '--endpoint',
+        `http://127.0.0.1:${port}`,
+      ]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`no answer from http://127.0.0.1:${port} in time`);
     } finally {

@@ -1,38 +1,21 @@
-// plan(router, doc): the walks it resolves, for the example config (router.config.json) and the 12-region config.
-// With no document every walk is the baked default fallbackWalk(table, r) (what CloudFront Functions route on
-// without a usable store value); with one, the steps follow health, roles and dials as shared/plan.ts says.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import {
-  compileRouter,
   fallbackWalk,
   fingerprint,
   fnv1a32,
   type HealthDoc,
   type Plan,
-  parseRouterConfig,
   pick,
   plan,
   type RegionHealth,
-  type Router,
   route,
   type Walk,
 } from '../shared';
 import { KEEP_ALL } from '../shared/walk';
 import { factsArb, healthArb } from './helpers/arbitraries';
+import { BOTH_CONFIGS, routerOf } from './helpers/load';
 
-const ROOT = join(__dirname, '..');
-const CONFIGS: [string, string][] = [
-  ['router.config.json', join(ROOT, 'router.config.json')],
-  ['twelve-regions.config.json', join(ROOT, 'test', 'configs', 'twelve-regions.config.json')],
-];
-
-function routerOf(file: string): Router {
-  const parsed = parseRouterConfig(JSON.parse(readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new Error(`${file}: ${JSON.stringify(parsed.errors)}`);
-  return compileRouter(parsed.data);
-}
+const CONFIGS = BOTH_CONFIGS;
 
 function docOf(
   regions: Record<string, RegionHealth>,

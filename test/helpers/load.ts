@@ -28,6 +28,19 @@ export function exampleConfig(change?: (c: RouterConfig) => void): RouterConfig 
   return parsed.data;
 }
 
+/** A config file compiled, as the build compiles it. */
+export function routerOf(file: string): Router {
+  const parsed = parseRouterConfig(readJson(file));
+  if (!parsed.success) throw new Error(`${file}: ${JSON.stringify(parsed.errors)}`);
+  return compileRouter(parsed.data);
+}
+
+/** The two configs the core is held to: the one `npm run build` bakes, and the 12-region test config. */
+export const BOTH_CONFIGS: [string, string][] = [
+  ['router.config.json', join(ROOT, 'router.config.json')],
+  ['twelve-regions.config.json', TWELVE_CONFIG],
+];
+
 export function exampleRouter(change?: (c: RouterConfig) => void): Router {
   return compileRouter(exampleConfig(change));
 }

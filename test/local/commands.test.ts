@@ -3,7 +3,6 @@
 // of the banner's "Try" and "Operate" lists, and of the README's Quickstart, "Operating the document" and "The
 // local edge" blocks, runs in a shell from the repository root, as a user would paste it. Each must exit 0, and where
 // its comment names a target (`# Korea: ap-northeast-2`), print it.
-import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -11,6 +10,7 @@ import { checkConfig } from '../../cli/load';
 import { banner } from '../../local/banner';
 import { type LocalStack, startLocal } from '../../local/stack';
 import { ROOT } from '../helpers/load';
+import { run as spawnRun } from '../helpers/spawn';
 
 const CONFIG = join(ROOT, 'examples', 'local.config.json');
 const checked = checkConfig(CONFIG);
@@ -61,28 +61,14 @@ function readmeBlock(heading: string): string[] {
   return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1].split('\n'));
 }
 
-/** One line in bash, asynchronously (the stack answers from this process): its output, and the environment after. */
-function sh(line: string, env: NodeJS.ProcessEnv): Promise<{ code: number; output: string; after: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', `${line}\nstatus=$?; echo "::env::"; env; exit $status`], {
-      cwd: ROOT,
-      env,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const [output, after] = stdout.split('::env::\n');
-      resolve({ code: code ?? -1, output: `${output ?? ''}${stderr}`, after: after ?? '' });
-    });
-  });
+/** One line in bash (asynchronously: the stack answers from this process): its output, and the environment after. */
+async function sh(
+  line: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; output: string; after: string }> {
+  const r = await spawnRun('bash', ['-c', `${line}\nstatus=$?; echo "::env::"; env; exit $status`], { env });
+  const [output, after] = r.stdout.split('::env::\n');
+  return { code: r.code ?? -1, output: `${output ?? ''}${r.stderr}`, after: after ?? '' };
 }
 
 /** Runs the lines one after the other, as in one terminal (what an export sets stays set); each line's result. */

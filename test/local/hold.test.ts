@@ -2,12 +2,12 @@
 // in-process health checker probing every second): `edge-router doc status R down` moves every viewer of R while R's
 // backend is healthy, the checker (which sees it healthy) leaves it down, and `doc status R auto` hands it back, after
 // which the checker brings R up again. Waits only poll; the timings asserted are the README's and the banner's.
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type LocalStack, localConfigOnFreePorts, startLocal } from '../../local/stack';
 import { ROOT } from '../helpers/load';
+import { run } from '../helpers/spawn';
 
 const BIN = join(ROOT, 'bin', 'edge-router.cjs');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -35,23 +35,7 @@ afterAll(async () => {
 });
 
 /** The built CLI, as an operator runs it (asynchronous: s3rver answers from this process). */
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--config', configFile], {
-      cwd: ROOT,
-      env: process.env,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => run(process.execPath, [BIN, ...args, '--config', configFile]);
 
 /** Where 20 Korean viewers (one request each, distinct IPs in Korea's range) are served. */
 async function korea(): Promise<string[]> {
