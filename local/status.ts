@@ -52,7 +52,7 @@ export interface Status {
 }
 
 const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>edge-router · local edge</title>
+<html lang="en"><head><meta charset="utf-8"><title>edge-router · local edge</title><link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222}h1{font-size:1.3rem;margin:0 0 .5rem}

@@ -97,6 +97,25 @@ test('the page shows the document and the map, and follows a document change', a
   );
 }, 60_000);
 
+test("the page's own requests are not counted as decisions (no /favicon.ico either)", async () => {
+  const state = async () =>
+    ((await (await fetch(`http://127.0.0.1:${edge.port}/_router/state.json`)).json()) as { total: number })
+      .total;
+  const before = await state();
+  const page = await browser.newPage();
+  const asked: string[] = [];
+  page.on('request', (r) => {
+    asked.push(new URL(r.url()).pathname);
+  });
+  await page.goto(`http://127.0.0.1:${edge.port}/_router`);
+  await page.waitForSelector('#serial');
+  await page.waitForTimeout(1500); // a poll of state.json or two
+  await page.close();
+  expect(asked).not.toContain('/favicon.ico');
+  expect(asked.every((p) => p.startsWith('/_router'))).toBe(true);
+  expect(await state()).toBe(before);
+}, 30_000);
+
 test('the counters and the latest decisions count the routed requests', async () => {
   // the example origins do not resolve here: the edge answers 502, and the decision is still counted
   await fetch(`http://127.0.0.1:${edge.port}/hello`, { headers: { 'x-forwarded-for': '8.8.8.8' } });
