@@ -100,7 +100,10 @@ function render(state: State): void {
           '',
         )}</table><p>Canary: ${d.canary ? `${d.canary.percent}%${d.canary.regions ? ` of ${esc(d.canary.regions.join(', '))}` : ''}` : 'none'}</p>`
     : `<p>No document${state.docError ? `: ${esc(state.docError)}` : ''} (every region up)</p>`;
-  $('legend').innerHTML = state.regions
+  // the legend names only the targets the map shows traffic going to
+  const shown = new Set(Object.values(state.map));
+  $('legend').innerHTML = [...state.regions, ...state.environments]
+    .filter((r) => shown.has(r))
     .map((r) => `<span style="background:${colorOf(state, r)}"></span>${esc(r)}`)
     .join('');
   for (const p of Array.from(svg.querySelectorAll('path'))) {

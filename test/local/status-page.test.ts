@@ -70,6 +70,7 @@ test('the page shows the document and the map, and follows a document change', a
   await expect(page.locator('path[data-id="276"]').getAttribute('data-target')).resolves.toBe('eu-central-1');
   expect(await page.locator('#map path').count()).toBeGreaterThan(150);
   const seoulColour = await korea.getAttribute('fill');
+  expect(await page.textContent('#legend')).toContain('ap-northeast-2');
 
   await s3.put(BUCKET, 'health.json', JSON.stringify(docWith({ 'ap-northeast-2': { status: 'down' } }, 4)));
   await page.waitForFunction(() => document.querySelector('#serial')?.textContent === '4', undefined, {
@@ -81,6 +82,15 @@ test('the page shows the document and the map, and follows a document change', a
     { timeout: 5_000 },
   );
   expect(await korea.getAttribute('fill')).not.toBe(seoulColour);
+  // the legend lists only the targets that receive traffic: Seoul, down, receives none
+  await page.waitForFunction(
+    () => !document.querySelector('#legend')?.textContent?.includes('ap-northeast-2'),
+    undefined,
+    {
+      timeout: 5_000,
+    },
+  );
+  expect(await page.textContent('#legend')).toContain('us-east-1');
   expect(await page.textContent('tr[data-region="ap-northeast-2"] td:nth-child(2)')).toBe('down');
   expect(await page.locator('tr[data-region="ap-northeast-2"] .hold').count()).toBe(0);
 
