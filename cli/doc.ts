@@ -31,9 +31,10 @@ import {
 import { holdWords } from '../shared/health-check';
 import type { KvsEntry } from '../shared/kvs-layout';
 import { keysKeyOf } from '../shared/router';
-import { type KeysDoc, KeysDocSchema } from '../shared/schema';
+import type { KeysDoc } from '../shared/schema';
 import { parseTrafficCsv, simulate, type TrafficMix } from '../shared/simulate';
 import { formatSimulation } from './format';
+import { parseKeys } from './keys';
 import { CliError, loadConfig, loadDoc, parseDuration, problemLines, readText } from './load';
 
 interface StoreOptions {
@@ -215,11 +216,7 @@ export async function readLive(
     let keys: KeysDoc | undefined;
     if (keysKey) {
       const k = await readDoc(client, { ...loc, key: keysKey });
-      if (k) {
-        const parsed = KeysDocSchema.safeParse(JSON.parse(k.text));
-        if (!parsed.success) throw new CliError([`s3://${loc.bucket}/${keysKey}: not a valid keys object`]);
-        keys = parsed.data;
-      }
+      if (k) keys = parseKeys(k.text, `s3://${loc.bucket}/${keysKey}`);
     }
     return {
       doc,

@@ -35,11 +35,15 @@ function refuseTracked(file: string): void {
 }
 
 export function readKeys(file: string): KeysDoc {
-  const text = readText(file);
+  return parseKeys(readText(file), file);
+}
+
+/** A keys object's text, checked; what is wrong is named by `where` (a file, an S3 URL) and JSON path. */
+export function parseKeys(text: string, where: string): KeysDoc {
   const json = parseJsonText(text);
-  if (!json.success) throw new CliError(problemLines(file, json.errors));
+  if (!json.success) throw new CliError(problemLines(where, json.errors));
   const r = KeysDocSchema.safeParse(json.data);
-  if (!r.success) throw new CliError(problemLines(file, problemsOf(r.error)));
+  if (!r.success) throw new CliError(problemLines(where, problemsOf(r.error)));
   return r.data;
 }
 
