@@ -5,17 +5,23 @@ import type { AffinityTable, ResolvedOrigin } from '../shared/router';
 import { destinationOf, type SimulationReport } from '../shared/simulate';
 
 /**
- * Colour, on a terminal only: never when the stream is a pipe or a file, nor when NO_COLOR is set (https://no-color.org).
- * Node 20's styleText colours unconditionally, so the gate is here.
+ * Colour, on a terminal only: never when the stream is a pipe or a file, nor when NO_COLOR is set (https://no-color.org),
+ * nor when the terminal cannot show it (TERM unset or dumb: the stream's own hasColors()).
+ * The gate is here, for the stream written to; styleText's own check looks at stdout only and differs between Node releases.
  */
 export function colours(stream: NodeJS.WriteStream = process.stdout): boolean {
   const no = process.env.NO_COLOR;
-  return stream.isTTY === true && (no === undefined || no === '');
+  return (
+    stream.isTTY === true &&
+    (no === undefined || no === '') &&
+    typeof stream.hasColors === 'function' &&
+    stream.hasColors()
+  );
 }
 
 type Style = Parameters<typeof styleText>[0];
 export const paint = (style: Style, text: string, stream?: NodeJS.WriteStream): string =>
-  colours(stream) ? styleText(style, text) : text;
+  colours(stream) ? styleText(style, text, { validateStream: false }) : text;
 
 const REASON_STYLE: Partial<Record<Reason, Style>> = {
   nearest: 'green',

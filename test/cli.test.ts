@@ -619,20 +619,26 @@ describe('colour: on a terminal only, and never with NO_COLOR', () => {
   const ESC = '\u001b[';
   const args = ['explain', ...base, '--country', 'KR'];
 
-  test('a terminal gets colour; NO_COLOR and a pipe get none', () => {
-    const env = { ...process.env };
+  // a terminal that shows colour; CI machines may have no TERM at all
+  const terminal = () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
     delete env.NO_COLOR;
+    delete env.FORCE_COLOR;
+    return env;
+  };
+
+  test('a terminal gets colour; NO_COLOR, a dumb terminal and a pipe get none', () => {
+    const env = terminal();
     const tty = onTty(env, ...args);
     expect(tty).toContain(`${ESC}32mnearest`);
     expect(tty).toContain('ap-northeast-2');
     expect(onTty({ ...env, NO_COLOR: '1' }, ...args)).not.toContain(ESC);
+    expect(onTty({ ...env, TERM: 'dumb' }, ...args)).not.toContain(ESC);
     expect(cli(...args).stdout).not.toContain(ESC);
   });
 
   test('errors on a terminal: the prefix in red, the words unchanged', () => {
-    const env = { ...process.env };
-    delete env.NO_COLOR;
-    const out = onTty(env, 'validate', '--config', 'missing.json');
+    const out = onTty(terminal(), 'validate', '--config', 'missing.json');
     expect(out).toContain(`${ESC}31medge-router:${ESC}39m cannot read missing.json: no such file`);
   });
 });
