@@ -1,8 +1,8 @@
 // Human-readable output of the CLI.
 import { styleText } from 'node:util';
-import { COUNTRIES, type Decision, type HealthDoc, pick, plan, type Reason, type Router } from '../shared';
+import { COUNTRIES, type Decision, type Reason } from '../shared';
 import type { AffinityTable, ResolvedOrigin } from '../shared/router';
-import { destinationOf, type SimulationReport } from '../shared/simulate';
+import type { SimulationReport, TableRow } from '../shared/simulate';
 
 /**
  * Colour, on a terminal only: never when the stream is a pipe or a file, nor when NO_COLOR is set (https://no-color.org),
@@ -78,55 +78,6 @@ export function formatDecision(
     ...d.trace.map((t, i) => `  ${i + 1}. ${t}`),
   ];
   return lines.join('\n');
-}
-
-export interface TableRow {
-  readonly target: string;
-  readonly reason: Reason;
-  /**
-   * percent of viewers per destination ("eu-central-1", "ap-northeast-2 (canary)"), present when dials or a
-   * canary split the country's viewers
-   */
-  readonly split?: Readonly<Record<string, number>>;
-}
-
-/** Viewer keys sampled per country when dials or a canary split traffic (0.1 % resolution). */
-const SAMPLES = 1000;
-
-/** For every country CloudFront can send, where its viewers go and why, at time `now`. */
-export function routingTable(router: Router, doc: HealthDoc | null, now: number): Record<string, TableRow> {
-  const splits =
-    doc !== null &&
-    (Object.values(doc.regions).some((h) => h.dial !== undefined && h.dial < 100) ||
-      doc.canary !== undefined);
-  const table: Record<string, TableRow> = {};
-  const p = plan(router, doc);
-  for (const iso of [...COUNTRIES.keys()].sort()) {
-    if (!splits) {
-      const d = pick(p, { country: iso, now });
-      table[iso] = { target: d.target.id, reason: d.reason };
-      continue;
-    }
-    // dials and canaries split a country's viewers by key: sample keys, report the majority and the split
-    const counts = new Map<string, { n: number; target: string; reason: Reason }>();
-    for (let i = 0; i < SAMPLES; i++) {
-      const d = pick(p, { country: iso, ip: `sample-${i}`, now });
-      const label = destinationOf(d);
-      const c = counts.get(label);
-      counts.set(label, { n: (c?.n ?? 0) + 1, target: d.target.id, reason: c?.reason ?? d.reason });
-    }
-    const ranked = [...counts].sort((a, b) => b[1].n - a[1].n);
-    const { target, reason } = ranked[0][1];
-    table[iso] =
-      ranked.length === 1
-        ? { target, reason }
-        : {
-            target,
-            reason,
-            split: Object.fromEntries(ranked.map(([label, c]) => [label, (c.n * 100) / SAMPLES])),
-          };
-  }
-  return table;
 }
 
 export function formatTable(table: Record<string, TableRow>): string {

@@ -21,6 +21,15 @@ export function decisionHeader(d: Decision): string {
   return `target=${d.target.id}; reason=${d.reason}; doc=${d.serial === null ? 'none' : d.serial}; stale=${d.stale ? 1 : 0}`;
 }
 
+/** A decision header read back (the local edge's status page): what the edge chose, with which document. */
+export function parseDecisionHeader(
+  value: string | undefined,
+): { target: string; reason: string; serial: number | null; stale: boolean } | undefined {
+  const m = /^target=([^;]*); reason=([^;]*); doc=(none|\d+); stale=([01])$/.exec(value ?? '');
+  if (!m) return undefined;
+  return { target: m[1], reason: m[2], serial: m[3] === 'none' ? null : Number(m[3]), stale: m[4] === '1' };
+}
+
 /** The target id of a decision header, or undefined. */
 export function decisionTarget(value: string): string | undefined {
   return /^target=([a-z][a-z0-9-]{0,62});/.exec(value)?.[1];

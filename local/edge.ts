@@ -19,9 +19,11 @@ import type {
   CloudFrontResponse,
   CloudFrontResponseEvent,
 } from 'aws-lambda';
+import { toFacts } from '../functions/origin-request/handler';
+import { DECISION_HEADER, parseDecisionHeader } from '../functions/route-headers';
 import type { CffResponse } from '../functions/viewer-response/handler';
 import { locate } from '../lib/geoip';
-import type { RouterConfig } from '../shared';
+import type { Facts, RouterConfig } from '../shared';
 import { distributionOrigins } from '../shared/router';
 import type { CffHarness } from './cff-runtime';
 
@@ -66,6 +68,11 @@ export interface RoutedRequest {
   readonly target: string;
   readonly reason: string;
   readonly status: number;
+  /** the document the edge routed with (x-route-decision): its serial, null for none; older than maxStaleSeconds */
+  readonly serial?: number | null;
+  readonly stale?: boolean;
+  /** what the edge knew of the viewer, as the origin-request function reads it: to replay the decision with a trace */
+  readonly facts?: Facts;
 }
 
 /** Where a routed request goes, whichever runtime routed it. */
@@ -80,6 +87,10 @@ interface Routed {
   readonly headers: OutgoingHttpHeaders;
   readonly target: string;
   readonly reason: string;
+  /** the x-route-decision header the function set */
+  readonly decision?: string;
+  /** what the edge knew of the viewer */
+  readonly facts: Facts;
   /** the response headers on their way to the viewer (Lambda@Edge: the origin-response function) */
   response(
     status: number,
@@ -330,6 +341,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   /** Routes a request with the Lambda@Edge bundle: where to send it, and a hook for the response headers. */
   async function lambdaEdge(req: IncomingMessage, viewerIp: string, viewer: Viewer): Promise<Routed> {
     const event = originRequestEvent(req, opts.config, viewerIp, viewer);
+    // before the function runs: it removes our headers and cookies from the request
+    const facts = toFacts(structuredClone(event.Records[0].cf.request), Date.now());
     const routed = await opts.originRequest?.(event);
     const o = routed?.origin?.custom;
     if (!routed || !o) throw new Error('the origin-request function returned no custom origin');
@@ -341,6 +354,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       headers: flatten(routed.headers),
       target: routed.headers['x-route-region']?.[0]?.value ?? '',
       reason: routed.headers['x-route-reason']?.[0]?.value ?? '',
+      decision: routed.headers[DECISION_HEADER]?.[0]?.value,
+      facts,
       async response(status, message, headers) {
         if (!opts.originResponse) return { status, headers };
         const out = await opts.originResponse({
@@ -420,6 +435,12 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       headers,
       target: r.returned.headers['x-route-region']?.value ?? '',
       reason: r.returned.headers['x-route-reason']?.value ?? '',
+      decision: r.returned.headers[DECISION_HEADER]?.value,
+      // the viewer as the origin-request function would read it (the same core decides in both runtimes)
+      facts: toFacts(
+        originRequestEvent(req, opts.config, viewerIp, viewer).Records[0].cf.request,
+        Date.now(),
+      ),
       async response(status, message, h) {
         // CloudFront runs no viewer-response function when the origin answered 400 or above. Its event's request is
         // the one the viewer sent, as AWS documents it, not the one the viewer-request function changed.
@@ -446,6 +467,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     const routed = opts.viewerRequest
       ? await cloudFrontFunctions(req, viewerIp, viewer)
       : await lambdaEdge(req, viewerIp, viewer);
+    const said = parseDecisionHeader(routed.decision);
     const seen = (status: number, target = routed.target) =>
       decided({
         at: Date.now(),
@@ -456,6 +478,9 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
         target,
         reason: routed.reason,
         status,
+        serial: said?.serial,
+        stale: said?.stale,
+        facts: routed.facts,
       });
     // CloudFront fails over only requests without a body to send again
     const idempotent = ['GET', 'HEAD', 'OPTIONS'].includes(routed.method);

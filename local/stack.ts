@@ -174,7 +174,11 @@ export async function startLocal(opts: {
   for (const [id, t] of [...Object.entries(config.regions), ...Object.entries(config.environments ?? {})]) {
     if (t.origin.domainName === 'localhost') backends.push(await startBackend(id, t.origin.port ?? 80));
   }
-  const status = createStatus(config);
+  // the store is fed from the page's own read of S3 (below); the page shows its serial beside S3's
+  const status = createStatus(
+    config,
+    opts.runtime === 'cloudfront-functions' ? { store: () => viewerRequest?.store() ?? {} } : {},
+  );
   // The built bundle's own parts, with its logs and metrics (one JSON line each, as CloudWatch would get them) in a
   // file rather than on the terminal.
   const log = createWriteStream(opts.log, { flags: 'a' });

@@ -1,28 +1,55 @@
 // The local edge's status page, http://localhost:8080/_router: the live document (serial, age, per-region status,
-// dial, role, canary), counters of decisions by target and reason since start, the latest decisions, and a world
-// map of which country goes where under the current document. The page (local/status-page/) polls
-// /_router/state.json; its script is bundled on first request (d3-geo, topojson-client and world-atlas's
-// Natural Earth country shapes).
+// dial, role, canary, holds), the serial the edge routes with beside S3's (and the store's, for CloudFront
+// Functions), counters of decisions by target and reason since start, the latest decisions with their trace, and a
+// world map of which country goes where under the current document, split countries marked (the computation of
+// `edge-router table`). The page (local/status-page/) polls /_router/state.json (`?target=&reason=` filter the
+// latest decisions); its script is bundled on first request (d3-geo, topojson-client and world-atlas's Natural Earth
+// country shapes).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import { alpha2ToNumeric } from 'i18n-iso-countries';
+import { parseKeys } from '../cli/keys';
 import { s3Client } from '../lib/doc-store';
+import { keyRing } from '../lib/keyring';
 import { probeSummary, readObservations } from '../lib/prober';
 import {
-  COUNTRIES,
   compileRouter,
   type HealthDoc,
+  type KeyRing,
+  type KeysDoc,
+  type Plan,
   parseHealthDocText,
   pick,
   plan,
   type RouterConfig,
 } from '../shared';
 import { holdOf, holdWords, type VantageObservations, votesOf } from '../shared/health-check';
+import { KVS_PLAN_PREFIX, tagOf } from '../shared/kvs-layout';
+import { keysKeyOf } from '../shared/router';
+import { routingTable, type TableRow } from '../shared/simulate';
 import type { RoutedRequest } from './edge';
 
+/** decisions shown, and kept to filter from */
 const LATEST = 30;
+const KEPT = 500;
+
+export interface StatusOptions {
+  /** CloudFront Functions: the KeyValueStore the viewer-request function reads (its serial is shown beside S3's) */
+  readonly store?: () => Record<string, string>;
+}
+
+/** The serials of the plan's walks in a store (several while a write propagates), lowest first. */
+export function storeSerials(store: Record<string, string>): number[] {
+  const serials = new Set<number>();
+  for (const [key, value] of Object.entries(store)) {
+    if (!key.startsWith(KVS_PLAN_PREFIX) || key.slice(KVS_PLAN_PREFIX.length).includes('/')) continue;
+    const serial = Number.parseInt(tagOf(value) ?? '', 10);
+    if (Number.isSafeInteger(serial)) serials.add(serial);
+  }
+  return [...serials].sort((a, b) => a - b);
+}
 
 export interface StatusState {
   doc: HealthDoc | null;
@@ -37,6 +64,8 @@ export interface StatusState {
   probes?: Record<string, string>;
   /** what the vantages wrote last (for the probes' verdict on a held status) */
   observations?: VantageObservations[];
+  /** the signing keys, as read next to the document: to replay a decision that needed them */
+  keys?: { doc: KeysDoc; ring: KeyRing };
 }
 
 export interface Status {
@@ -59,18 +88,23 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222}h1{font-size:1.
 h2{font-size:1rem;margin:1.2rem 0 .4rem}table{border-collapse:collapse}td,th{padding:.15rem .6rem;text-align:left;border-bottom:1px solid #ddd}
 .down{color:#b00;font-weight:600}.up{color:#070}#map{width:100%;max-width:960px;height:auto;background:#eef3f7}
 .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem;vertical-align:middle}
-.cols{display:flex;gap:2rem;flex-wrap:wrap}
+.cols{display:flex;gap:2rem;flex-wrap:wrap}.warn{color:#8a5300;background:#fff4d6;padding:.3rem .5rem}
+#map path.split{stroke:#111;stroke-width:1.2;stroke-dasharray:3 2}
+.legend .split-key{background:#fff;border:1.5px dashed #111;box-sizing:border-box}
+.trace{margin:0;padding-left:1.2rem;font:12px/1.3 ui-monospace,monospace}summary{cursor:pointer}
 </style></head><body>
 <h1>edge-router · local edge</h1>
 <div id="doc">loading…</div>
 <h2>Where each country goes now</h2><div class="legend" id="legend"></div><svg id="map" viewBox="0 0 960 500"></svg>
 <div class="cols"><div><h2>Decisions by target</h2><table id="targets"></table></div>
 <div><h2>Decisions by reason</h2><table id="reasons"></table></div></div>
-<h2>Latest decisions</h2><table id="latest"></table>
+<h2>Latest decisions</h2>
+<p><label>target <select id="filter-target"></select></label> <label>reason <select id="filter-reason"></select></label></p>
+<table id="latest"></table>
 <script src="/_router/app.js"></script>
 </body></html>`;
 
-export function createStatus(config: RouterConfig): Status {
+export function createStatus(config: RouterConfig, opts: StatusOptions = {}): Status {
   const router = compileRouter(config);
   const src = config.healthDoc;
   const state: StatusState = {
@@ -82,22 +116,56 @@ export function createStatus(config: RouterConfig): Status {
     byReason: {},
     latest: [],
   };
-  // the map under the current document: routed by country alone, as a viewer with only CloudFront-Viewer-Country
-  let map: Record<string, string> = {};
-  let mappedSerial: number | null | undefined;
+  // The map under the current document, by ISO numeric code (the shapes' ids): each country's viewers routed by
+  // country alone, as with only CloudFront-Viewer-Country; under a dial or canary, the majority and the split.
+  let map: Record<string, TableRow> = {};
+  let mapped: { doc: HealthDoc | null; at: number } | undefined;
   const remap = () => {
-    const serial = state.doc?.serial ?? null;
-    if (serial === mappedSerial) return;
+    const now = Date.now();
+    // a canary's schedule moves with time: drawn again every 10 s, and at once for a new document
+    if (mapped && mapped.doc === state.doc && now - mapped.at < 10_000) return;
     map = {};
-    const p = plan(router, state.doc);
-    for (const cc of COUNTRIES.keys()) {
+    for (const [cc, row] of Object.entries(routingTable(router, state.doc, now))) {
       const numeric = alpha2ToNumeric(cc);
-      if (numeric) map[numeric] = pick(p, { country: cc, now: Date.now() }).target.id;
+      if (numeric) map[numeric] = row;
     }
-    mappedSerial = serial;
+    mapped = { doc: state.doc, at: now };
+  };
+
+  // a decision replayed with its trace: the same pick, on what the edge knew of the viewer and the document it used
+  let replayPlan: { doc: HealthDoc | null; plan: Plan } | undefined;
+  const planFor = (doc: HealthDoc | null) => {
+    if (replayPlan?.doc !== doc) replayPlan = { doc, plan: plan(router, doc) };
+    return replayPlan.plan;
+  };
+  const traces = new WeakMap<RoutedRequest, string[]>();
+  const traceOf = (r: RoutedRequest): string[] => {
+    const known = traces.get(r);
+    if (known) return known;
+    let out: string[];
+    if (!r.facts || r.serial === undefined) out = ['(no trace: the edge said nothing of its document)'];
+    else if (r.serial !== null && r.serial !== state.doc?.serial)
+      out = [
+        `(no trace: the edge routed with serial ${r.serial}; the page has ${state.doc?.serial ?? 'none'})`,
+      ];
+    else {
+      const d = pick(planFor(r.serial === null ? null : state.doc), r.facts, {
+        stale: r.stale,
+        keys: state.keys?.ring,
+        trace: true,
+      });
+      out = [...(d.plan ?? []).map((l) => `plan: ${l}`), ...d.trace];
+      if (d.target.id !== r.target && d.reason !== 'failover')
+        out.unshift(
+          `(replayed: chose ${d.target.id} (${d.reason}); the edge chose ${r.target} (${r.reason}))`,
+        );
+    }
+    traces.set(r, out);
+    return out;
   };
 
   const client = src ? s3Client(src) : undefined;
+  const keysKey = keysKeyOf(config);
   const poll = async () => {
     if (!client || !src) return;
     try {
@@ -108,6 +176,12 @@ export function createStatus(config: RouterConfig): Status {
         state.docError = undefined;
       } else state.docError = parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ');
       state.fetchedAt = Date.now();
+      if (keysKey) {
+        const k = await client.send(new GetObjectCommand({ Bucket: src.bucket, Key: keysKey }));
+        const text = (await k.Body?.transformToString()) ?? '';
+        const doc = parseKeys(text, `s3://${src.bucket}/${keysKey}`);
+        if (JSON.stringify(doc) !== JSON.stringify(state.keys?.doc)) state.keys = { doc, ring: keyRing(doc) };
+      }
       if (config.health) {
         const loc = { bucket: src.bucket, key: src.key, region: src.region, endpoint: src.endpoint };
         const observations = await readObservations(client, loc);
@@ -155,8 +229,20 @@ export function createStatus(config: RouterConfig): Status {
     return out;
   };
 
-  const snapshot = () => {
+  const snapshot = (filter: { target?: string; reason?: string } = {}) => {
     remap();
+    const latest = state.latest
+      .filter(
+        (r) =>
+          (!filter.target || r.target === filter.target) && (!filter.reason || r.reason === filter.reason),
+      )
+      .slice(0, LATEST)
+      .map((r) => {
+        const { facts: _, ...shown } = r;
+        return { ...shown, date: new Date(r.at).toISOString(), trace: traceOf(r) };
+      });
+    const edgeSerial = state.latest.find((r) => r.serial !== undefined);
+    const store = opts.store ? storeSerials(opts.store()) : undefined;
     return {
       now: Date.now(),
       started: state.started,
@@ -169,7 +255,14 @@ export function createStatus(config: RouterConfig): Status {
       total: state.total,
       byTarget: state.byTarget,
       byReason: state.byReason,
-      latest: state.latest,
+      latest,
+      /** the serial the edge routed its last request with; for CloudFront Functions, the store's too */
+      serials: {
+        s3: state.doc?.serial ?? null,
+        edge: edgeSerial ? { serial: edgeSerial.serial ?? null, at: edgeSerial.at } : null,
+        ...(store ? { store } : {}),
+      },
+      ttlSeconds: src?.ttlSeconds ?? null,
       probes: state.probes ?? {},
       holds: holds(),
       map,
@@ -182,7 +275,7 @@ export function createStatus(config: RouterConfig): Status {
       state.byTarget[d.target] = (state.byTarget[d.target] ?? 0) + 1;
       state.byReason[d.reason] = (state.byReason[d.reason] ?? 0) + 1;
       state.latest.unshift(d);
-      if (state.latest.length > LATEST) state.latest.length = LATEST;
+      if (state.latest.length > KEPT) state.latest.length = KEPT;
     },
     state: snapshot,
     doc: () => state.doc,
@@ -195,9 +288,14 @@ export function createStatus(config: RouterConfig): Status {
         return true;
       }
       if (path === '/_router/state.json') {
+        const q = new URL(req.url ?? '/', 'http://local').searchParams;
         res
           .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-          .end(JSON.stringify(snapshot()));
+          .end(
+            JSON.stringify(
+              snapshot({ target: q.get('target') ?? undefined, reason: q.get('reason') ?? undefined }),
+            ),
+          );
         return true;
       }
       if (path === '/_router/app.js') {

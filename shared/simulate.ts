@@ -1,7 +1,8 @@
 // Dry run of a health-document change: who goes where before and after, weighted by a traffic mix. Pure and
 // deterministic: every country's viewers are sampled with the same synthetic keys, so dials and canaries split
 // them exactly as the edge would.
-import { type Decision, pick } from './pick';
+import { COUNTRIES } from './geo-data';
+import { type Decision, pick, type Reason } from './pick';
 import { plan } from './plan';
 import type { Problem } from './problems';
 import type { Router } from './router';
@@ -140,4 +141,53 @@ function roundAll(m: Record<string, number>): Record<string, number> {
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => [k, round(v)]),
   );
+}
+
+export interface TableRow {
+  readonly target: string;
+  readonly reason: Reason;
+  /**
+   * percent of viewers per destination ("eu-central-1", "ap-northeast-2 (canary)"), present when dials or a
+   * canary split the country's viewers
+   */
+  readonly split?: Readonly<Record<string, number>>;
+}
+
+/** Viewer keys sampled per country when dials or a canary split traffic (0.1 % resolution). */
+const SAMPLES = 1000;
+
+/** For every country CloudFront can send, where its viewers go and why, at time `now`. */
+export function routingTable(router: Router, doc: HealthDoc | null, now: number): Record<string, TableRow> {
+  const splits =
+    doc !== null &&
+    (Object.values(doc.regions).some((h) => h.dial !== undefined && h.dial < 100) ||
+      doc.canary !== undefined);
+  const table: Record<string, TableRow> = {};
+  const p = plan(router, doc);
+  for (const iso of [...COUNTRIES.keys()].sort()) {
+    if (!splits) {
+      const d = pick(p, { country: iso, now });
+      table[iso] = { target: d.target.id, reason: d.reason };
+      continue;
+    }
+    // dials and canaries split a country's viewers by key: sample keys, report the majority and the split
+    const counts = new Map<string, { n: number; target: string; reason: Reason }>();
+    for (let i = 0; i < SAMPLES; i++) {
+      const d = pick(p, { country: iso, ip: `sample-${i}`, now });
+      const label = destinationOf(d);
+      const c = counts.get(label);
+      counts.set(label, { n: (c?.n ?? 0) + 1, target: d.target.id, reason: c?.reason ?? d.reason });
+    }
+    const ranked = [...counts].sort((a, b) => b[1].n - a[1].n);
+    const { target, reason } = ranked[0][1];
+    table[iso] =
+      ranked.length === 1
+        ? { target, reason }
+        : {
+            target,
+            reason,
+            split: Object.fromEntries(ranked.map(([label, c]) => [label, (c.n * 100) / SAMPLES])),
+          };
+  }
+  return table;
 }

@@ -32,6 +32,7 @@ interface State {
   byReason: Record<string, number>;
   latest: {
     at: number;
+    date: string;
     method: string;
     uri: string;
     viewerIp: string;
@@ -39,8 +40,19 @@ interface State {
     target: string;
     reason: string;
     status: number;
+    serial?: number | null;
+    stale?: boolean;
+    trace: string[];
   }[];
-  map: Record<string, string>;
+  /** by ISO numeric code: the majority target, and under a dial or canary the shares per destination */
+  map: Record<string, { target: string; reason: string; split?: Record<string, number> }>;
+  serials: {
+    s3: number | null;
+    edge: { serial: number | null; at: number } | null;
+    store?: number[];
+  };
+  ttlSeconds: number | null;
+  now: number;
   probes: Record<string, string>;
   /** per target held by an operator: who, since, until, and whether the probes disagree */
   holds: Record<string, string>;
@@ -76,6 +88,43 @@ function colorOf(state: State, target: string | undefined): string {
   return i < 0 ? '#999' : PALETTE[i % PALETTE.length];
 }
 
+/** What the edge routes with, beside S3's serial; a warning when they differ. */
+function serialLine(state: State): string {
+  const { s3, edge, store } = state.serials;
+  const parts = [`S3 holds serial <b id="serial">${s3 ?? 'none'}</b>`];
+  if (store)
+    parts.push(`the store holds <b id="store-serial">${store.length ? store.join(', ') : 'nothing'}</b>`);
+  parts.push(
+    edge
+      ? `the edge routed its last request with <b id="edge-serial">${edge.serial ?? 'none'}</b> (${Math.round((state.now - edge.at) / 1000)} s ago)`
+      : 'the edge has routed no request yet',
+  );
+  const behind: string[] = [];
+  if (edge && edge.serial !== s3) behind.push(`the edge routed with serial ${edge.serial ?? 'none'}`);
+  if (store && (store.length !== 1 || store[0] !== s3))
+    behind.push(`the store holds ${store.length ? `serial ${store.join(', ')}` : 'no plan'}`);
+  const warning = behind.length
+    ? `<p id="serial-warning" class="warn">⚠ S3 holds serial ${s3 ?? 'none'}, but ${behind.join(' and ')}${
+        state.ttlSeconds !== null
+          ? ` (the edge reads S3 at most every ${state.ttlSeconds} s, when a request comes)`
+          : ''
+      }</p>`
+    : '';
+  return `<p>${parts.join(' · ')}</p>${warning}`;
+}
+
+const filters = { target: '', reason: '' };
+
+function options(id: string, values: string[], chosen: string): void {
+  const el = $(id) as HTMLSelectElement;
+  const want = ['', ...values].join('\n');
+  if (el.dataset.values === want) return;
+  el.dataset.values = want;
+  el.innerHTML = ['', ...values]
+    .map((v) => `<option value="${esc(v)}"${v === chosen ? ' selected' : ''}>${v ? esc(v) : 'any'}</option>`)
+    .join('');
+}
+
 function rows(obj: Record<string, number>): string {
   return Object.entries(obj)
     .sort((a, b) => b[1] - a[1])
@@ -86,7 +135,7 @@ function rows(obj: Record<string, number>): string {
 function render(state: State): void {
   const d = state.doc;
   $('doc').innerHTML = d
-    ? `<p>Document serial <b id="serial">${d.serial}</b>, updated ${esc(d.updatedAt)} (${state.docAgeSeconds} s ago)${
+    ? `${serialLine(state)}<p>Document serial ${d.serial}, updated ${esc(d.updatedAt)} (${state.docAgeSeconds} s ago)${
         state.docError ? ` · <span class="down">${esc(state.docError)}</span>` : ''
       }</p><table id="regions"><tr><th>region</th><th>status</th><th>role</th><th>dial</th><th>canary</th><th>set by</th><th>changed</th><th>probes</th></tr>${[
         ...state.regions,
@@ -99,32 +148,67 @@ function render(state: State): void {
         .join(
           '',
         )}</table><p>Canary: ${d.canary ? `${d.canary.percent}%${d.canary.regions ? ` of ${esc(d.canary.regions.join(', '))}` : ''}` : 'none'}</p>`
-    : `<p>No document${state.docError ? `: ${esc(state.docError)}` : ''} (every region up)</p>`;
-  // the legend names only the targets the map shows traffic going to
-  const shown = new Set(Object.values(state.map));
-  $('legend').innerHTML = [...state.regions, ...state.environments]
+    : `${serialLine(state)}<p>No document${state.docError ? `: ${esc(state.docError)}` : ''} (every region up)</p>`;
+  // the legend names only the targets the map shows traffic going to, and the split marker when a country is split
+  const rowsOnMap = Object.values(state.map);
+  const shown = new Set(rowsOnMap.map((r) => r.target));
+  $('legend').innerHTML = `${[...state.regions, ...state.environments]
     .filter((r) => shown.has(r))
     .map((r) => `<span style="background:${colorOf(state, r)}"></span>${esc(r)}`)
-    .join('');
+    .join('')}${
+    rowsOnMap.some((r) => r.split)
+      ? '<span class="split-key"></span>split between targets (a dial or canary): hover a country for the shares'
+      : ''
+  }`;
   for (const p of Array.from(svg.querySelectorAll('path'))) {
-    const target = state.map[p.getAttribute('data-id') ?? ''];
-    p.setAttribute('fill', colorOf(state, target));
-    p.setAttribute('data-target', target ?? '');
+    const row = state.map[p.getAttribute('data-id') ?? ''];
+    p.setAttribute('fill', colorOf(state, row?.target));
+    p.setAttribute('data-target', row?.target ?? '');
+    const split = row?.split
+      ? Object.entries(row.split)
+          .map(([id, share]) => `${id} ${share}%`)
+          .join(', ')
+      : '';
+    if (split) p.setAttribute('data-split', split);
+    else p.removeAttribute('data-split');
+    p.setAttribute('class', split ? 'split' : '');
+    const tip = `${p.getAttribute('data-name') ?? ''}: ${split || (row ? `${row.target} (${row.reason})` : 'not routed')}`;
+    const title: Element =
+      p.querySelector('title') ??
+      p.appendChild(document.createElementNS('http://www.w3.org/2000/svg', 'title'));
+    if (title.textContent !== tip) title.textContent = tip;
   }
   $('targets').innerHTML = `${rows(state.byTarget)}<tr><th>total</th><th>${state.total}</th></tr>`;
   $('reasons').innerHTML = rows(state.byReason);
+  options('filter-target', Object.keys(state.byTarget).sort(), filters.target);
+  options('filter-reason', Object.keys(state.byReason).sort(), filters.reason);
+  // a trace left open stays open across polls
+  const open = new Set(
+    Array.from(document.querySelectorAll('#latest details[open]')).map((e) => e.getAttribute('data-key')),
+  );
   $('latest').innerHTML =
-    `<tr><th>time</th><th>viewer</th><th>country</th><th>request</th><th>target</th><th>reason</th><th>status</th></tr>${state.latest
-      .map(
-        (r) =>
-          `<tr><td>${new Date(r.at).toLocaleTimeString()}</td><td>${esc(r.viewerIp)}</td><td>${esc(r.country ?? '')}</td><td>${esc(r.method)} ${esc(r.uri)}</td><td>${esc(r.target)}</td><td>${esc(r.reason)}</td><td>${r.status}</td></tr>`,
-      )
+    `<tr><th>date</th><th>viewer</th><th>country</th><th>request</th><th>target</th><th>reason</th><th>doc</th><th>status</th><th>why</th></tr>${state.latest
+      .map((r) => {
+        const key = `${r.at}-${r.viewerIp}-${r.uri}`;
+        return `<tr class="decision" data-target="${esc(r.target)}" data-reason="${esc(r.reason)}"><td>${esc(r.date)}</td><td>${esc(r.viewerIp)}</td><td>${esc(r.country ?? '')}</td><td>${esc(r.method)} ${esc(r.uri)}</td><td>${esc(r.target)}</td><td>${esc(r.reason)}</td><td>${r.serial === undefined ? '' : esc(r.serial ?? 'none')}${r.stale ? ' <span class="down stale">stale</span>' : ''}</td><td>${r.status}</td><td><details data-key="${esc(key)}"${open.has(key) ? ' open' : ''}><summary>trace</summary><ol class="trace">${r.trace.map((l) => `<li>${esc(l)}</li>`).join('')}</ol></details></td></tr>`;
+      })
       .join('')}`;
+}
+
+for (const [id, field] of [
+  ['filter-target', 'target'],
+  ['filter-reason', 'reason'],
+] as const) {
+  $(id).addEventListener('change', (e) => {
+    filters[field] = (e.target as HTMLSelectElement).value;
+    void tick();
+  });
 }
 
 async function tick(): Promise<void> {
   try {
-    render((await (await fetch('/_router/state.json', { cache: 'no-store' })).json()) as State);
+    const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
+    render((await (await fetch(`/_router/state.json?${q}`, { cache: 'no-store' })).json()) as State);
   } catch {
     // the edge is restarting: try again on the next tick
   }

@@ -5,6 +5,7 @@ import { asStore, planEntries } from '../../lib/kvs';
 import { type Backend, startBackend } from '../../local/backends';
 import { CffHarness } from '../../local/cff-runtime';
 import { type Edge, type RoutedRequest, startEdge } from '../../local/edge';
+import { storeSerials } from '../../local/status';
 import { compileRouter, type Router, type RouterConfig } from '../../shared';
 import { distributionOrigins } from '../../shared/router';
 import { buildBundles, coldStart } from '../helpers/bundle';
@@ -86,6 +87,7 @@ beforeAll(async () => {
       }),
       store: () => store,
     },
+    onDecision: (d) => decisions.push(d),
   });
 }, 60_000);
 
@@ -222,7 +224,16 @@ describe('runtime cloudfront-functions: the built viewer-request file in the har
 
   test('a region marked down in the store moves the traffic', async () => {
     store = asStore(planEntries(router, docWith({ 'ap-northeast-2': { status: 'down' } }, 8)));
+    expect(storeSerials(store)).toEqual([8]);
     expect(await via(KOREA)).toMatchObject({ region: 'us-east-1', route: { 'x-route-reason': 'failover' } });
+    // the decision says which document the function routed with (the status page shows it beside S3's)
+    expect(decisions.at(-1)).toMatchObject({
+      target: 'us-east-1',
+      reason: 'failover',
+      serial: 8,
+      stale: false,
+    });
+    expect(decisions.at(-1)?.facts).toMatchObject({ country: 'KR', ip: KOREA });
     store = asStore(planEntries(router, docWith({}, 9)));
     expect((await via(KOREA)).region).toBe('ap-northeast-2');
   });

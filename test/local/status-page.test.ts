@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { type Edge, startEdge } from '../../local/edge';
 import { createStatus, type Status } from '../../local/status';
-import type { RouterConfig } from '../../shared';
+import { compileRouter, type RouterConfig } from '../../shared';
+import { routingTable } from '../../shared/simulate';
 import { buildBundles, coldStart } from '../helpers/bundle';
 import { docWith, exampleConfig } from '../helpers/load';
 import { type LocalS3, startS3 } from '../helpers/s3';
@@ -19,6 +20,7 @@ let s3: LocalS3;
 let edge: Edge;
 let status: Status;
 let browser: Browser;
+let config: RouterConfig;
 
 // The bundles' own JSON log lines (their default telemetry writes to console.log, as in Lambda): kept here, not on
 // the test run's output.
@@ -33,7 +35,7 @@ afterAll(() => jest.restoreAllMocks());
 beforeAll(async () => {
   s3 = await startS3([BUCKET]);
   await s3.put(BUCKET, 'health.json', JSON.stringify(docWith({}, 3)));
-  const config: RouterConfig = exampleConfig((c) => {
+  config = exampleConfig((c) => {
     c.healthDoc = {
       bucket: BUCKET,
       key: 'health.json',
@@ -138,3 +140,107 @@ test('the counters and the latest decisions count the routed requests', async ()
   expect(state.latest[0]).toMatchObject({ country: 'US', target: 'us-east-1' });
   expect(state.byTarget['us-east-1']).toBeGreaterThanOrEqual(1);
 });
+
+const stateOf = async () =>
+  (await (await fetch(`http://127.0.0.1:${edge.port}/_router/state.json`)).json()) as {
+    serials: { s3: number | null; edge: { serial: number | null } | null };
+  };
+const waitForS3Serial = async (serial: number) => {
+  for (let i = 0; i < 100 && (await stateOf()).serials.s3 !== serial; i++)
+    await new Promise((r) => setTimeout(r, 100));
+};
+const viewer = (ip: string) =>
+  fetch(`http://127.0.0.1:${edge.port}/hello`, { headers: { 'x-forwarded-for': ip } });
+
+test('under a dial, each country shows its split: the majority, a marker, and the shares of `table` in a tooltip', async () => {
+  const doc = docWith({ 'ap-northeast-2': { status: 'up', dial: 30 } }, 20);
+  await s3.put(BUCKET, 'health.json', JSON.stringify(doc));
+  await waitForS3Serial(20);
+  const expected = routingTable(compileRouter(config), doc, Date.now()).KR;
+  expect(expected.split?.['ap-northeast-2']).toBeGreaterThan(20); // the case the issue names: 29 % still there
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${edge.port}/_router`);
+  const korea = page.locator('path[data-id="410"]');
+  await page.waitForFunction(() => document.querySelector('path[data-id="410"]')?.hasAttribute('data-split'));
+  expect(await korea.getAttribute('data-target')).toBe(expected.target);
+  const shares = Object.entries(expected.split ?? {})
+    .map(([id, share]) => `${id} ${share}%`)
+    .join(', ');
+  expect(await korea.getAttribute('data-split')).toBe(shares);
+  expect(await korea.getAttribute('class')).toBe('split');
+  expect(await korea.locator('title').textContent()).toBe(`South Korea: ${shares}`);
+  // Germany is not split, and says where it goes
+  const germany = page.locator('path[data-id="276"]');
+  expect(await germany.getAttribute('data-split')).toBeNull();
+  expect(await germany.locator('title').textContent()).toBe('Germany: eu-central-1 (nearest)');
+  expect(await page.textContent('#legend')).toContain('split between targets');
+  await page.close();
+}, 30_000);
+
+test("the page shows the serial the edge routes with beside S3's, and warns while they differ", async () => {
+  await s3.put(BUCKET, 'health.json', JSON.stringify(docWith({}, 30)));
+  await waitForS3Serial(30);
+  await new Promise((r) => setTimeout(r, 1100)); // past the edge's TTL (1 s): the next request reads serial 30
+  await viewer('8.8.8.8');
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${edge.port}/_router`);
+  await page.waitForFunction(() => document.querySelector('#edge-serial')?.textContent === '30');
+  expect(await page.locator('#serial-warning').count()).toBe(0);
+
+  // S3 moves on; the edge reads it only when a request comes, so it is still on 30
+  await s3.put(BUCKET, 'health.json', JSON.stringify(docWith({ 'ap-northeast-2': { status: 'down' } }, 31)));
+  await page.waitForSelector('#serial-warning', { timeout: 10_000 });
+  expect(await page.textContent('#serial-warning')).toContain(
+    'S3 holds serial 31, but the edge routed with serial 30',
+  );
+  expect(await page.textContent('#edge-serial')).toBe('30');
+
+  await new Promise((r) => setTimeout(r, 1100));
+  await viewer('8.8.8.8');
+  await page.waitForFunction(() => document.querySelector('#edge-serial')?.textContent === '31', undefined, {
+    timeout: 10_000,
+  });
+  await page.waitForFunction(() => !document.querySelector('#serial-warning'), undefined, { timeout: 5_000 });
+  await page.close();
+}, 30_000);
+
+test('the latest decisions carry the date, the serial and the trace, and filter by target and reason', async () => {
+  await s3.put(BUCKET, 'health.json', JSON.stringify(docWith({}, 40)));
+  await waitForS3Serial(40);
+  await new Promise((r) => setTimeout(r, 1100));
+  await viewer('85.214.0.1'); // Germany
+  await viewer('8.8.8.8'); // the US
+  await viewer('85.214.0.1');
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${edge.port}/_router`);
+  await page.waitForSelector('tr.decision');
+  const first = page.locator('tr.decision').first();
+  // the newest: Germany, routed with serial 40, not stale, and the date in full
+  expect(await first.getAttribute('data-target')).toBe('eu-central-1');
+  expect(await first.locator('td').nth(0).textContent()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  expect(await first.locator('td').nth(6).textContent()).toBe('40');
+  await first.locator('summary').click();
+  const trace = await first.locator('.trace').textContent();
+  expect(trace).toContain('geo: country DE');
+  expect(trace).toContain('chose eu-central-1 (nearest)');
+
+  await page.selectOption('#filter-target', 'us-east-1');
+  await page.waitForFunction(() =>
+    Array.from(document.querySelectorAll('tr.decision')).every(
+      (r) => r.getAttribute('data-target') === 'us-east-1',
+    ),
+  );
+  expect(await page.locator('tr.decision').count()).toBeGreaterThan(0);
+  await page.selectOption('#filter-target', '');
+  await page.selectOption('#filter-reason', 'nearest');
+  await page.waitForFunction(() =>
+    Array.from(document.querySelectorAll('tr.decision')).some(
+      (r) => r.getAttribute('data-target') === 'eu-central-1',
+    ),
+  );
+  const reasons = await page
+    .locator('tr.decision')
+    .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-reason')));
+  expect(new Set(reasons)).toEqual(new Set(['nearest']));
+  await page.close();
+}, 30_000);
