@@ -1,6 +1,6 @@
 // What npm start prints once the stack is up: where everything is, and commands to try, each true for the running
 // stack (test/local/commands.test.ts runs them).
-import { relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { RouterConfig } from '../shared';
 import type { LocalStack } from './stack';
 
@@ -24,7 +24,8 @@ edge-router, local edge (runtime ${runtime}, the bundles in ${relative(process.c
   })
   edge         ${at}   viewer = the socket's address, or X-Forwarded-For from loopback
   status page  ${at}/_router
-  edge logs    ${relative(process.cwd(), log)}   (the function's JSON log lines and EMF metrics)${
+  edge log     ${relative(process.cwd(), log)}   (every decision and the functions' events, a line each)
+  metrics      ${relative(process.cwd(), join(dirname(log), 'metrics.log'))}   (the function's CloudWatch EMF lines)${
     stack.keysFile
       ? `\n  signing keys ${relative(process.cwd(), stack.keysFile)}   (a fresh local key: edge-router token / affinity mint --key-file)`
       : ''
@@ -48,6 +49,8 @@ Operate the live document (traffic moves within ${src?.ttlSeconds} s), in anothe
   npx edge-router doc status ap-northeast-2 down --config ${cfg} --yes            # held: the health checker leaves it
   npx edge-router doc status ap-northeast-2 auto --config ${cfg} --yes            # handed back to the health checker
   npx edge-router doc dial eu-central-1 30 --for 30m --config ${cfg} --yes        # a hold that ends by itself
+  npx edge-router doc canary 10 --config ${cfg} --yes                             # 10 % of eu-central-1's viewers to its canary
+  npx edge-router doc canary 0 --config ${cfg} --yes                              # the canary off again
   npx edge-router doc get --config ${cfg}                                         # who holds what, and what the probes see
 
 Ctrl-C stops everything.`;

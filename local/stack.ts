@@ -2,7 +2,7 @@
 // a router config, a local S3 (s3rver) with the health document, a demo API per region and environment served on
 // localhost, and the local edge running the built Lambda@Edge bundles, with the status page.
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +18,7 @@ import { compileRouter, distributionOrigins, keysKeyOf } from '../shared/router'
 import { type Backend, startBackend } from './backends';
 import { CffHarness } from './cff-runtime';
 import { type Edge, startEdge } from './edge';
+import { openLogs } from './log';
 import { createStatus, type Status } from './status';
 
 const ROOT = join(__dirname, '..');
@@ -79,12 +80,16 @@ export async function localConfigOnFreePorts(
   change?: (raw: RouterConfig) => void,
 ): Promise<{ config: RouterConfig; configFile: string; dir: string }> {
   const raw = JSON.parse(readFileSync(join(ROOT, 'examples', 'local.config.json'), 'utf8')) as RouterConfig;
-  const targets = [...Object.values(raw.regions), ...Object.values(raw.environments ?? {})];
-  const ports = await Promise.all(Array.from({ length: targets.length + 1 }, freePort));
-  targets.forEach((t, i) => {
-    t.origin.port = ports[i];
+  // every origin of the distribution: each region's and environment's, and each canary deployment's
+  const origins = [
+    ...Object.values(raw.regions).flatMap((r) => (r.canaryOrigin ? [r.origin, r.canaryOrigin] : [r.origin])),
+    ...Object.values(raw.environments ?? {}).map((e) => e.origin),
+  ];
+  const ports = await Promise.all(Array.from({ length: origins.length + 1 }, freePort));
+  origins.forEach((o, i) => {
+    o.port = ports[i];
   });
-  if (raw.healthDoc) raw.healthDoc.endpoint = `http://localhost:${ports[targets.length]}`;
+  if (raw.healthDoc) raw.healthDoc.endpoint = `http://localhost:${ports[origins.length]}`;
   change?.(raw);
   const parsed = parseRouterConfig(raw);
   if (!parsed.success) throw new Error(JSON.stringify(parsed.errors));
@@ -100,8 +105,10 @@ export async function startLocal(opts: {
   configFile: string;
   dist: string;
   port: number;
-  /** where the bundle's log lines go */
+  /** where decisions and the functions' events go, one readable line each (local/log.ts) */
   log: string;
+  /** where the function's EMF metric lines go; default metrics.log beside `log` */
+  metrics?: string;
   /** the bundles that route: Lambda@Edge (default), or CloudFront Functions in the runtime harness */
   runtime?: 'lambda-edge' | 'cloudfront-functions';
 }): Promise<LocalStack> {
@@ -116,8 +123,8 @@ export async function startLocal(opts: {
   // every port this stack listens on, checked before the build
   if (local) await ensureFree(Number(new URL(src.endpoint as string).port || 80), 'the local S3');
   await ensureFree(opts.port, 'the local edge');
-  for (const [id, t] of [...Object.entries(config.regions), ...Object.entries(config.environments ?? {})])
-    if (t.origin.domainName === 'localhost') await ensureFree(t.origin.port ?? 80, `the ${id} backend`);
+  const localOrigins = [...distributionOrigins(config)].filter(([, o]) => o.domainName === 'localhost');
+  for (const [id, o] of localOrigins) await ensureFree(o.port ?? 80, `the ${id} backend`);
   execFileSync(
     process.execPath,
     [join(ROOT, 'esbuild.config.mjs'), '--config', opts.configFile, '--outdir', opts.dist],
@@ -171,9 +178,8 @@ export async function startLocal(opts: {
   }
 
   const backends: Backend[] = [];
-  for (const [id, t] of [...Object.entries(config.regions), ...Object.entries(config.environments ?? {})]) {
-    if (t.origin.domainName === 'localhost') backends.push(await startBackend(id, t.origin.port ?? 80));
-  }
+  // a demo API per local origin: a canary deployment's answers with its origin id, `canary.<region>`
+  for (const [id, o] of localOrigins) backends.push(await startBackend(id, o.port ?? 80));
   // the store is fed from the page's own read of S3 (below); the page shows its serial beside S3's
   const status = createStatus(
     config,
@@ -181,9 +187,9 @@ export async function startLocal(opts: {
   );
   // The built bundle's own parts, with its logs and metrics (one JSON line each, as CloudWatch would get them) in a
   // file rather than on the terminal.
-  const log = createWriteStream(opts.log, { flags: 'a' });
+  const log = openLogs(opts.log, opts.metrics ?? join(dirname(opts.log), 'metrics.log'));
   const mod = require(join(opts.dist, 'origin-request', 'index.js'));
-  const telemetry = new mod.Telemetry({ runtime: 'local', write: (line: string) => log.write(`${line}\n`) });
+  const telemetry = new mod.Telemetry({ runtime: 'local', write: (line: string) => log.write(line) });
   const docs = new mod.DocCache({ config, fetch: mod.s3Fetcher(src), telemetry });
   const keys = keysKey
     ? new mod.KeysCache({ config, fetch: mod.s3Fetcher({ ...src, key: keysKey }), telemetry })
@@ -228,6 +234,7 @@ export async function startLocal(opts: {
     port: opts.port,
     host: '127.0.0.1',
     status,
+    onDecision: (d) => log.decision(d),
   });
   // The health checker, in-process, as the config's first vantage: a killed backend is marked down by itself.
   const prober = config.health
@@ -236,7 +243,7 @@ export async function startLocal(opts: {
         vantage: config.health.vantages[0],
         s3,
         loc: { bucket: src.bucket, key: src.key, region: src.region, endpoint: src.endpoint },
-        log: (line) => log.write(`${line}\n`),
+        log: (line) => log.write(line),
       })
     : undefined;
   prober?.start();
@@ -252,10 +259,11 @@ export async function startLocal(opts: {
       await prober?.stop();
       status.close();
       await edge.close();
+      telemetry.flush(); // the metrics counted since the last flush, as a container does not, but a log should
       await Promise.all(backends.map((b) => b.close()));
       s3.destroy();
       await server?.close();
-      log.end();
+      await log.close();
     },
   };
 }

@@ -109,7 +109,10 @@ test("the banner's commands", async () => {
   const lines = text.split('\n');
   const cmds = commands(lines);
   // the banner shows holds, dials and handing back, as the README does
-  expect(cmds.map((c) => c.line).join('\n')).toMatch(/doc status ap-northeast-2 auto/);
+  const said = cmds.map((c) => c.line).join('\n');
+  expect(said).toMatch(/doc status ap-northeast-2 auto/);
+  expect(said).toMatch(/doc dial .* --for /);
+  expect(said).toMatch(/doc canary 10 /);
   await check(cmds);
 }, 120_000);
 
@@ -123,3 +126,33 @@ test("the README's local edge block, Quickstart and Operating commands against n
     ),
   ]);
 }, 120_000);
+
+test('the edge log holds the decisions, readable, and the metrics go to their own file', async () => {
+  const r = await fetch('http://127.0.0.1:8080/hello', { headers: { 'x-forwarded-for': '1.208.0.1' } });
+  await r.text();
+  const logFile = join(dist, 'edge.log');
+  let lines: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+    if (lines.some((l) => l.includes(' 1.208.0.1 KR '))) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(lines.find((l) => l.includes('GET /hello  1.208.0.1 KR '))).toMatch(
+    /^\d{4}-\d\d-\d\dT\S+Z {2}GET \/hello {2}1\.208\.0\.1 KR {2}→ \S+ \(\w[\w-]*\) {2}doc \d+ {2}200$/,
+  );
+  // the function's events are readable too (a document load, at least), and no line is JSON or EMF
+  expect(lines.some((l) => / info {2}doc-load {2}.*\bserial=\d+ /.test(l))).toBe(true);
+  expect(lines.filter((l) => l.startsWith('{'))).toEqual([]);
+  // the metrics file holds the EMF lines (flushed every 5 s while requests come, and at the latest on stop)
+  const metrics = join(dist, 'metrics.log');
+  let emf: string[] = [];
+  for (let i = 0; i < 70 && !emf.length; i++) {
+    await fetch('http://127.0.0.1:8080/hello', { headers: { 'x-forwarded-for': '85.214.0.1' } }).then((x) =>
+      x.text(),
+    );
+    emf = readFileSync(metrics, 'utf8').split('\n').filter(Boolean);
+    if (!emf.length) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(emf.length).toBeGreaterThan(0);
+  for (const l of emf) expect(JSON.parse(l)._aws.CloudWatchMetrics[0].Namespace).toBe('EdgeRouter');
+}, 30_000);
