@@ -1,0 +1,136 @@
+// The failover drill's verdict, pure: from the requests sent and the events that happened, how long each event
+// took to move the watched viewer's traffic, what failed meanwhile, and whether the event met its goal.
+
+/** One request of the drill's steady traffic. */
+export interface Sample {
+  /** sent (ms) */
+  readonly at: number;
+  /** answered, or failed (ms) */
+  readonly done: number;
+  readonly viewer: string;
+  readonly method: string;
+  /** the region (or origin id) that answered, when one did */
+  readonly region?: string;
+  readonly ok: boolean;
+}
+
+export interface Goal {
+  /** the watched viewer's traffic has moved (away from, or back to, the region) within this long */
+  readonly movedWithinMs: number;
+  /** at most this many failed GET/HEAD requests in the event's window; undefined: no goal */
+  readonly maxFailedIdempotent?: number;
+  /** at most this many failed requests of any method; undefined: no goal */
+  readonly maxFailed?: number;
+  /** the goal in words, for the table: `moved ≤ 3 s, 0 failed` */
+  readonly words: string;
+}
+
+export interface DrillEvent {
+  readonly name: string;
+  /** when it happened (ms) */
+  readonly at: number;
+  /** the event sends traffic away from the region (true) or back to it (false) */
+  readonly away: boolean;
+  readonly goal: Goal;
+}
+
+export interface Verdict {
+  readonly event: string;
+  readonly runtime: string;
+  /** ms from the event until the watched viewer's last answer as before it; null: it never moved */
+  readonly movedAfterMs: number | null;
+  readonly requests: number;
+  readonly failed: number;
+  /** failed GET and HEAD requests (CloudFront fails over only requests it can send again) */
+  readonly failedIdempotent: number;
+  /** the 99th percentile of the window's request latencies (ms) */
+  readonly p99Ms: number;
+  readonly goal: string;
+  readonly pass: boolean;
+  /** why it failed, in words; empty when it passed */
+  readonly misses: readonly string[];
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The nearest-rank percentile of `values` (0 for none). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/**
+ * Each event's verdict. An event's window holds the requests answered (or failed) after it and before the next
+ * event (or `end`), so that a request in flight when a backend is killed counts for the kill. The watched viewer
+ * has moved after the last of its answers in the window that is as before the event: for an event `away`, an
+ * answer from `region` or a failure; else an answer from anywhere else. When that answer is the window's last,
+ * the traffic never moved.
+ */
+export function verdicts(o: {
+  runtime: string;
+  events: readonly DrillEvent[];
+  samples: readonly Sample[];
+  end: number;
+  watched: string;
+  region: string;
+}): Verdict[] {
+  return o.events.map((e, k) => {
+    const until = o.events[k + 1]?.at ?? o.end;
+    const window = o.samples.filter((s) => s.done >= e.at && s.done < until);
+    const watched = window.filter((s) => s.viewer === o.watched);
+    const asBefore = (s: Sample) => (e.away ? !s.ok || s.region === o.region : s.ok && s.region !== o.region);
+    const last = watched.filter(asBefore).pop();
+    const movedAfterMs =
+      watched.length === 0
+        ? null
+        : last === undefined
+          ? 0
+          : last === watched[watched.length - 1]
+            ? null
+            : last.done - e.at;
+    const failed = window.filter((s) => !s.ok).length;
+    const failedIdempotent = window.filter((s) => !s.ok && IDEMPOTENT.has(s.method)).length;
+    const misses: string[] = [];
+    if (movedAfterMs === null) misses.push('the traffic did not move');
+    else if (movedAfterMs > e.goal.movedWithinMs)
+      misses.push(`moved after ${(movedAfterMs / 1000).toFixed(2)} s, goal ${e.goal.movedWithinMs / 1000} s`);
+    if (e.goal.maxFailedIdempotent !== undefined && failedIdempotent > e.goal.maxFailedIdempotent)
+      misses.push(`${failedIdempotent} failed GET/HEAD, goal ${e.goal.maxFailedIdempotent}`);
+    if (e.goal.maxFailed !== undefined && failed > e.goal.maxFailed)
+      misses.push(`${failed} failed, goal ${e.goal.maxFailed}`);
+    return {
+      event: e.name,
+      runtime: o.runtime,
+      movedAfterMs,
+      requests: window.length,
+      failed,
+      failedIdempotent,
+      p99Ms: percentile(
+        window.map((s) => s.done - s.at),
+        99,
+      ),
+      goal: e.goal.words,
+      pass: misses.length === 0,
+      misses,
+    };
+  });
+}
+
+/** The verdicts as a Markdown table (the README quotes it). */
+export function verdictTable(vs: readonly Verdict[]): string {
+  const rows = vs.map((v) => [
+    v.runtime,
+    v.event,
+    v.movedAfterMs === null ? 'did not move' : `${(v.movedAfterMs / 1000).toFixed(2)} s`,
+    `${v.failed} of ${v.requests}`,
+    String(v.failedIdempotent),
+    `${v.p99Ms} ms`,
+    v.goal,
+    v.pass ? 'pass' : `FAIL: ${v.misses.join('; ')}`,
+  ]);
+  const head = ['runtime', 'event', 'moved after', 'failed', 'failed GET/HEAD', 'p99', 'goal', 'verdict'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

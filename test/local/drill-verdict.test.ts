@@ -1,0 +1,117 @@
+// The drill's verdict, table-tested: moved after, failures by method, p99, and the goal met or missed.
+import { type DrillEvent, percentile, type Sample, verdicts, verdictTable } from '../../local/drill-verdict';
+
+const KOREA = 'kr';
+const at = (
+  ms: number,
+  viewer: string,
+  region: string | undefined,
+  method = 'GET',
+  latency = 10,
+): Sample => ({
+  at: ms - latency,
+  done: ms,
+  viewer,
+  method,
+  region,
+  ok: region !== undefined,
+});
+const goal = { movedWithinMs: 3000, maxFailedIdempotent: 0, words: 'moved ≤ 3 s, 0 failed GET' };
+const run = (events: DrillEvent[], samples: Sample[], end = 20_000) =>
+  verdicts({ runtime: 'lambda-edge', events, samples, end, watched: KOREA, region: 'seoul' });
+
+test.each([
+  // [what, the watched viewer's answers after the event at 1000 (ms: region), moved after, pass]
+  [
+    'moves at once',
+    [
+      [1100, 'tokyo'],
+      [1200, 'tokyo'],
+    ],
+    0,
+    true,
+  ],
+  [
+    'moves after 1.5 s',
+    [
+      [1100, 'seoul'],
+      [2500, 'seoul'],
+      [2600, 'tokyo'],
+    ],
+    1500,
+    true,
+  ],
+  [
+    'a failure counts as not moved yet',
+    [
+      [1100, 'seoul'],
+      [3000, undefined],
+      [3100, 'tokyo'],
+    ],
+    2000,
+    false,
+  ],
+  [
+    'moves after 3.5 s: too late',
+    [
+      [4500, 'seoul'],
+      [4600, 'tokyo'],
+    ],
+    3500,
+    false,
+  ],
+  [
+    'never moves',
+    [
+      [1100, 'tokyo'],
+      [4600, 'seoul'],
+    ],
+    null,
+    false,
+  ],
+] as const)('an event away from the region: %s', (_, answers, moved, pass) => {
+  const samples = answers.map(([ms, region]) => at(ms, KOREA, region));
+  const [v] = run([{ name: 'seoul down', at: 1000, away: true, goal }], samples);
+  expect(v.movedAfterMs).toBe(moved);
+  expect(v.pass).toBe(pass);
+  expect(v.requests).toBe(samples.length);
+});
+
+test('an event back to the region: moved when the watched viewer is answered from it again', () => {
+  const samples = [at(1100, KOREA, 'tokyo'), at(1900, KOREA, 'tokyo'), at(2000, KOREA, 'seoul')];
+  const [v] = run([{ name: 'seoul up', at: 1000, away: false, goal }], samples);
+  expect(v.movedAfterMs).toBe(900);
+});
+
+test('failures by method, each window up to the next event, and the p99 latency', () => {
+  const samples = [
+    at(1100, 'de', undefined, 'GET', 5),
+    at(1200, 'de', undefined, 'POST', 5),
+    at(1300, KOREA, 'tokyo', 'GET', 2000),
+    at(5100, 'de', 'frankfurt', 'GET', 7),
+  ];
+  const [first, second] = run(
+    [
+      { name: 'killed', at: 1000, away: true, goal },
+      { name: 'restarted', at: 5000, away: false, goal: { movedWithinMs: 3000, maxFailed: 0, words: '' } },
+    ],
+    samples,
+  );
+  expect(first).toMatchObject({ requests: 3, failed: 2, failedIdempotent: 1, p99Ms: 2000, pass: false });
+  expect(first.misses).toEqual(['1 failed GET/HEAD, goal 0']);
+  // no answer from the watched viewer in the window: the traffic did not move
+  expect(second).toMatchObject({ requests: 1, failed: 0, movedAfterMs: null, pass: false });
+  expect(verdictTable([first, second])).toMatch(
+    /\| lambda-edge \| killed +\| 0\.00 s +\| 2 of 3 +\| 1 +\| 2000 ms .*FAIL: 1 failed GET\/HEAD, goal 0/,
+  );
+});
+
+test.each([
+  [[], 99, 0],
+  [[5], 99, 5],
+  [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50, 5],
+  [[...Array.from({ length: 99 }, () => 1), 500], 99, 1],
+  [[...Array.from({ length: 98 }, () => 1), 500, 500], 99, 500],
+])('percentile, nearest rank: case %#', (values, p, want) => {
+  expect(percentile(values, p)).toBe(want);
+});
