@@ -27,13 +27,48 @@ export function parseHealthDoc(input: unknown, config?: RouterConfig): Parsed<He
   return { success: true, data: r.data, warnings };
 }
 
-/** JSON.parse that reports where the text breaks, and refuses texts over `maxBytes` (UTF-8). */
+/**
+ * The deepest nesting of arrays and objects any of our documents may have. Ours need under 10; the bound keeps every
+ * reader of a hostile text (the JSON error finder, the schemas, the error paths) from recursing without end.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** The offset where `text` nests arrays and objects deeper than `max`, outside strings; -1 when it never does. */
+export function tooDeepAt(text: string, max = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return i;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return -1;
+}
+
+/**
+ * JSON.parse that reports where the text breaks, and refuses texts over `maxBytes` (UTF-8) or nested deeper than
+ * MAX_JSON_DEPTH: each is a rejection with its reason, never a thrown RangeError.
+ */
 export function parseJsonText(text: string, maxBytes = Number.POSITIVE_INFINITY): Parsed<unknown> {
   const bytes = utf8Length(text);
   if (bytes > maxBytes) {
     return {
       success: false,
       errors: [{ path: '$', message: `document is ${bytes} bytes; the limit is ${maxBytes}` }],
+    };
+  }
+  const deep = tooDeepAt(text);
+  if (deep >= 0) {
+    return {
+      success: false,
+      errors: [
+        { path: '$', message: `nested deeper than ${MAX_JSON_DEPTH} arrays and objects (at character ${deep + 1})` },
+      ],
     };
   }
   try {

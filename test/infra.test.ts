@@ -286,6 +286,7 @@ describe('the distribution and the bucket (either runtime)', () => {
       });
     alarmOn('Reason.error', 'Sum');
     alarmOn('DocLoadFailures', 'Sum');
+    alarmOn('DocRegressions', 'Sum'); // a document older than the one in use, refused
     alarmOn('DocAgeSeconds', 'Maximum');
     t.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });

@@ -14,15 +14,56 @@ export type FetchResult =
 /** One GET of the document; `etag` asks for a 304 when unchanged. Rejects on any failure. */
 export type DocFetcher = (etag: string | undefined, signal: AbortSignal) => Promise<FetchResult>;
 
-/** The document is larger than the 256 KB limit: rejected without being read. */
+/** The document is larger than the 256 KB limit: rejected without being read (or without reading the rest). */
 export class DocTooLargeError extends Error {
   constructor(
     readonly bytes: number,
     readonly etag?: string,
+    /** `bytes` is what was read before stopping, not the whole size (no Content-Length, or a wrong one) */
+    readonly atLeast = false,
   ) {
-    super(`document is ${bytes} bytes; the limit is ${MAX_DOC_BYTES}`);
+    super(`document is ${atLeast ? 'over ' : ''}${bytes} bytes; the limit is ${MAX_DOC_BYTES}`);
     this.name = 'DocTooLargeError';
   }
+}
+
+/**
+ * A response body as UTF-8 text, read at most to `maxBytes`: one byte more stops the read (the stream destroyed) with
+ * a DocTooLargeError, whatever Content-Length said or if it said nothing. An abort of `signal` (the refresh's
+ * deadline) stops it too, so the deadline covers the body as well as the headers.
+ */
+export async function readBody(
+  body: unknown,
+  signal: AbortSignal,
+  etag?: string,
+  maxBytes = MAX_DOC_BYTES,
+): Promise<string> {
+  if (body === undefined || body === null) return '';
+  const stream = body as AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void };
+  const stop = () => stream.destroy?.(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+  if (signal.aborted) {
+    stop();
+    throw signal.reason;
+  }
+  signal.addEventListener('abort', stop, { once: true });
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of stream) {
+      bytes += chunk.byteLength;
+      if (bytes > maxBytes) {
+        stream.destroy?.();
+        throw new DocTooLargeError(bytes, etag, true);
+      }
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (signal.aborted && !(e instanceof DocTooLargeError)) throw signal.reason;
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export interface DocState<T = HealthDoc> {
@@ -44,6 +85,11 @@ export interface ObjectCacheOptions<T> {
   readonly fetch: DocFetcher;
   readonly telemetry: Telemetry;
   readonly now?: () => number;
+  /**
+   * The object's serial, for an object that must never go backwards: one with a lower serial than the last known good
+   * is refused (`<kind>-regressed`), and routing stays on the good one.
+   */
+  readonly serialOf?: (data: T) => number;
   /** first back-off after a failure, doubled on each failure in a row, up to maxBackoffMs */
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -51,7 +97,7 @@ export interface ObjectCacheOptions<T> {
 
 export const DEFAULT_TIMEOUT_MS = 300;
 
-export type DocCacheOptions = Omit<ObjectCacheOptions<HealthDoc>, 'kind' | 'parse' | 'describe'>;
+export type DocCacheOptions = Omit<ObjectCacheOptions<HealthDoc>, 'kind' | 'parse' | 'describe' | 'serialOf'>;
 
 export class ObjectCache<T> {
   private doc: T | null = null;
@@ -71,11 +117,16 @@ export class ObjectCache<T> {
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
 
-  private readonly metric: { loads: string; failures: string; rejections: string };
+  private readonly metric: { loads: string; failures: string; rejections: string; regressions: string };
 
   constructor(private readonly opts: ObjectCacheOptions<T>) {
     const Kind = opts.kind === 'doc' ? 'Doc' : 'Keys';
-    this.metric = { loads: `${Kind}Loads`, failures: `${Kind}LoadFailures`, rejections: `${Kind}Rejections` };
+    this.metric = {
+      loads: `${Kind}Loads`,
+      failures: `${Kind}LoadFailures`,
+      rejections: `${Kind}Rejections`,
+      regressions: `${Kind}Regressions`,
+    };
     const src = opts.config.healthDoc;
     this.now = opts.now ?? Date.now;
     this.ttlMs = (src?.ttlSeconds ?? 10) * 1000;
@@ -147,6 +198,17 @@ export class ObjectCache<T> {
         );
         return;
       }
+      const serialOf = this.opts.serialOf;
+      if (serialOf && this.doc !== null && serialOf(parsed.data) < serialOf(this.doc)) {
+        // a restored or replayed old object: whoever wrote it would steer traffic without a trace
+        this.rejectedEtag = r.etag;
+        t.count(this.metric.regressions);
+        t.log('error', `${this.opts.kind}-regressed`, {
+          refused: { ...this.opts.describe(parsed.data), etag: r.etag },
+          ...this.kept(),
+        });
+        return;
+      }
       this.doc = parsed.data;
       this.etag = r.etag;
       this.rejectedEtag = undefined;
@@ -213,6 +275,7 @@ export class DocCache extends ObjectCache<HealthDoc> {
       kind: 'doc',
       parse: (text) => parseHealthDocText(text, opts.config),
       describe: (d) => ({ serial: d.serial, updatedAt: d.updatedAt }),
+      serialOf: (d) => d.serial,
     });
   }
 }

@@ -3,7 +3,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import type { RouterConfig } from '../../shared/config-schema';
 import { MAX_DOC_BYTES } from '../../shared/schema';
-import { type DocFetcher, DocTooLargeError } from './object-cache';
+import { type DocFetcher, DocTooLargeError, readBody } from './object-cache';
 
 export function s3Fetcher(source: NonNullable<RouterConfig['healthDoc']>): DocFetcher {
   const client = new S3Client({
@@ -31,7 +31,8 @@ export function s3Fetcher(source: NonNullable<RouterConfig['healthDoc']>): DocFe
         (r.Body as { destroy?: () => void } | undefined)?.destroy?.();
         throw new DocTooLargeError(r.ContentLength, r.ETag);
       }
-      const text = (await r.Body?.transformToString('utf-8')) ?? '';
+      // the limit is on the bytes read: Content-Length may be missing (or wrong) on an S3-compatible server or a proxy
+      const text = await readBody(r.Body, signal, r.ETag);
       return { status: 'ok', text, etag: r.ETag };
     } catch (e) {
       // the SDK reports a 304 Not Modified as an error

@@ -435,7 +435,7 @@ export class EdgeRouterStack extends Stack {
         new cloudwatch.GraphWidget({
           title: 'Health document age (s, max) and load failures',
           left: EDGE_REGIONS.map((r) => m('DocAgeSeconds', r, 'Maximum')),
-          right: EDGE_REGIONS.map((r) => m('DocLoadFailures', r)),
+          right: [...EDGE_REGIONS.map((r) => m('DocLoadFailures', r)), m('DocRegressions', 'us-east-1')],
           width: 12,
         }),
       );
@@ -455,6 +455,15 @@ export class EdgeRouterStack extends Stack {
           metric: m('DocLoadFailures', 'us-east-1'),
           threshold: 1,
           evaluationPeriods: 3,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+        new cloudwatch.Alarm(this, 'DocRegressed', {
+          alarmDescription:
+            'edge-router: a health document with a lower serial than the one in use was refused (restored or replayed? check who wrote the bucket)',
+          metric: m('DocRegressions', 'us-east-1'),
+          threshold: 1,
+          evaluationPeriods: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),

@@ -14,6 +14,7 @@ export interface OriginRequestModule {
   createHandler: typeof import('../../functions/origin-request/handler').createHandler;
   DocCache: typeof import('../../functions/origin-request/object-cache').DocCache;
   Telemetry: typeof import('../../functions/origin-request/telemetry').Telemetry;
+  s3Fetcher: typeof import('../../functions/origin-request/s3-fetcher').s3Fetcher;
   compileRouter: typeof import('../../shared').compileRouter;
   plan: typeof import('../../shared').plan;
   pick: typeof import('../../shared').pick;

@@ -1,6 +1,7 @@
 // The built Lambda@Edge bundle against a real S3 API (s3rver, in-process) and two misbehaving servers.
 // Waits (sleep) only let a TTL pass; the one time bound asserted is the issue's `timeoutMs` contract.
 
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type Socket } from 'node:net';
 import { mintToken } from '../../shared';
@@ -154,6 +155,71 @@ test('doc oversized (over 256 KB): rejected; on a cold start, the defaults', asy
   ]);
 });
 
+test('doc nested 10,000 deep (and unbalanced): rejected like any invalid document, its ETag remembered', async () => {
+  await s3.put(BUCKET, KEY, docText(3, { 'ap-northeast-2': { status: 'down' } }));
+  const mod = coldStart(shortTtl);
+  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '3:0' });
+  await s3.put(BUCKET, KEY, `${'['.repeat(10_000)}${']'.repeat(9_999)}`);
+  await sleep(400);
+  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '3:0' });
+  await sleep(400);
+  await invoke(mod);
+  expect(logs('doc-refresh-failed')).toEqual([]);
+  expect(logs('doc-rejected')).toEqual([
+    expect.objectContaining({ errors: ['$: nested deeper than 64 arrays and objects (at character 65)'] }),
+  ]);
+  expect(s3.statuses(KEY)).toEqual([200, 200, 304]);
+});
+
+test('the document never goes backwards: a lower serial is refused (doc-regressed), a higher one taken', async () => {
+  await s3.put(BUCKET, KEY, docText(11, { 'ap-northeast-2': { status: 'down' } }));
+  const mod = coldStart(shortTtl);
+  expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', doc: '11:0' });
+  // an old object restored (serial 5), then an all-down one (4): each refused, routing stays on 11
+  for (const serial of [5, 4]) {
+    await s3.put(BUCKET, KEY, docText(serial));
+    await sleep(400);
+    expect(await invoke(mod)).toMatchObject({ region: 'us-east-1', reason: 'failover', doc: '11:0' });
+  }
+  await sleep(400);
+  await invoke(mod); // the refused object is not downloaded again
+  expect(logs('doc-regressed')).toEqual([
+    expect.objectContaining({
+      level: 'error',
+      refused: expect.objectContaining({ serial: 5 }),
+      serial: 11,
+      kept: 'last-known-good',
+    }),
+    expect.objectContaining({ refused: expect.objectContaining({ serial: 4 }), serial: 11 }),
+  ]);
+  expect(s3.statuses(KEY)).toEqual([200, 200, 200, 304]);
+  // the equal serial (the same document written again) and a higher one are taken
+  await s3.put(BUCKET, KEY, docText(11, { 'ap-northeast-2': { status: 'down' } }));
+  await sleep(400);
+  expect(await invoke(mod)).toMatchObject({ doc: '11:0' });
+  await s3.put(BUCKET, KEY, docText(12));
+  await sleep(400);
+  expect(await invoke(mod)).toMatchObject({ region: 'ap-northeast-2', doc: '12:0' });
+});
+
+test('a refused lower serial is counted as DocRegressions, the metric the infra alarms on', async () => {
+  const mod = coldStart(shortTtl);
+  const written: string[] = [];
+  const telemetry = new mod.Telemetry({ runtime: 'test', write: (l: string) => written.push(l) });
+  const config = configWith(source({ endpoint: s3.endpoint, ttlSeconds: 0.3, timeoutMs: 500 }));
+  const src = config.healthDoc;
+  if (!src) throw new Error('no healthDoc');
+  const docs = new mod.DocCache({ config, fetch: mod.s3Fetcher(src), telemetry });
+  await s3.put(BUCKET, KEY, docText(20));
+  expect((await docs.current()).doc?.serial).toBe(20);
+  await s3.put(BUCKET, KEY, docText(19));
+  await sleep(400);
+  expect((await docs.current()).doc?.serial).toBe(20);
+  telemetry.flush();
+  const emf = written.map((l) => JSON.parse(l)).filter((l) => l._aws);
+  expect(emf.at(-1)).toMatchObject({ DocLoads: 1, DocRegressions: 1 });
+});
+
 test('store failing after a good load: the last known good, however old, flagged stale after maxStaleSeconds', async () => {
   await s3.put(BUCKET, KEY, docText(6, { 'ap-northeast-2': { status: 'down' } }));
   const mod = coldStart(shortTtl);
@@ -236,6 +302,75 @@ describe('unreachable and stalled stores', () => {
         retryInMs: 1000,
       }),
     ]);
+  });
+});
+
+describe('a body without Content-Length (an S3-compatible server, a proxy)', () => {
+  let server: HttpServer;
+  let sent: number;
+  let closedAt: number;
+  let mode: 'flood' | 'trickle';
+
+  beforeAll(async () => {
+    server = createHttpServer((_req, res) => {
+      sent = 0;
+      res.writeHead(200, { 'content-type': 'application/json', etag: '"big"' }); // chunked: no Content-Length
+      res.on('close', () => {
+        closedAt = performance.now();
+      });
+      if (mode === 'trickle') {
+        res.write('{"version":1,');
+        const t = setInterval(() => res.write(' '), 100);
+        res.on('close', () => clearInterval(t));
+        return;
+      }
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (sent < 100 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.write('{"version":1,"x":"');
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  const endpoint = () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  test('a 100 MB body is refused once 256 KB are read: the rest is never downloaded', async () => {
+    mode = 'flood';
+    const mod = coldStart(buildOriginRequest(configWith(source({ endpoint: endpoint(), timeoutMs: 300 }))));
+    expect(await invoke(mod)).toMatchObject({ region: 'ap-northeast-2', doc: 'none:0' });
+    await sleep(100);
+    expect(logs('doc-rejected')).toEqual([
+      expect.objectContaining({
+        etag: '"big"',
+        errors: [expect.stringMatching(/^document is over \d+ bytes; the limit is 262144$/)],
+      }),
+    ]);
+    // what the server got written before the connection closed: socket buffers, far from 100 MB
+    expect(sent).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  test('a body that trickles is abandoned at the refresh deadline (5 × timeoutMs), headers or not', async () => {
+    mode = 'trickle';
+    const mod = coldStart(buildOriginRequest(configWith(source({ endpoint: endpoint(), timeoutMs: 200 }))));
+    const started = performance.now();
+    expect(await invoke(mod)).toMatchObject({ region: 'ap-northeast-2', doc: 'none:0' });
+    expect(performance.now() - started).toBeLessThan(200 + 250);
+    await sleep(1300);
+    expect(logs('doc-refresh-failed')).toEqual([
+      expect.objectContaining({ error: expect.stringMatching(/no answer in 1000 ms/) }),
+    ]);
+    expect(closedAt - started).toBeLessThan(1000 + 250);
   });
 });
 
