@@ -54,6 +54,8 @@ interface WriteOptions extends StoreOptions {
   for?: string;
   /** who holds it (default: the login name) */
   by?: string;
+  /** publish, rollback: the serial to write, higher than the live one (default: the live one + 1) */
+  serial?: string;
 }
 
 /** Who an operator is: --by, else the login name. */
@@ -360,7 +362,7 @@ export async function writeChange(
       }
       const next = change(structuredClone(base ?? emptyDoc()), router);
       const held = touched === null ? [] : holdChanges(base, next, o, touched);
-      next.serial = lastSerial + 1;
+      next.serial = nextSerial(o, lastSerial);
       next.updatedAt = new Date().toISOString();
       const checked = parseHealthDocText(JSON.stringify(next), config);
       if (!checked.success)
@@ -447,6 +449,25 @@ function storeOptions(c: Command): Command {
       'traffic mix for the impact, lines "country,weight" (default: data/traffic-mix.csv)',
     );
 }
+
+/**
+ * The serial a write gives the document: the live one + 1, or --serial, which must be higher. Never lower or equal:
+ * the edges refuse a document that goes backwards.
+ */
+function nextSerial(o: WriteOptions, live: number): number {
+  if (o.serial === undefined) return live + 1;
+  const n = /^\d{1,15}$/.test(o.serial) ? Number(o.serial) : Number.NaN;
+  if (!Number.isSafeInteger(n))
+    throw new CliError([`--serial ${JSON.stringify(o.serial)}: expected a whole number`]);
+  if (n <= live)
+    throw new CliError([`--serial ${n} is not higher than the live serial ${live}: nothing written`]);
+  return n;
+}
+
+const SERIAL_OPTION = [
+  '--serial <n>',
+  'write this serial, higher than the live one (to go past the serial the edges hold, after an old document was restored)',
+] as const;
 
 function writeCommand(parent: Command, spec: string, description: string): Command {
   return storeOptions(parent.command(spec).description(description))
@@ -661,15 +682,30 @@ export function addDocCommands(cli: Command): void {
     doc,
     'publish <file>',
     'replace the live document with a file (serial and updatedAt are set for you)',
-  ).action(async (file: string, o: WriteOptions) => {
-    const { data: config, warnings } = loadConfig(o.config);
-    const loaded = loadDoc(file, config);
-    // what validate warns about (an unknown region, say), before anything is written
-    for (const w of [...warnings, ...loaded.warnings])
-      console.error(`warning: ${w.replace(/^.*?: warning: /, `${file}: `)}`);
-    const next = loaded.data;
-    await writeChange(o, `publish ${file}`, () => structuredClone(next), true);
-  });
+  )
+    .option(...SERIAL_OPTION)
+    .action(async (file: string, o: WriteOptions) => {
+      const { data: config, warnings } = loadConfig(o.config);
+      const loaded = loadDoc(file, config);
+      // what validate warns about (an unknown region, say), before anything is written
+      for (const w of [...warnings, ...loaded.warnings])
+        console.error(`warning: ${w.replace(/^.*?: warning: /, `${file}: `)}`);
+      const next = loaded.data;
+      await writeChange(
+        o,
+        `publish ${file}`,
+        (live) => {
+          // a file made from an older document (doc get, then edited) would undo what was written since
+          if (next.serial < live.serial && !o.force)
+            throw new CliError([
+              `${file} has serial ${next.serial}, older than the live serial ${live.serial}: the document changed since the file was made`,
+              'nothing written: start again from `edge-router doc get`, or pass --force to publish it anyway (as a new serial)',
+            ]);
+          return structuredClone(next);
+        },
+        true,
+      );
+    });
 
   storeOptions(
     doc.command('history').description('the versions of the live document (a versioned bucket)'),
@@ -701,6 +737,7 @@ export function addDocCommands(cli: Command): void {
     'publish an earlier version again, as a new serial (default: the one before the live one)',
   )
     .option('--to <versionId>', 'the version to go back to (see doc history)')
+    .option(...SERIAL_OPTION)
     .action(async (o: WriteOptions & { to?: string }) => {
       const { data: config } = loadConfig(o.config);
       const loc = location(o, config);

@@ -99,13 +99,44 @@ const isPlanKey = (k: string) =>
   k.startsWith(KVS_PLAN_PREFIX) || k === 'edge-router/health' || k.startsWith('edge-router/health/');
 const isKeysKey = (k: string) => k === KVS_KEYS_KEY || k.startsWith(`${KVS_KEYS_KEY}/`);
 
-/** Writes the plan of a document (planEntries), deleting the walks and parts it no longer has. */
+/** The serials of the plan's walks among `entries` (several while a write propagates), lowest first. */
+export function planSerials(entries: readonly KvsEntry[]): number[] {
+  const serials = new Set<number>();
+  for (const e of entries) {
+    if (!/^edge-router\/plan\/\d+$/.test(e.key)) continue;
+    const serial = Number.parseInt(tagOf(e.value) ?? '', 10);
+    if (Number.isSafeInteger(serial)) serials.add(serial);
+  }
+  return [...serials].sort((a, b) => a - b);
+}
+
+/** The store holds the plan of a later document than the one being written: refused, nothing written. */
+export class KvsRegressionError extends Error {
+  constructor(
+    readonly serial: number,
+    readonly stored: number,
+  ) {
+    super(
+      `the key value store holds the plan of serial ${stored}, later than serial ${serial}: nothing written`,
+    );
+    this.name = 'KvsRegressionError';
+  }
+}
+
+/**
+ * Writes the plan of a document (planEntries), deleting the walks and parts it no longer has. Never backwards: a
+ * store that holds the plan of a higher serial is left as it is (KvsRegressionError).
+ */
 export function putPlan(
   client: CloudFrontKeyValueStoreClient,
   arn: string,
   entries: readonly KvsEntry[],
 ): Promise<string> {
-  return putEntries(client, arn, entries, isPlanKey);
+  const serial = planSerials(entries).at(-1) ?? 0;
+  return putEntries(client, arn, entries, isPlanKey, (current) => {
+    const stored = planSerials(current).at(-1);
+    if (stored !== undefined && stored > serial) throw new KvsRegressionError(serial, stored);
+  });
 }
 
 /** Writes the signing keys (keysEntries). */
@@ -128,6 +159,8 @@ async function putEntries(
   arn: string,
   entries: readonly KvsEntry[],
   owns: (key: string) => boolean,
+  /** throws to refuse the write, given what the store holds */
+  guard?: (current: readonly KvsEntry[]) => void,
 ): Promise<string> {
   // one group per text: its part 0 and the parts after it
   const groups: KvsEntry[][] = [];
@@ -140,7 +173,9 @@ async function putEntries(
     try {
       let etag = (await client.send(new DescribeKeyValueStoreCommand({ KvsARN: arn }))).ETag;
       const keep = new Set(entries.map((e) => e.key));
-      const stale = (await allEntries(client, arn)).map((e) => e.key).filter((k) => owns(k) && !keep.has(k));
+      const current = await allEntries(client, arn);
+      guard?.(current);
+      const stale = current.map((e) => e.key).filter((k) => owns(k) && !keep.has(k));
       const batches: { puts: KvsEntry[]; deletes: string[] }[] = [];
       let batch = { puts: [] as KvsEntry[], deletes: [] as string[] };
       const room = () => KVS_BATCH - batch.puts.length - batch.deletes.length;
@@ -193,18 +228,16 @@ export interface StoredPlan {
 }
 
 export async function storedPlan(client: CloudFrontKeyValueStoreClient, arn: string): Promise<StoredPlan> {
-  const serials = new Set<number>();
   const fingerprints = new Set<string>();
   let walks = 0;
   let legacy = false;
-  for (const e of await allEntries(client, arn)) {
+  const entries = await allEntries(client, arn);
+  for (const e of entries) {
     if (e.key === 'edge-router/health') legacy = true;
     if (!/^edge-router\/plan\/\d+$/.test(e.key)) continue;
     walks++;
     const tag = tagOf(e.value) ?? '';
-    const dot = tag.indexOf('.');
-    serials.add(Number(tag.slice(0, dot)));
-    fingerprints.add(tag.slice(dot + 1));
+    fingerprints.add(tag.slice(tag.indexOf('.') + 1));
   }
-  return { walks, serials: [...serials].sort((a, b) => a - b), fingerprints: [...fingerprints], legacy };
+  return { walks, serials: planSerials(entries), fingerprints: [...fingerprints], legacy };
 }

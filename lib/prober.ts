@@ -153,6 +153,8 @@ export class Prober {
   private readonly history: Record<string, ProbeResult[]> = {};
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
+  /** the highest serial this checker has read or written: it never writes on top of a lower one */
+  private highest = 0;
 
   constructor(private readonly opts: ProberOptions) {
     if (!opts.config.health) throw new Error('the router config has no health section');
@@ -235,6 +237,14 @@ export class Prober {
         }
         doc = parsed.data;
       }
+      const serial = doc?.serial ?? 0;
+      if (serial < this.highest) {
+        // a restored or replayed old document: the edges refuse it, and a flip on top of it would carry its content
+        // under a new serial. An operator publishes a good one above the last (doc publish FILE --serial N).
+        this.log('doc-regressed', { serial, highest: this.highest, action: 'nothing written' });
+        return { flips: [], suppressed: [], doc: null };
+      }
+      this.highest = serial;
       const now = this.now;
       const decision = decideHealth(config, doc, observations, now);
       for (const s of decision.suppressed) this.log('flip-suppressed', { ...s });
@@ -249,6 +259,7 @@ export class Prober {
         throw new Error(`the changed document is not valid: ${JSON.stringify(checked.errors)}`);
       try {
         await writeDoc(s3, loc, `${JSON.stringify(next, null, 2)}\n`, stored?.etag ?? null);
+        this.highest = next.serial;
         for (const f of decision.flips) this.log('flip', { ...f, serial: next.serial });
         await this.opts.written?.(next);
         return { ...decision, doc: next };

@@ -13,6 +13,7 @@ import { alpha2ToNumeric } from 'i18n-iso-countries';
 import { parseKeys } from '../cli/keys';
 import { s3Client } from '../lib/doc-store';
 import { keyRing } from '../lib/keyring';
+import { planSerials } from '../lib/kvs';
 import { probeSummary, readObservations } from '../lib/prober';
 import {
   compileRouter,
@@ -26,7 +27,6 @@ import {
   type RouterConfig,
 } from '../shared';
 import { holdOf, holdWords, type VantageObservations, votesOf } from '../shared/health-check';
-import { KVS_PLAN_PREFIX, tagOf } from '../shared/kvs-layout';
 import { keysKeyOf } from '../shared/router';
 import { routingTable, type TableRow } from '../shared/simulate';
 import type { RoutedRequest } from './edge';
@@ -41,15 +41,8 @@ export interface StatusOptions {
 }
 
 /** The serials of the plan's walks in a store (several while a write propagates), lowest first. */
-export function storeSerials(store: Record<string, string>): number[] {
-  const serials = new Set<number>();
-  for (const [key, value] of Object.entries(store)) {
-    if (!key.startsWith(KVS_PLAN_PREFIX) || key.slice(KVS_PLAN_PREFIX.length).includes('/')) continue;
-    const serial = Number.parseInt(tagOf(value) ?? '', 10);
-    if (Number.isSafeInteger(serial)) serials.add(serial);
-  }
-  return [...serials].sort((a, b) => a - b);
-}
+export const storeSerials = (store: Record<string, string>): number[] =>
+  planSerials(Object.entries(store).map(([key, value]) => ({ key, value })));
 
 export interface StatusState {
   doc: HealthDoc | null;

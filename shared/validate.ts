@@ -40,7 +40,8 @@ export function tooDeepAt(text: string, max = MAX_JSON_DEPTH): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: the next character is escaped
+      if (c === 0x5c)
+        i++; // backslash: the next character is escaped
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -67,7 +68,10 @@ export function parseJsonText(text: string, maxBytes = Number.POSITIVE_INFINITY)
     return {
       success: false,
       errors: [
-        { path: '$', message: `nested deeper than ${MAX_JSON_DEPTH} arrays and objects (at character ${deep + 1})` },
+        {
+          path: '$',
+          message: `nested deeper than ${MAX_JSON_DEPTH} arrays and objects (at character ${deep + 1})`,
+        },
       ],
     };
   }

@@ -283,6 +283,39 @@ describe('against s3rver', () => {
     expect((await cli('doc', 'publish', file, '--yes')).code).toBe(0);
   });
 
+  test('never backwards: a file older than the live document is refused (--force publishes it as a new serial)', async () => {
+    await s3.put(BUCKET, KEY, JSON.stringify(docWith({}, 10)));
+    const file = join(tmp, 'stale.json');
+    writeFileSync(file, JSON.stringify(docWith({ 'us-east-1': { status: 'down' } }, 5)));
+    const r = await cli('doc', 'publish', file, '--yes');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file} has serial 5, older than the live serial 10`);
+    expect(await live()).toMatchObject({ serial: 10 });
+    expect((await cli('doc', 'publish', file, '--yes', '--force')).code).toBe(0);
+    expect(await live()).toMatchObject({ serial: 11, regions: { 'us-east-1': { status: 'down' } } });
+    // the file made from the live document (doc get, edited) is the usual case: its serial is the live one
+    writeFileSync(file, JSON.stringify(docWith({}, 11)));
+    expect((await cli('doc', 'publish', file, '--yes')).code).toBe(0);
+    expect(await live()).toMatchObject({ serial: 12 });
+  });
+
+  test('--serial goes past the serial the edges hold (after a restore); never to one not above the live one', async () => {
+    await s3.put(BUCKET, KEY, JSON.stringify(docWith({}, 4)));
+    const file = join(tmp, 'past.json');
+    writeFileSync(file, JSON.stringify(docWith({}, 4)));
+    for (const bad of ['4', '3', 'x', '-5']) {
+      const r = await cli('doc', 'publish', file, '--yes', '--serial', bad);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^edge-router: --serial /m);
+      expect(r.stderr).not.toMatch(NO_STACK);
+    }
+    expect(await live()).toMatchObject({ serial: 4 });
+    const r = await cli('doc', 'publish', file, '--yes', '--serial', '12');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('wrote serial 12');
+    expect(await live()).toMatchObject({ serial: 12 });
+  });
+
   test('a malformed file to publish: file and JSON path', async () => {
     const file = join(tmp, 'bad.json');
     writeFileSync(file, JSON.stringify({ ...docWith(), regions: { 'us-east-1': { status: 'maybe' } } }));

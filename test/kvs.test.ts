@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../cli/index';
-import { KvsConflictError, kvsClient, planEntries, putKeys, putPlan } from '../lib/kvs';
+import { KvsConflictError, KvsRegressionError, kvsClient, planEntries, putKeys, putPlan } from '../lib/kvs';
 import { fingerprint, type HealthDoc } from '../shared';
 import { KVS_MAX_PARTS, walkKey } from '../shared/kvs-layout';
 import { distributionOrigins } from '../shared/router';
@@ -112,6 +112,26 @@ describe('putPlan (mocked store API)', () => {
       .resolves({ ETag: 'E6' });
     expect(await putPlan(client, ARN, planEntries(router, docWith()))).toBe('E6');
     expect(kvs.commandCalls(UpdateKeysCommand).map((c) => c.args[0].input.IfMatch)).toEqual(['E1', 'E5']);
+  });
+
+  test('never backwards: a store holding the plan of a higher serial is left as it is; the same serial again is taken', async () => {
+    kvs.on(DescribeKeyValueStoreCommand).resolves({ ETag: 'E1' });
+    kvs.on(ListKeysCommand).resolves({
+      Items: planEntries(router, docWith({}, 9)).map((e) => ({ Key: e.key, Value: e.value })),
+    });
+    kvs.on(UpdateKeysCommand).resolves({ ETag: 'E2' });
+    const older = putPlan(
+      client,
+      ARN,
+      planEntries(router, docWith({ 'ap-northeast-2': { status: 'down' } }, 8)),
+    );
+    await expect(older).rejects.toBeInstanceOf(KvsRegressionError);
+    await expect(older).rejects.toThrow(
+      'the key value store holds the plan of serial 9, later than serial 8',
+    );
+    expect(kvs.commandCalls(UpdateKeysCommand)).toHaveLength(0);
+    expect(await putPlan(client, ARN, planEntries(router, docWith({}, 9)))).toBe('E2');
+    expect(await putPlan(client, ARN, planEntries(router, docWith({}, 10)))).toBe('E2');
   });
 
   test('three conflicts in a row: a clear error, not a blind overwrite', async () => {

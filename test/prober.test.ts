@@ -124,6 +124,50 @@ describe('against failing, hanging, flapping and recovering servers', () => {
     expect((await live()).regions['ap-northeast-2']).toMatchObject({ status: 'up', setBy: 'probe' });
   });
 
+  test('never backwards: after an older document is restored, the checker writes nothing on top of it', async () => {
+    const clock = { t: Date.UTC(2027, 0, 1) };
+    const lines: string[] = [];
+    const p = new Prober({
+      config,
+      vantage: 'v1',
+      s3: s3.client,
+      loc: { bucket: BUCKET, key: 'health.json', region: 'us-east-1', endpoint: s3.endpoint },
+      now: () => clock.t,
+      log: (l) => lines.push(l),
+    });
+    await s3.put(BUCKET, 'health.json', JSON.stringify(docWith({}, 11)));
+    seoul().mode = 'error';
+    for (let round = 1; round <= 3; round++) {
+      await p.tick();
+      clock.t += INTERVAL;
+    }
+    expect(await live()).toMatchObject({ serial: 12, regions: { 'ap-northeast-2': { status: 'down' } } });
+    // serial 5 restored: Seoul comes back, yet the checker does not carry serial 5's content on as serial 6
+    await s3.put(BUCKET, 'health.json', JSON.stringify(docWith({ 'ap-northeast-2': { status: 'down' } }, 5)));
+    seoul().mode = 'ok';
+    for (let round = 1; round <= 3; round++) {
+      expect((await p.tick()).doc).toBeNull();
+      clock.t += INTERVAL;
+    }
+    expect(await live()).toMatchObject({ serial: 5 });
+    expect(lines.map((l) => JSON.parse(l)).filter((l) => l.event === 'doc-regressed')[0]).toMatchObject({
+      serial: 5,
+      highest: 12,
+      action: 'nothing written',
+    });
+    // an operator publishes above it: the checker goes on from there
+    await s3.put(
+      BUCKET,
+      'health.json',
+      JSON.stringify(docWith({ 'ap-northeast-2': { status: 'down' } }, 13)),
+    );
+    for (let round = 1; round <= 3; round++) {
+      await p.tick();
+      clock.t += INTERVAL;
+    }
+    expect(await live()).toMatchObject({ serial: 14, regions: { 'ap-northeast-2': { status: 'up' } } });
+  });
+
   test('a server failing every other probe never flips', async () => {
     const clock = { t: Date.UTC(2027, 0, 3) };
     const p = prober(clock);
