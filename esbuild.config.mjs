@@ -10,14 +10,16 @@
 //                                tables baked in, checked by scripts/check-cff.cjs (syntax, imports, 10 KB).
 //   DIR/viewer-response/index.js the CloudFront Functions viewer-response function: sets the affinity cookie.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
 /** A build that cannot start: the reason on one line, exit 1, no stack trace. */
-function fail(message) {
+/** Stops the build; `remove`: files it wrote that must not be left for a deploy to pick up (an oversized bundle). */
+function fail(message, remove = []) {
+  for (const file of remove) rmSync(file, { force: true });
   console.error(`build failed: ${message}`);
   process.exit(1);
 }
@@ -94,10 +96,10 @@ const result = await build({
 const bytes = Object.entries(result.metafile.outputs).find(([f]) => f.endsWith('origin-request/index.js'))[1]
   .bytes;
 if (bytes > ORIGIN_REQUEST_BUDGET) {
-  console.error(
-    `build failed: origin-request/index.js is ${bytes} bytes; the budget is ${ORIGIN_REQUEST_BUDGET}`,
+  fail(
+    `origin-request/index.js is ${bytes} bytes; the budget is ${ORIGIN_REQUEST_BUDGET}`,
+    Object.keys(result.metafile.outputs).filter((f) => f.includes('origin-request/')),
   );
-  process.exit(1);
 }
 
 /** Property names of edge-router's own objects, shortened in the CloudFront Functions bundle. */
@@ -287,15 +289,13 @@ const responseCode = await buildCloudFrontFunction(
 );
 const responseTooBig = sizeProblem(responseCode);
 if (responseTooBig) {
-  console.error(`build failed: viewer-response/index.js is ${responseTooBig}`);
-  process.exit(1);
+  fail(`viewer-response/index.js is ${responseTooBig}`, [resolve(outdir, 'viewer-response/index.js')]);
 }
 // Too big to publish: fatal when the config deploys this runtime, a warning otherwise (the file is still written,
 // for the harness tests and to show how far over it is).
 const tooBig = sizeProblem(code);
 if (tooBig && config.runtime === 'cloudfront-functions') {
-  console.error(`build failed: viewer-request/index.js is ${tooBig}`);
-  process.exit(1);
+  fail(`viewer-request/index.js is ${tooBig}`, [resolve(outdir, 'viewer-request/index.js')]);
 }
 if (tooBig) {
   console.warn(

@@ -1,6 +1,6 @@
 // Reading the config and document files for the CLI. Every failure becomes a CliError that names the file
 // and the JSON path; none of them print a stack trace.
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import {
   compileRouter,
   type HealthDoc,
@@ -39,14 +39,47 @@ const WHY: Record<string, string> = {
   ENAMETOOLONG: 'the name is too long',
 };
 
-/** A file's text, or a CliError worded the same everywhere: `cannot read FILE: no such file`. */
-export function readText(file: string): string {
+/**
+ * The most any file the CLI reads may hold (a config, a document, keys, a traffic mix, a list of IPs): 4 MiB. Our
+ * documents are far smaller (a health document at most 256 KB); a larger file is refused before it is read.
+ */
+export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A file's text, or a CliError worded the same everywhere: `cannot read FILE: no such file`. Only a regular file is
+ * read (a device such as /dev/zero, a FIFO or a socket is refused at once), and at most MAX_INPUT_BYTES of it.
+ */
+export function readText(file: string, maxBytes = MAX_INPUT_BYTES): string {
+  let fd: number | undefined;
   try {
-    return readFileSync(file, 'utf8');
+    // O_NONBLOCK: opening a FIFO with no writer would otherwise wait for one
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const what = st.isDirectory()
+        ? 'is a directory'
+        : st.isFIFO()
+          ? 'is a FIFO (a pipe), not a file'
+          : st.isSocket()
+            ? 'is a socket, not a file'
+            : 'is a device, not a file';
+      throw new CliError([`cannot read ${file}: ${what}`]);
+    }
+    if (st.size > maxBytes)
+      throw new CliError([`cannot read ${file}: ${st.size} bytes, over the ${maxBytes}-byte limit`]);
+    // the size a file reports can change as it is read: never more than the limit
+    const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, n);
+    if (n > maxBytes) throw new CliError([`cannot read ${file}: over the ${maxBytes}-byte limit`]);
+    return buf.subarray(0, n).toString('utf8');
   } catch (e) {
+    if (e instanceof CliError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const why = (code && WHY[code]) ?? (e instanceof Error ? e.message : String(e));
     throw new CliError([`cannot read ${file}: ${why}`], { cause: e });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { cidrProblem } from './cidr';
 import { AWS_REGIONS, COUNTRIES } from './geo-data';
 import { TARGET_ID } from './ids';
-import { type Parsed, problemsOf } from './problems';
+import { type Parsed, problemsOf, reservedKeyProblems } from './problems';
 
 const COUNTRY = /^[A-Z]{2}$/;
 // A DNS name as CloudFront accepts it for a custom origin: labels of letters, digits and hyphens.
@@ -390,6 +390,8 @@ export type RouterConfig = z.output<typeof RouterConfigSchema>;
 export type RouterConfigInput = z.input<typeof RouterConfigSchema>;
 
 export function parseRouterConfig(input: unknown): Parsed<RouterConfig> {
+  const reserved = reservedKeyProblems(input);
+  if (reserved.length) return { success: false, errors: reserved };
   const r = RouterConfigSchema.safeParse(input);
   return r.success
     ? { success: true, data: r.data, warnings: [] }

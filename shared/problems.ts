@@ -25,6 +25,31 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/**
+ * Names no key of ours may have: JSON.parse makes `__proto__` an own property, which the schemas' records skip in
+ * silence (a region that validates and is then dropped), and `constructor` and `prototype` name what every object
+ * inherits. Each is refused wherever it appears, with its path.
+ */
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
+
+export function reservedKeyProblems(input: unknown): Problem[] {
+  const out: Problem[] = [];
+  const walk = (v: unknown, path: PropertyKey[], depth: number) => {
+    if (typeof v !== 'object' || v === null || depth > 64 || out.length >= 20) return;
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => walk(x, [...path, i], depth + 1));
+      return;
+    }
+    for (const k of Object.keys(v)) {
+      if (RESERVED.has(k))
+        out.push({ path: jsonPath([...path, k]), message: `"${k}" is a reserved name: not an id or a key` });
+      else walk((v as Record<string, unknown>)[k], [...path, k], depth + 1);
+    }
+  };
+  walk(input, [], 0);
+  return out;
+}
+
 /** A zod error as problems with JSON paths. */
 export function problemsOf(error: z.ZodError): Problem[] {
   const out: Problem[] = [];

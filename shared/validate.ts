@@ -1,7 +1,7 @@
 // Parsing and validation that never throws: every problem comes back with the JSON path it is at.
 import * as jsonc from 'jsonc-parser';
 import type { RouterConfig } from './config-schema';
-import { jsonPath, type Parsed, type Problem, problemsOf } from './problems';
+import { jsonPath, type Parsed, type Problem, problemsOf, reservedKeyProblems } from './problems';
 import { type HealthDoc, HealthDocSchema, MAX_DOC_BYTES } from './schema';
 
 export { jsonPath, type Parsed, type Problem, problemsOf };
@@ -11,6 +11,8 @@ export { jsonPath, type Parsed, type Problem, problemsOf };
  * warnings (and are ignored by routing) rather than errors, so a doc can name a region before it is deployed.
  */
 export function parseHealthDoc(input: unknown, config?: RouterConfig): Parsed<HealthDoc> {
+  const reserved = reservedKeyProblems(input);
+  if (reserved.length) return { success: false, errors: reserved };
   const r = HealthDocSchema.safeParse(input);
   if (!r.success) return { success: false, errors: problemsOf(r.error) };
   const warnings: Problem[] = [];

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXAMPLE_CONFIG, ROOT, readJson } from './helpers/load';
+import { EXAMPLE_CONFIG, ROOT, readJson, TWELVE_CONFIG } from './helpers/load';
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-router-build-test-'));
 
@@ -67,4 +67,18 @@ test.each([
   expect(r.status).toBe(1);
   expect(r.stderr).toContain(message);
   expect(r.stderr).not.toMatch(/^\s+at |node:internal/m);
+});
+
+test('a build over a size limit leaves no oversized file behind for a deploy to pick up', () => {
+  // twelve regions, runtime cloudfront-functions: the viewer-request file is over CloudFront's 10,240 bytes today
+  // (issue 15); whatever the reason a build fails, the file it could not accept is not in the output folder
+  const outdir = mkdtempSync(join(dir, 'oversized-'));
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'esbuild.config.mjs'), '--config', TWELVE_CONFIG, '--outdir', outdir],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/^build failed: viewer-request\/index\.js is \d+ bytes/m);
+  expect(existsSync(join(outdir, 'viewer-request', 'index.js'))).toBe(false);
 });

@@ -249,3 +249,76 @@ describe('JSON text', () => {
     expect(jsonPath([])).toBe('$');
   });
 });
+
+describe('reserved names and hostile shapes', () => {
+  // JSON.parse makes "__proto__" an own key, as a config file or a document from S3 would have it
+  const configText = (inject: (json: string) => string) =>
+    JSON.parse(inject(JSON.stringify(rawConfig()))) as Record<string, unknown>;
+
+  test.each([
+    [
+      'regions.__proto__',
+      (j: string) =>
+        j.replace('"regions":{', '"regions":{"__proto__":{"origin":{"domainName":"evil.example.com"}},'),
+      '$.regions.__proto__',
+    ],
+    [
+      'environments.__proto__',
+      (j: string) =>
+        j.replace(
+          '"environments":{',
+          '"environments":{"__proto__":{"origin":{"domainName":"evil.example.com"}},',
+        ),
+      '$.environments.__proto__',
+    ],
+    [
+      'a region named constructor',
+      (j: string) =>
+        j.replace('"regions":{', '"regions":{"constructor":{"origin":{"domainName":"evil.example.com"}},'),
+      '$.regions.constructor',
+    ],
+    [
+      '__proto__ deep inside',
+      (j: string) => j.replace('"override":{', '"override":{"__proto__":{"allowCidrs":["0.0.0.0/0"]},'),
+      '$.override.__proto__',
+    ],
+  ])('the config with %s is refused, with its path', (_, inject, path) => {
+    const r = parseRouterConfig(configText(inject));
+    expect(r.success).toBe(false);
+    if (!r.success)
+      expect(r.errors).toContainEqual({ path, message: expect.stringContaining('a reserved name') });
+  });
+
+  test('a document with regions.__proto__ is refused, with its path', () => {
+    const text = JSON.stringify(rawDoc()).replace('"regions":{', '"regions":{"__proto__":{"status":"down"},');
+    const r = parseHealthDocText(text);
+    expect(r.success).toBe(false);
+    if (!r.success) expect(r.errors[0].path).toBe('$.regions.__proto__');
+  });
+
+  test.each([
+    ['unbalanced', `${'['.repeat(10_000)}${']'.repeat(9_999)}`],
+    ['balanced', `${'['.repeat(10_000)}${']'.repeat(10_000)}`],
+    ['objects', `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`],
+  ])('JSON nested 10,000 deep (%s) is a rejection with a reason, not a RangeError', (_, text) => {
+    const r = parseJsonText(text);
+    expect(r).toEqual({
+      success: false,
+      errors: [
+        {
+          path: '$',
+          message: expect.stringMatching(
+            /^nested deeper than 64 arrays and objects \(at character (65|321)\)$/,
+          ),
+        },
+      ],
+    });
+  });
+
+  test('brackets inside strings do not count as nesting; 64 levels are allowed', () => {
+    expect(parseJsonText(JSON.stringify({ s: '['.repeat(1000) })).success).toBe(true);
+    expect(parseJsonText(JSON.stringify({ s: 'a\\"[[[' })).success).toBe(true);
+    expect(parseJsonText(`${'['.repeat(64)}${']'.repeat(64)}`).success).toBe(true);
+    expect(parseJsonText(`${'['.repeat(65)}${']'.repeat(65)}`).success).toBe(false);
+  });
+});
