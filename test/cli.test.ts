@@ -642,3 +642,29 @@ describe('colour: on a terminal only, and never with NO_COLOR', () => {
     expect(out).toContain(`${ESC}31medge-router:${ESC}39m cannot read missing.json: no such file`);
   });
 });
+
+describe('bounded input: each refused at once, exit 1, with the file named', () => {
+  const fifo = join(tmp, 'pipe');
+  beforeAll(() => {
+    spawnSync('mkfifo', [fifo]);
+    writeFileSync(join(tmp, 'huge.json'), Buffer.alloc(5 * 1024 * 1024, 0x20));
+    writeFileSync(join(tmp, 'deep.json'), `${'['.repeat(10_000)}${']'.repeat(9_999)}`);
+  });
+
+  test.each([
+    [['validate', '--config', '/dev/zero'], 'cannot read /dev/zero: is a device, not a file'],
+    [['validate', '--config', 'FIFO'], 'is a FIFO (a pipe), not a file'],
+    [['validate', '--config', 'HUGE'], 'bytes, over the 4194304-byte limit'],
+    [['validate', ...base, '--doc', 'DEEP'], 'nested deeper than 64 arrays and objects'],
+    [['validate', '--config', 'DEEP'], 'nested deeper than 64 arrays and objects'],
+  ])('%j', (args, message) => {
+    const named = args.map((a) =>
+      a === 'FIFO' ? fifo : a === 'HUGE' ? join(tmp, 'huge.json') : a === 'DEEP' ? join(tmp, 'deep.json') : a,
+    );
+    const r = spawnSync(process.execPath, [BIN, ...named], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+    expect(r.signal).toBeNull(); // not killed by the timeout: refused at once
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+});
