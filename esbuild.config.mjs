@@ -259,7 +259,15 @@ async function buildCloudFrontFunction(name, entry, baked) {
     return '';
   });
   code = imports.filter(Boolean).join('') + code;
-  if (exported[1] !== 'handler') code += `async function handler(event){return ${exported[1]}(event)}\n`;
+  if (exported[1] !== 'handler') {
+    // the exported function renamed `handler` where nothing else names it (saves a wrapper's bytes), else a wrapper
+    const id = exported[1].replace(/\$/g, '\\$');
+    const uses = code.match(new RegExp(`(?<![\\w$])${id}(?![\\w$])`, 'g')) ?? [];
+    const declaration = new RegExp(`(async )?function ${id}\\(`);
+    if (uses.length === 1 && declaration.test(code))
+      code = code.replace(declaration, (_m, a) => `${a ?? ''}function handler(`);
+    else code += `async function handler(event){return ${exported[1]}(event)}\n`;
+  }
   const problems = checkCloudFrontFunction(code);
   if (problems.length) {
     for (const p of problems) console.error(`${name}/index.js:${p}`);

@@ -113,7 +113,7 @@ export async function readParts(get: (key: string) => Promise<string>, name: str
       head = part.slice(0, bar);
       count = Number(head.slice(head.lastIndexOf('/') + 1));
       if (!(bar > 0 && count >= 1 && count <= KVS_MAX_PARTS)) throw new Error(`${name}: malformed`);
-    } else if (part.slice(0, bar) !== head) throw new Error(`${name}/${i}: part of another version`);
+    } else if (part.slice(0, bar) !== head) throw new Error(`${name}/${i}: another version`);
     text += part.slice(bar + 1);
   }
   return { tag: head.slice(0, head.lastIndexOf('/')), text };

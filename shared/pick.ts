@@ -59,6 +59,16 @@ export const OVERRIDE_HEADER = 'x-route-to';
 export const TOKEN_HEADER = 'x-route-token';
 export const OVERRIDE_COOKIE = 'route_to';
 
+/**
+ * The cookies routing reads, and the only ones a runtime looks up: the override's, the affinity cookie and the
+ * sticky key's. However many cookies a request carries, the work is these few lookups (and, in Lambda@Edge, one pass
+ * over at most MAX_COOKIE_BYTES of the Cookie header).
+ */
+export function cookieNames(table: RouteTable): (string | undefined)[] {
+  // undefined for a cookie the config does not have (no entry in a cookie map is named by it)
+  return [OVERRIDE_COOKIE, table.affinity && table.affinity.cookie, table.sticky.cookie];
+}
+
 /** What became of a requested override: for the operator's logs and metrics, never for the viewer. */
 export interface OverrideOutcome {
   /** the requested target, cut to 64 characters */
@@ -372,6 +382,9 @@ export function place(table: RouteTable, facts: Facts, trace?: string[]): Placem
   return { ranking: table.noGeo, placed: false };
 }
 
+/** Where an affinity value came from: values[0] the cookie, values[1] the home-region header (explain's words). */
+const affinitySource = (i: number): 'cookie' | 'header' => (i ? 'header' : 'cookie');
+
 /**
  * The affinity step: the affinity cookie, else the application's home-region header, when it is signed by a current
  * key, unexpired, and names a region that residency allows the viewer and the plan does not exclude (down, pilot).
@@ -397,7 +410,6 @@ function affinity(
     const value = values[i];
     // the home-region header is read when there is no cookie, or the cookie is not followed
     if (typeof value !== 'string') continue;
-    const from = i ? 'header' : 'cookie';
     const c = checkSigned(
       AFFINITY_KIND,
       value,
@@ -417,12 +429,14 @@ function affinity(
             : undefined;
     // the cookie's outcome stands unless the header is followed
     OUTCOME: if (cause === undefined || !d.affinity)
-      d.affinity = { from, region: c.subject, honoured: !cause, cause };
+      d.affinity = { from: affinitySource(i), region: c.subject, honoured: !cause, cause };
     if (cause === undefined) {
-      TRACE: trace?.push(`affinity: ${from} → ${c.subject} (key ${c.ok && c.keyId})`);
+      TRACE: trace?.push(`affinity: ${affinitySource(i)} → ${c.subject} (key ${c.ok && c.keyId})`);
       return at;
     }
-    TRACE: trace?.push(`affinity: ${from}${c.subject ? ` for ${c.subject}` : ''} ignored (${cause})`);
+    TRACE: trace?.push(
+      `affinity: ${affinitySource(i)}${c.subject ? ` for ${c.subject}` : ''} ignored (${cause})`,
+    );
   }
   return -1;
 }

@@ -37,7 +37,9 @@ export function reservedKeyProblems(input: unknown): Problem[] {
   const walk = (v: unknown, path: PropertyKey[], depth: number) => {
     if (typeof v !== 'object' || v === null || depth > 64 || out.length >= 20) return;
     if (Array.isArray(v)) {
-      v.forEach((x, i) => walk(x, [...path, i], depth + 1));
+      v.forEach((x, i) => {
+        walk(x, [...path, i], depth + 1);
+      });
       return;
     }
     for (const k of Object.keys(v)) {

@@ -121,7 +121,7 @@ const foreignArb: fc.Arbitrary<Corrupt> = fc
         // this document's walks, under another fingerprint (every part consistently)
         group: 'foreign fingerprint',
         kind: `foreign fingerprint ${JSON.stringify(fp)}`,
-        why: new RegExp(`planned for config ${fp}, this function is ${FP}`),
+        why: new RegExp(`planned for config ${fp}, not ${FP}`),
         spoil: (store, _r, doc) => {
           const out: Store = {};
           for (const [k, v] of Object.entries(store)) out[k] = retag(v, planTag(doc.serial, fp));
@@ -132,7 +132,7 @@ const foreignArb: fc.Arbitrary<Corrupt> = fc
         // the walks another config planned (its rankings are other ones; a key may be missing)
         group: 'the plan of another config',
         kind: 'the plan of another config',
-        why: new RegExp(`planned for config ${OTHER_FP}, this function is ${FP}|key not found`),
+        why: new RegExp(`planned for config ${OTHER_FP}, not ${FP}|key not found`),
         spoil: (_store, _r, doc) => asStore(planEntries(other, doc)),
       },
     ),
@@ -176,7 +176,7 @@ const tornArb: fc.Arbitrary<Corrupt> = fc
       {
         group: 'torn',
         kind: `torn: part 0 of one version, part 1 of another (${swap ? 'newer first' : 'older first'})`,
-        why: /edge-router\/plan\/\d+\/1: part of another version/,
+        why: /edge-router\/plan\/\d+\/1: another version/,
         spoil: (store, r, doc) => {
           const next: HealthDoc = {
             ...doc,
@@ -204,7 +204,7 @@ const tornArb: fc.Arbitrary<Corrupt> = fc
         // the same text cut into a different number of parts: the counts differ, so the headers do
         group: 'torn',
         kind: 'torn: part 1 of a version with another part count',
-        why: /edge-router\/plan\/\d+\/1: part of another version/,
+        why: /edge-router\/plan\/\d+\/1: another version/,
         spoil: (store, r, doc) => {
           const out = { ...store };
           const tag = planTag(doc.serial, FP);

@@ -3,6 +3,7 @@
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
 import { keyRing } from '../../lib/keyring';
 import {
+  cookieNames,
   type Decision,
   errorDecision,
   type Facts,
@@ -53,21 +54,49 @@ function headerValues(headers: CloudFrontHeaders | undefined): Record<string, st
   return out;
 }
 
-function cookies(headers: CloudFrontHeaders | undefined): Record<string, string> {
+/**
+ * The most of the Cookie header Lambda@Edge reads: 32 KB, above CloudFront's own limit on a whole request (20,480
+ * bytes of request line and headers), so that both runtimes see the same cookies of any request CloudFront passes.
+ */
+export const MAX_COOKIE_BYTES = 32 * 1024;
+
+/**
+ * The cookies routing reads (`names`, cookieNames), each its last value, from at most MAX_COOKIE_BYTES of the Cookie
+ * header lines; without `names`, every cookie (the local edge's replay of a decision).
+ */
+function cookies(
+  headers: CloudFrontHeaders | undefined,
+  names?: readonly (string | undefined)[],
+): Record<string, string> {
   const out: Record<string, string> = {};
   const list = headers?.cookie;
   if (!Array.isArray(list)) return out;
+  let budget = MAX_COOKIE_BYTES;
   for (const h of list) {
-    if (typeof h?.value !== 'string') continue;
-    for (const part of h.value.split(';')) {
-      const i = part.indexOf('=');
-      if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+    if (typeof h?.value !== 'string' || budget <= 0) continue;
+    const value = h.value.length > budget ? h.value.slice(0, budget) : h.value;
+    budget -= value.length;
+    let from = 0;
+    while (from < value.length) {
+      let end = value.indexOf(';', from);
+      if (end < 0) end = value.length;
+      const eq = value.indexOf('=', from);
+      if (eq > from && eq < end) {
+        const name = value.slice(from, eq).trim();
+        if (!names || names.includes(name)) out[name] = value.slice(eq + 1, end).trim();
+      }
+      from = end + 1;
     }
   }
   return out;
 }
 
-export function toFacts(request: CloudFrontRequest, now: number): Facts {
+/** What routing knows of the viewer; `names`: the cookies to read (cookieNames), default every one. */
+export function toFacts(
+  request: CloudFrontRequest,
+  now: number,
+  names?: readonly (string | undefined)[],
+): Facts {
   const headers = headerValues(request.headers);
   return {
     country: headers['cloudfront-viewer-country'],
@@ -75,7 +104,7 @@ export function toFacts(request: CloudFrontRequest, now: number): Facts {
     lon: coordinate(headers['cloudfront-viewer-longitude']),
     ip: viewerIp(request.clientIp),
     headers,
-    cookies: cookies(request.headers),
+    cookies: cookies(request.headers, names),
     method: request.method,
     now,
   };
@@ -101,13 +130,14 @@ export function applyDecision(request: CloudFrontRequest, d: Decision, router: R
   stripCookies(headers, affinityCookie === undefined ? [OVERRIDE_COOKIE] : [OVERRIDE_COOKIE, affinityCookie]);
   const o = originOf(router, d);
   const current = request.origin;
-  if (current && (current.custom || current.s3)) {
-    const c = current.custom;
+  // an event without an origin object (as `sam local generate-event` makes them) gets a complete custom origin
+  if (!current || current.custom || current.s3) {
+    const c = current?.custom;
     const tls = c?.sslProtocols?.includes('TLSv1.2') ? c.sslProtocols : ['TLSv1.2'];
     // An S3 origin becomes a custom one (its custom headers kept), as the AWS docs show for origin-request.
     request.origin = {
       custom: {
-        customHeaders: c?.customHeaders ?? current.s3?.customHeaders ?? {},
+        customHeaders: c?.customHeaders ?? current?.s3?.customHeaders ?? {},
         domainName: o.domainName,
         keepaliveTimeout: within(c?.keepaliveTimeout, KEEPALIVE_TIMEOUT),
         path: o.path,
@@ -151,6 +181,7 @@ function stripCookies(headers: CloudFrontHeaders, names: readonly string[]): voi
 
 export function createHandler(deps: HandlerDeps) {
   const { router, docs, telemetry } = deps;
+  const cookieList = cookieNames(router);
   const now = deps.now ?? Date.now;
   let warnedNoOrigin = false;
   const rings = new WeakMap<KeysDoc, KeyRing>();
@@ -185,7 +216,7 @@ export function createHandler(deps: HandlerDeps) {
     try {
       const state = await docs.current();
       telemetry.docAge(state.ageMs === null ? undefined : state.ageMs / 1000, state.stale);
-      const facts = toFacts(request, now());
+      const facts = toFacts(request, now(), cookieList);
       const p = planOf(state.doc);
       const ctx: PickContext = { stale: state.stale, keys: await keysFor(facts) };
       decision = pick(p, facts, ctx);
@@ -197,7 +228,9 @@ export function createHandler(deps: HandlerDeps) {
     try {
       if (!request.origin && !warnedNoOrigin) {
         warnedNoOrigin = true;
-        telemetry.log('warn', 'no-origin', { error: 'event has no origin object: origin left as it came' });
+        telemetry.log('warn', 'no-origin', {
+          error: 'event has no origin object: a custom origin made from the config',
+        });
       }
       applyDecision(request, decision, router);
     } catch (e) {

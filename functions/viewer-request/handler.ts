@@ -9,6 +9,7 @@ import { withNetworks } from '../../shared/baked';
 import { originId } from '../../shared/ids';
 import { KVS_KEYS_KEY, readParts, walkKey } from '../../shared/kvs-layout';
 import {
+  cookieNames,
   type Decision,
   errorDecision,
   type Facts,
@@ -74,17 +75,20 @@ export interface Runtime {
 }
 
 /**
- * Fields by name: a header's values joined with "," (RFC 9110), so that a repeated x-route-to is one malformed
- * value; a cookie's last value, as the Lambda@Edge handler reads `a=1; a=2`. Header names are lower case already.
+ * Headers by name, a header's values joined with "," (RFC 9110), so that a repeated x-route-to is one malformed
+ * value; header names are lower case already. Cookies: only those routing reads (cookieNames), each its last
+ * value, as the Lambda@Edge handler reads `a=1; a=2`: a few lookups, however many cookies the request has.
  */
-function values(fields: Record<string, Field> | undefined, cookies: boolean): Record<string, string> {
+function values(fields: Record<string, Field>, names?: (string | undefined)[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name in fields) {
+  for (const k in names || fields) {
+    const name = names ? (names[k as unknown as number] as string) : k;
     const f = fields[name];
+    if (!f) continue;
     const many = f.multiValue || f.multivalue;
     out[name] =
       many && many.length
-        ? cookies
+        ? names
           ? many[many.length - 1].value
           : many.map((m) => m.value).join(',')
         : f.value;
@@ -92,16 +96,16 @@ function values(fields: Record<string, Field> | undefined, cookies: boolean): Re
   return out;
 }
 
-export function toFacts(event: CffEvent, now: number): Facts {
+export function toFacts(event: CffEvent, now: number, table: RouteTable): Facts {
   const request = event.request;
-  const headers = values(request.headers, false);
+  const headers = values(request.headers);
   return {
     country: headers['cloudfront-viewer-country'],
     lat: coordinate(headers['cloudfront-viewer-latitude']),
     lon: coordinate(headers['cloudfront-viewer-longitude']),
     ip: viewerIp(event.viewer && event.viewer.ip),
     headers,
-    cookies: values(request.cookies, true),
+    cookies: values(request.cookies || {}, cookieNames(table)),
     method: request.method,
     now,
   };
@@ -149,13 +153,15 @@ function log(what: string, detail: string): void {
  */
 export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> {
   const request = event.request;
+  // not a viewer-request event: nothing to route, and nothing thrown
+  if (!request) return request;
   if (!request.headers) request.headers = {};
   const kvs = rt.kvs;
   // (not an async closure: the runtime has none)
   const get = (k: string) => (kvs as KvsHandle).get(k);
   let d: Decision;
   try {
-    const facts = toFacts(event, Date.now());
+    const facts = toFacts(event, Date.now(), rt.table);
     const at = place(rt.table, facts);
     const walks: Walk[] = [];
     let serial: number | null = null;
@@ -163,8 +169,7 @@ export async function handle(event: CffEvent, rt: Runtime): Promise<CffRequest> 
       // the walk of the viewer's ranking, planned from the document `<serial>` for the config `<fingerprint>`
       const got = await readParts(get, walkKey(at.ranking));
       const tag = got.tag.split('.');
-      if (tag[1] !== rt.fingerprint)
-        throw new Error(`planned for config ${tag[1]}, this function is ${rt.fingerprint}`);
+      if (tag[1] !== rt.fingerprint) throw new Error(`planned for config ${tag[1]}, not ${rt.fingerprint}`);
       walks[at.ranking] = JSON.parse(got.text);
       serial = Number(tag[0]);
     } catch (e) {

@@ -5,9 +5,10 @@ import type { CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
 import { applyDecision, createHandler, toFacts } from '../../functions/origin-request/handler';
 import { Telemetry } from '../../functions/origin-request/telemetry';
 import { type HealthDoc, route } from '../../shared';
+import { cookieNames } from '../../shared/pick';
 import { FIXTURES, loadEvent, originRequest, setClientIp } from '../helpers/fixtures';
 import { affinity, NOW, TEST_KEYS } from '../helpers/keys';
-import { docWith, exampleRouter } from '../helpers/load';
+import { docWith, exampleConfig, exampleRouter } from '../helpers/load';
 
 const router = exampleRouter();
 const request = (e: CloudFrontRequestEvent) => e.Records[0].cf.request;
@@ -46,6 +47,26 @@ describe('toFacts', () => {
     const e = originRequest({ 'CloudFront-Viewer-Address': '10.8.1.1:443', 'x-route-to': 'staging' });
     setClientIp(e, '2001:db8::1');
     expect(toFacts(request(e), 0).ip).toBe('2001:db8::1');
+  });
+
+  test('bounded cookies: only the names routing reads, from at most 32 KB of the Cookie header', () => {
+    const names = cookieNames(router);
+    expect(names).toEqual(['route_to', 'route_affinity', undefined]);
+    const e = originRequest();
+    const many = Array.from({ length: 2000 }, (_, i) => `c${i}=${i}`).join('; ');
+    request(e).headers.cookie = [{ key: 'Cookie', value: `${many}; route_to=staging; route_to=qa` }];
+    // 2,000 cookies before it (about CloudFront's 20 KB): the last route_to is read, none of the others kept
+    expect(many.length).toBeLessThan(32 * 1024);
+    expect(toFacts(request(e), 0, names).cookies).toEqual({ route_to: 'qa' });
+    // past 32 KB of the header, nothing more is read (CloudFront never passes a request that long)
+    request(e).headers.cookie = [
+      { key: 'Cookie', value: `pad=${'x'.repeat(32 * 1024)}` },
+      { key: 'Cookie', value: 'route_to=staging' },
+    ];
+    expect(toFacts(request(e), 0, names).cookies).toEqual({});
+    // without names (the local edge's replay), every cookie
+    request(e).headers.cookie = [{ key: 'Cookie', value: 'a=1; route_to=staging' }];
+    expect(toFacts(request(e), 0).cookies).toEqual({ a: '1', route_to: 'staging' });
   });
 
   test('an unparseable latitude is ignored, not NaN', () => {
@@ -139,21 +160,39 @@ describe('handler', () => {
   });
 
   const samEvents = readdirSync(join(FIXTURES, 'sam-cli'));
-  test.each(samEvents)('SAM CLI sample %s (no origin object): handled, not crashed on', async (file) => {
-    const { handler, lines } = harness();
-    const event = loadEvent(join('sam-cli', file));
-    const cf = event.Records[0].cf;
-    const r = (await handler(event)) as CloudFrontRequest | undefined;
-    if (!cf.request) {
-      expect(r).toBeUndefined();
-      expect(lines.map((l) => JSON.parse(l).event)).toContain('bad-event');
-      return;
-    }
-    expect(r).toBe(cf.request);
-    expect(r?.origin).toEqual(loadEvent(join('sam-cli', file)).Records[0].cf.request.origin);
-    expect(r?.headers['x-route-region']?.[0].value).toEqual(expect.any(String));
-    expect(lines.map((l) => JSON.parse(l).event)).toContain('no-origin');
-  });
+  test.each(samEvents)(
+    'SAM CLI sample %s (no origin object): given a whole custom origin and routed',
+    async (file) => {
+      const { handler, lines } = harness();
+      const event = loadEvent(join('sam-cli', file));
+      const cf = event.Records[0].cf;
+      const r = (await handler(event)) as CloudFrontRequest | undefined;
+      if (!cf.request) {
+        expect(r).toBeUndefined();
+        expect(lines.map((l) => JSON.parse(l).event)).toContain('bad-event');
+        return;
+      }
+      expect(r).toBe(cf.request);
+      const target = r?.headers['x-route-region']?.[0].value as string;
+      const o = exampleConfig().regions[target]?.origin ?? exampleConfig().environments?.[target]?.origin;
+      expect(o).toBeDefined();
+      // every field CloudFront requires of a custom origin, from the config
+      expect(r?.origin).toEqual({
+        custom: {
+          customHeaders: {},
+          domainName: o?.domainName,
+          keepaliveTimeout: 5,
+          path: o?.path ?? '',
+          port: o?.port ?? 443,
+          protocol: o?.protocol ?? 'https',
+          readTimeout: 30,
+          sslProtocols: ['TLSv1.2'],
+        },
+      });
+      expect(r?.headers.host).toEqual([{ key: 'Host', value: o?.domainName }]);
+      expect(lines.map((l) => JSON.parse(l).event)).toContain('no-origin');
+    },
+  );
 
   test.each([[{}], [{ Records: [] }], [null], [{ Records: [{ cf: {} }] }]])(
     'a malformed event %j does not throw',
