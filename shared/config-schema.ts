@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { cidrProblem } from './cidr';
 import { AWS_REGIONS, COUNTRIES } from './geo-data';
 import { TARGET_ID } from './ids';
-import { type Parsed, problemsOf, reservedKeyProblems } from './problems';
+import { type Parsed, type Problem, problemsOf, reservedKeyProblems } from './problems';
 
 const COUNTRY = /^[A-Z]{2}$/;
 // A DNS name as CloudFront accepts it for a custom origin: labels of letters, digits and hyphens.
@@ -106,6 +106,31 @@ export const HealthDocSourceSchema = z.strictObject({
     }),
 });
 
+/**
+ * The most CIDRs a config may list, networkRoutes and override.allowCidrs together. Every request is matched against
+ * each of them in turn: measured on this project's machine, a pick takes 0.2 µs with the example's few and 9-11 µs
+ * with 1,000 (82 µs with 10,000).
+ */
+export const MAX_CIDRS = 1000;
+
+/** The CIDRs a raw config lists, counted before anything is validated (a huge list is refused at once). */
+function cidrCountProblem(input: unknown): Problem[] {
+  if (typeof input !== 'object' || input === null) return [];
+  const c = input as { networkRoutes?: unknown; override?: { allowCidrs?: unknown } };
+  let n = 0;
+  if (Array.isArray(c.networkRoutes))
+    for (const r of c.networkRoutes) if (Array.isArray(r?.cidrs)) n += r.cidrs.length;
+  if (Array.isArray(c.override?.allowCidrs)) n += c.override.allowCidrs.length;
+  return n > MAX_CIDRS
+    ? [
+        {
+          path: '$',
+          message: `${n} CIDRs in networkRoutes and override.allowCidrs together; at most ${MAX_CIDRS} (aggregate them into wider prefixes)`,
+        },
+      ]
+    : [];
+}
+
 const CidrSchema = z.string().superRefine((c, ctx) => {
   const problem = cidrProblem(c);
   if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(c)}: ${problem}` });
@@ -116,15 +141,21 @@ export const NetworkRouteSchema = z.strictObject({
   cidrs: z
     .array(CidrSchema)
     .min(1)
-    .meta({ description: 'IPv4 or IPv6 networks, e.g. "10.8.0.0/16", "2001:db8:8::/48".' }),
+    .max(MAX_CIDRS)
+    .meta({
+      description: `IPv4 or IPv6 networks, e.g. "10.8.0.0/16", "2001:db8:8::/48"; at most ${MAX_CIDRS} in the config.`,
+    }),
   target: z.string().meta({ description: 'A configured region or environment.' }),
 });
 
 export const OverrideSchema = z.strictObject({
-  allowCidrs: z.array(CidrSchema).default([]).meta({
-    description:
-      'Viewers from these networks (the VPN egress) may choose a target with x-route-to or the route_to cookie.',
-  }),
+  allowCidrs: z
+    .array(CidrSchema)
+    .max(MAX_CIDRS)
+    .default([])
+    .meta({
+      description: `Viewers from these networks (the VPN egress) may choose a target with x-route-to or the route_to cookie; at most ${MAX_CIDRS} CIDRs in the config.`,
+    }),
   keysKey: z.string().min(1).max(1024).default('keys.json').meta({
     description:
       'Object key, in the health document bucket, of the signing keys for x-route-token (never in the repo or a bundle).',
@@ -390,8 +421,8 @@ export type RouterConfig = z.output<typeof RouterConfigSchema>;
 export type RouterConfigInput = z.input<typeof RouterConfigSchema>;
 
 export function parseRouterConfig(input: unknown): Parsed<RouterConfig> {
-  const reserved = reservedKeyProblems(input);
-  if (reserved.length) return { success: false, errors: reserved };
+  const refused = [...reservedKeyProblems(input), ...cidrCountProblem(input)];
+  if (refused.length) return { success: false, errors: refused };
   const r = RouterConfigSchema.safeParse(input);
   return r.success
     ? { success: true, data: r.data, warnings: [] }

@@ -322,3 +322,36 @@ describe('reserved names and hostile shapes', () => {
     expect(parseJsonText(`${'['.repeat(65)}${']'.repeat(65)}`).success).toBe(false);
   });
 });
+
+describe('CIDR lists are bounded (every request is matched against each)', () => {
+  const withCidrs = (n: number) => {
+    const c = rawConfig();
+    c.networkRoutes = [
+      {
+        name: 'big',
+        cidrs: Array.from({ length: n }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`),
+        target: 'staging',
+      },
+    ];
+    c.override = { allowCidrs: ['10.8.0.0/16'] };
+    return c;
+  };
+
+  test('1,000 in all are taken', () => {
+    expect(parseRouterConfig(withCidrs(999)).success).toBe(true);
+  });
+
+  test('1,001 are refused at once, with the count and the limit', () => {
+    const r = parseRouterConfig(withCidrs(1000));
+    expect(r).toEqual({
+      success: false,
+      errors: [
+        {
+          path: '$',
+          message:
+            '1001 CIDRs in networkRoutes and override.allowCidrs together; at most 1000 (aggregate them into wider prefixes)',
+        },
+      ],
+    });
+  });
+});
