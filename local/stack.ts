@@ -19,6 +19,7 @@ import { type Backend, startBackend } from './backends';
 import { CffHarness } from './cff-runtime';
 import { type Edge, startEdge } from './edge';
 import { openLogs } from './log';
+import { enforceConditionalWrites } from './s3-conditional';
 import { createStatus, type Status } from './status';
 
 const ROOT = join(__dirname, '..');
@@ -144,6 +145,8 @@ export async function startLocal(opts: {
       })
     : undefined;
   await server?.run();
+  // s3rver ignores If-Match and If-None-Match: the CLI and the health checker write one document, so enforce them
+  if (server) enforceConditionalWrites(server);
   const s3 = s3Client(src);
   const putDoc = async (doc: HealthDoc) => {
     await s3.send(

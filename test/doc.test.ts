@@ -26,6 +26,8 @@ const KEY = 'health.json';
 const BIN = join(ROOT, 'bin', 'edge-router.cjs');
 const tmp = mkdtempSync(join(tmpdir(), 'edge-router-doc-'));
 let s3: LocalS3;
+/** while set, GETs of the document wait until this many have come: readers made to overlap */
+let overlap: { readers: number; arrived: number; go?: () => void; open: Promise<void> } | undefined;
 
 /**
  * The built CLI as a child process. Asynchronous, because s3rver answers from this process's event loop; jest gives
@@ -41,13 +43,73 @@ const live = async () => {
 const NO_STACK = /^\s+at |node:internal/m;
 
 beforeAll(async () => {
-  s3 = await startS3([BUCKET]);
+  s3 = await startS3([BUCKET], async (req) => {
+    const o = overlap;
+    if (!o || req.method !== 'GET' || !req.url?.startsWith(`/${BUCKET}/${KEY}`)) return;
+    if (++o.arrived >= o.readers) {
+      overlap = undefined; // the re-reads after a conflict go through
+      o.go?.();
+    }
+    await o.open;
+  });
 });
 afterAll(async () => {
   await s3?.close();
 });
 beforeEach(async () => {
   await s3.remove(BUCKET, KEY);
+});
+
+describe('racing writers (the local S3 enforces If-Match, as S3 does)', () => {
+  test('two doc dial commands that read the same serial: one conflicts and retries, both changes survive', async () => {
+    await s3.put(BUCKET, KEY, JSON.stringify(docWith({}, 20)));
+    for (let round = 0; round < 4; round++) {
+      const o: NonNullable<typeof overlap> = { readers: 2, arrived: 0, open: Promise.resolve() };
+      o.open = new Promise<void>((resolve) => {
+        o.go = resolve;
+      });
+      overlap = o;
+      const [a, b] = await Promise.all([
+        cli('doc', 'dial', 'eu-central-1', String(50 + round), '--yes'),
+        cli('doc', 'dial', 'ap-northeast-2', String(60 + round), '--yes'),
+      ]);
+      expect([a.code, b.code]).toEqual([0, 0]);
+      const out = `${a.stdout}\n${b.stdout}`;
+      // exactly one of them met the other's write, re-read and wrote on top of it
+      expect(out.match(/conflict: the live document changed since it was read/g)).toHaveLength(1);
+      const written = [...out.matchAll(/wrote serial (\d+)/g)].map((m) => Number(m[1])).sort((x, y) => x - y);
+      expect(written).toEqual([21 + 2 * round, 22 + 2 * round]);
+      const doc = await live();
+      expect(doc.serial).toBe(22 + 2 * round);
+      expect(doc.regions['eu-central-1'].dial).toBe(50 + round);
+      expect(doc.regions['ap-northeast-2'].dial).toBe(60 + round);
+    }
+  }, 60_000);
+
+  test.each([
+    ['If-Match on the ETag read, after another write', 'match-old', 412],
+    ['If-Match on the current ETag', 'match-current', 200],
+    ['If-None-Match: * over an existing object', 'none-star', 412],
+  ])('%s', async (_, kind, status) => {
+    await s3.put(BUCKET, KEY, JSON.stringify(docWith({}, 1)));
+    const first = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: KEY }));
+    await first.Body?.transformToString();
+    if (kind === 'match-old') await s3.put(BUCKET, KEY, JSON.stringify(docWith({}, 2)));
+    const put = s3.client.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: KEY,
+        Body: JSON.stringify(docWith({}, 3)),
+        ...(kind === 'none-star' ? { IfNoneMatch: '*' } : { IfMatch: first.ETag }),
+      }),
+    );
+    if (status === 200) await expect(put).resolves.toBeDefined();
+    else
+      await expect(put).rejects.toMatchObject({
+        name: 'PreconditionFailed',
+        $metadata: { httpStatusCode: 412 },
+      });
+  });
 });
 
 describe('against s3rver', () => {

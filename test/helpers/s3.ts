@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { type BeforeRequest, enforceConditionalWrites } from '../../local/s3-conditional';
 
 export interface LocalS3 {
   readonly endpoint: string;
@@ -21,7 +22,11 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
-export async function startS3(buckets: string[]): Promise<LocalS3> {
+/**
+ * s3rver with S3's conditional writes (local/s3-conditional.ts, as the local stack runs it); `before` runs ahead of
+ * each request (a test's way to make readers overlap).
+ */
+export async function startS3(buckets: string[], before?: BeforeRequest): Promise<LocalS3> {
   const server = new S3rver({
     port: 0,
     address: '127.0.0.1',
@@ -30,6 +35,7 @@ export async function startS3(buckets: string[]): Promise<LocalS3> {
     configureBuckets: buckets.map((name) => ({ name, configs: [] })),
   });
   const { port } = (await server.run()) as AddressInfo;
+  enforceConditionalWrites(server, before);
   const statuses = new Map<string, number[]>();
   server.httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' || !req.url) return;
