@@ -1,0 +1,115 @@
+// Passive health: the failures a Lambda@Edge container sees per target eject it locally, for a while, by Envoy's
+// outlier-detection rules and with Envoy's names
+// (https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/outlier):
+//   consecutive5xx         failures in a row (5xx, or no answer) that eject a target (Envoy: consecutive_5xx)
+//   baseEjectionTimeMs     an ejection lasts this long times the number of times the target was ejected
+//                          (Envoy: base_ejection_time), at most maxEjectionTimeMs (max_ejection_time)
+//   maxEjectionPercent     at most this share of the targets ejected at once (max_ejection_percent)
+// Never the last candidate: a failure that would leave no target un-ejected ejects nothing. A target comes back
+// when its ejection ends, or sooner when the health document says it is up after it said down. Pure and
+// deterministic: time is given, so the rules are table-tested (test/outlier.test.ts).
+
+export interface OutlierRules {
+  readonly consecutive5xx: number;
+  readonly baseEjectionTimeMs: number;
+  readonly maxEjectionTimeMs: number;
+  readonly maxEjectionPercent: number;
+}
+
+/** Envoy's defaults, but for regions: 50 % may be ejected (Envoy's 10 % would never eject one of four). */
+export const DEFAULT_OUTLIER: OutlierRules = {
+  consecutive5xx: 5,
+  baseEjectionTimeMs: 30_000,
+  maxEjectionTimeMs: 300_000,
+  maxEjectionPercent: 50,
+};
+
+interface TargetState {
+  consecutive: number;
+  /** times ejected so far (the multiplier of the next ejection) */
+  ejections: number;
+  /** ejected until then (ms), or 0 */
+  until: number;
+}
+
+export type OutlierEvent =
+  | {
+      readonly kind: 'ejected';
+      readonly target: string;
+      readonly untilMs: number;
+      readonly ejections: number;
+    }
+  | {
+      readonly kind: 'not-ejected';
+      readonly target: string;
+      readonly why: 'last-candidate' | 'max-ejection-percent';
+    }
+  | { readonly kind: 'returned'; readonly target: string; readonly why: 'ejection-ended' | 'document-up' };
+
+export class OutlierDetector {
+  private readonly state = new Map<string, TargetState>();
+
+  constructor(
+    private readonly targets: readonly string[],
+    private readonly rules: OutlierRules = DEFAULT_OUTLIER,
+  ) {}
+
+  private of(target: string): TargetState {
+    let s = this.state.get(target);
+    if (!s) {
+      s = { consecutive: 0, ejections: 0, until: 0 };
+      this.state.set(target, s);
+    }
+    return s;
+  }
+
+  /** Whether `target` is ejected at `now`. */
+  isEjected(target: string, now: number): boolean {
+    const s = this.state.get(target);
+    return s !== undefined && s.until > now;
+  }
+
+  /** The targets ejected at `now`. */
+  ejected(now: number): string[] {
+    return this.targets.filter((t) => this.isEjected(t, now));
+  }
+
+  /** An answer below 500: the count of failures in a row starts again. */
+  success(target: string): void {
+    const s = this.state.get(target);
+    if (s) s.consecutive = 0;
+  }
+
+  /** A 5xx, or no answer at all. Returns what it did when it changed an ejection. */
+  failure(target: string, now: number): OutlierEvent | undefined {
+    if (!this.targets.includes(target)) return undefined;
+    const s = this.of(target);
+    if (s.until > now) return undefined; // already out: a request in flight when it was ejected
+    s.consecutive++;
+    if (s.consecutive < this.rules.consecutive5xx) return undefined;
+    const out = this.ejected(now);
+    if (out.length + 1 >= this.targets.length) return { kind: 'not-ejected', target, why: 'last-candidate' };
+    if (((out.length + 1) * 100) / this.targets.length > this.rules.maxEjectionPercent)
+      return { kind: 'not-ejected', target, why: 'max-ejection-percent' };
+    s.ejections++;
+    s.consecutive = 0;
+    s.until = now + Math.min(this.rules.baseEjectionTimeMs * s.ejections, this.rules.maxEjectionTimeMs);
+    return { kind: 'ejected', target, untilMs: s.until, ejections: s.ejections };
+  }
+
+  /**
+   * The health document changed: a target it says is up, after a document that said it was down, comes back at once
+   * (the health checker has confirmed the recovery).
+   */
+  documentSays(
+    target: string,
+    before: 'up' | 'down' | undefined,
+    now: 'up' | 'down',
+  ): OutlierEvent | undefined {
+    const s = this.state.get(target);
+    if (!s || before !== 'down' || now !== 'up' || s.until === 0) return undefined;
+    s.until = 0;
+    s.consecutive = 0;
+    return { kind: 'returned', target, why: 'document-up' };
+  }
+}
