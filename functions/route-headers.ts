@@ -14,6 +14,11 @@ export const DECISION_HEADER = 'x-route-decision';
  * signs it, so the response side needs no keys and trusts no viewer input (it sets only what has this shape).
  */
 export const AFFINITY_HEADER = 'x-route-affinity';
+/**
+ * An origin custom header the infra app puts on the second origin of the Lambda@Edge origin group (value `2`): the
+ * origin-request function, invoked again for a failover, knows it is the second attempt.
+ */
+export const ATTEMPT_HEADER = 'x-route-attempt';
 /** `1` when the viewer may see how it was routed */
 export const AUTHORISED_HEADER = 'x-route-authorised';
 

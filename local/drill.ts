@@ -34,9 +34,9 @@ const REQUEST_TIMEOUT_MS = 35_000; // longer than the edge's read timeout: the e
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 async function drill(runtime: Runtime): Promise<Verdict[]> {
-  // CloudFront Functions with origin groups: a failed GET is retried on the next region within the request
+  // origin groups, in both runtimes: a failed GET is retried on the next region within the request
   const { config, configFile, dir } = await localConfigOnFreePorts('edge-router-drill-', (raw) => {
-    if (runtime === 'cloudfront-functions') raw.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
+    raw.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
   });
   const ttl = config.healthDoc?.ttlSeconds ?? 2;
   progress(`drill ${runtime}: building and starting the local edge (logs in ${join(dir, 'edge.log')}) ...`);
@@ -150,7 +150,7 @@ async function drill(runtime: Runtime): Promise<Verdict[]> {
   const end = Date.now();
   await stack.close();
   progress(
-    `drill ${runtime}${runtime === 'cloudfront-functions' ? ' (origin groups)' : ''}: ${samples.length} requests from ${VIEWERS.length} simulated viewers over ${((end - started) / 1000).toFixed(1)} s; healthDoc.ttlSeconds ${ttl}`,
+    `drill ${runtime} (origin groups): ${samples.length} requests from ${VIEWERS.length} simulated viewers over ${((end - started) / 1000).toFixed(1)} s; healthDoc.ttlSeconds ${ttl}`,
   );
   return verdicts({ runtime, events, samples, end, watched: KOREA, region: REGION });
 }

@@ -24,7 +24,7 @@ import { DECISION_HEADER, parseDecisionHeader } from '../functions/route-headers
 import type { CffResponse } from '../functions/viewer-response/handler';
 import { locate } from '../lib/geoip';
 import type { Facts, RouterConfig } from '../shared';
-import { distributionOrigins } from '../shared/router';
+import { distributionOrigins, secondAttemptOrigin } from '../shared/router';
 import type { CffHarness } from './cff-runtime';
 
 /** Where the viewer is, as CloudFront's CloudFront-Viewer-* headers would say. */
@@ -79,7 +79,11 @@ export interface RoutedRequest {
 interface Routed {
   readonly origin: { protocol: 'http' | 'https'; domainName: string; port: number; path: string };
   /** an origin group's second origin, and the statuses of the first that send a request there */
-  readonly failover?: { origin: Routed['origin']; target: string; statusCodes: readonly number[] };
+  readonly failover?: {
+    readonly statusCodes: readonly number[];
+    /** where the second attempt goes (Lambda@Edge: the origin-request function invoked again for it) */
+    second(): Promise<{ origin: Routed['origin']; target: string; headers: OutgoingHttpHeaders }>;
+  };
   readonly readTimeout: number;
   readonly method: string;
   /** uri and query string */
@@ -346,8 +350,36 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     const routed = await opts.originRequest?.(event);
     const o = routed?.origin?.custom;
     if (!routed || !o) throw new Error('the origin-request function returned no custom origin');
+    // the request the origin-response function sees: the second attempt's, after a failover
+    let sent = routed;
+    const groups = opts.config.originGroups;
+    // With config originGroups, the distribution's behaviour uses an origin group (the infra app). When the first
+    // origin fails, CloudFront sends the same request to the group's second origin and invokes the origin-request
+    // function again ("Use origin failover with Lambda@Edge functions"): its event carries the second origin, whose
+    // custom header says so.
+    const failover: Routed['failover'] = groups
+      ? {
+          statusCodes: groups.failoverStatusCodes,
+          async second() {
+            const again = structuredClone(routed);
+            again.origin = { custom: { ...secondAttemptOrigin(opts.config) } };
+            const r2 = await opts.originRequest?.({
+              Records: [{ cf: { config: event.Records[0].cf.config, request: again } }],
+            } as CloudFrontRequestEvent);
+            const o2 = r2?.origin?.custom;
+            if (!r2 || !o2) throw new Error('the origin-request function returned no custom origin');
+            sent = r2;
+            return {
+              origin: { protocol: o2.protocol, domainName: o2.domainName, port: o2.port, path: o2.path },
+              target: r2.headers['x-route-region']?.[0]?.value ?? '',
+              headers: flatten(r2.headers),
+            };
+          },
+        }
+      : undefined;
     return {
       origin: { protocol: o.protocol, domainName: o.domainName, port: o.port, path: o.path },
+      failover,
       readTimeout: o.readTimeout ?? 30,
       method: routed.method,
       path: `${routed.uri}${routed.querystring ? `?${routed.querystring}` : ''}`,
@@ -363,7 +395,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
             {
               cf: {
                 config: event.Records[0].cf.config,
-                request: routed,
+                request: sent,
                 response: { status: String(status), statusDescription: message, headers },
               },
             },
@@ -405,16 +437,6 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
         : undefined;
     const selected = call?.helper === 'selectRequestOriginById' ? (call.args[0] as string) : undefined;
     const origin = asOrigin(group ? group.originIds[0].originId : (selected ?? opts.config.fallbackRegion));
-    let failover: Routed['failover'];
-    // an origin group: CloudFront retries a GET, HEAD or OPTIONS on the second origin when the first fails
-    if (group) {
-      const second = group.originIds[1].originId;
-      failover = {
-        origin: asOrigin(second),
-        target: second,
-        statusCodes: group.failoverCriteria.statusCodes,
-      };
-    }
     const headers: OutgoingHttpHeaders = {};
     for (const [name, f] of Object.entries(r.returned.headers)) {
       headers[name] = f.multiValue?.length ? f.multiValue.map((v) => v.value) : f.value;
@@ -425,6 +447,19 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     if (cookies.length) headers.cookie = cookies.join('; ');
     // the Host header follows the selected origin (as for the distribution's own origins)
     headers.host = origin.domainName;
+    let failover: Routed['failover'];
+    // an origin group: CloudFront retries a GET, HEAD or OPTIONS on the second origin when the first fails
+    if (group) {
+      const second = group.originIds[1].originId;
+      failover = {
+        statusCodes: group.failoverCriteria.statusCodes,
+        second: async () => ({
+          origin: asOrigin(second),
+          target: second,
+          headers: { ...headers, host: asOrigin(second).domainName },
+        }),
+      };
+    }
     const url = new URL(req.url ?? '/', 'http://local');
     return {
       origin,
@@ -484,19 +519,33 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       });
     // CloudFront fails over only requests without a body to send again
     const idempotent = ['GET', 'HEAD', 'OPTIONS'].includes(routed.method);
-    const attempt = (o: Routed['origin'], target: string, failover?: Routed['failover']) => {
+    // the second origin of a group: where the runtime says (Lambda@Edge invokes the function again for it)
+    const retry = (failover: NonNullable<Routed['failover']>) =>
+      failover.second().then(
+        (s) => attempt(s.origin, s.target, s.headers),
+        (e) => {
+          fail(res, 502, 'the second attempt could not be routed', { detail: String(e) });
+          seen(502);
+        },
+      );
+    const attempt = (
+      o: Routed['origin'],
+      target: string,
+      headers: OutgoingHttpHeaders,
+      failover?: Routed['failover'],
+    ) => {
       const send = o.protocol === 'https' ? httpsRequest : httpRequest;
       const upstream = send({
         host: o.domainName,
         port: o.port,
         method: routed.method,
         path: `${o.path}${routed.path}`,
-        headers: routed.headers,
+        headers,
         timeout: routed.readTimeout * 1000,
       });
       upstream.on('timeout', () => upstream.destroy(new Error(`no answer within ${routed.readTimeout} s`)));
       upstream.on('error', (e) => {
-        if (failover) return attempt(failover.origin, failover.target);
+        if (failover) return void retry(failover);
         fail(res, 502, 'the origin failed', {
           target,
           origin: `${o.protocol}://${o.domainName}:${o.port}`,
@@ -507,7 +556,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       upstream.on('response', async (up) => {
         if (failover?.statusCodes.includes(up.statusCode ?? 0)) {
           up.resume();
-          return attempt(failover.origin, failover.target);
+          return void retry(failover);
         }
         const out = await routed.response(
           up.statusCode ?? 502,
@@ -522,7 +571,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       else req.pipe(upstream);
       req.on('aborted', () => upstream.destroy());
     };
-    attempt(routed.origin, routed.target, idempotent ? routed.failover : undefined);
+    attempt(routed.origin, routed.target, routed.headers, idempotent ? routed.failover : undefined);
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -237,7 +237,7 @@ export const OriginGroupsSchema = z
   })
   .meta({
     description:
-      'CloudFront Functions only: route each request through an origin group of the chosen region and the next candidate, so a failed GET, HEAD or OPTIONS is retried on the next region within the same request. Needs one distribution origin per region whose origin id is the region id (the infra app makes them).',
+      "Retry a failed GET, HEAD or OPTIONS on the next region within the same request. CloudFront Functions: each request goes through an origin group of the chosen region and the next candidate (one distribution origin per region, whose origin id is the region id: the infra app makes them). Lambda@Edge: the behaviour uses an origin group whose second origin carries X-Route-Attempt: 2; CloudFront invokes the origin-request function again for it, and the function sends the request to the decision's retry target.",
   });
 
 export const ProbeSchema = z.strictObject({

@@ -261,6 +261,39 @@ export function originOf(
   return router.origins.get(originId(d.target.id, d.reason === 'canary')) as ResolvedOrigin;
 }
 
+/** The origin id of the Lambda@Edge origin group's second member ("." is never in a target id). */
+export const SECOND_ATTEMPT_ORIGIN_ID = 'attempt.2';
+
+/**
+ * The second origin of the Lambda@Edge origin group (config originGroups, runtime lambda-edge), as the
+ * origin-request event carries it when CloudFront fails over: the fallback region's origin (the function points the
+ * request at the decision's retry target anyway) with the origin custom header `x-route-attempt: 2`, which tells the
+ * function this is the second attempt. The timeouts are CloudFront's defaults.
+ */
+export function secondAttemptOrigin(config: RouterConfig): {
+  customHeaders: Record<string, { key: string; value: string }[]>;
+  domainName: string;
+  keepaliveTimeout: number;
+  path: string;
+  port: number;
+  protocol: 'http' | 'https';
+  readTimeout: number;
+  sslProtocols: string[];
+} {
+  const o = config.regions[config.fallbackRegion].origin;
+  const protocol = o.protocol ?? 'https';
+  return {
+    customHeaders: { 'x-route-attempt': [{ key: 'X-Route-Attempt', value: '2' }] },
+    domainName: o.domainName,
+    keepaliveTimeout: 5,
+    path: o.path ?? '',
+    port: o.port ?? (protocol === 'https' ? 443 : 80),
+    protocol,
+    readTimeout: 30,
+    sslProtocols: ['TLSv1.2'],
+  };
+}
+
 /**
  * Every origin the distribution needs, by origin id (originId): one per region and environment, and one per region's
  * canary deployment. The infra app makes them; CloudFront Functions select among them; the local edge and the tests

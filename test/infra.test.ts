@@ -144,6 +144,36 @@ describe('runtime lambda-edge (the default)', () => {
   });
 });
 
+describe('runtime lambda-edge with originGroups', () => {
+  const config = withDoc((c) => {
+    c.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
+  });
+  const { app, stack } = synth(config);
+  const t = Template.fromStack(stack);
+
+  test('the behaviour uses an origin group: the fallback region first, then the second-attempt origin with its marker', () => {
+    const dist = Object.values(t.findResources('AWS::CloudFront::Distribution'))[0].Properties
+      .DistributionConfig;
+    const groups = dist.OriginGroups.Items;
+    expect(groups).toHaveLength(1);
+    expect(groups[0].FailoverCriteria.StatusCodes.Items).toEqual([500, 502, 503, 504]);
+    const members = groups[0].Members.Items.map((m: { OriginId: string }) => m.OriginId);
+    const byId = new Map(dist.Origins.map((o: { Id: string }) => [o.Id, o]));
+    const [primary, second] = members.map((id: string) => byId.get(id) as Record<string, any>);
+    expect(primary.DomainName).toBe(config.regions[config.fallbackRegion].origin.domainName);
+    expect(second.OriginCustomHeaders).toEqual([{ HeaderName: 'X-Route-Attempt', HeaderValue: '2' }]);
+    expect(dist.DefaultCacheBehavior.TargetOriginId).toBe(groups[0].Id);
+    // every other origin of the config is there too, once
+    const ids = dist.Origins.map((o: { Id: string }) => o.Id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of distributionOrigins(config).keys()) expect(ids).toContain(id);
+  });
+
+  test('cdk-nag clean', () => {
+    expectNagClean(app);
+  });
+});
+
 describe('the distribution and the bucket (either runtime)', () => {
   const { stack } = synth(withDoc());
   const t = Template.fromStack(stack);

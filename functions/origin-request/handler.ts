@@ -2,6 +2,7 @@
 // policy lives in shared/.
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
 import { keyRing } from '../../lib/keyring';
+import { TARGET_ID } from '../../shared/ids';
 import {
   cookieNames,
   type Decision,
@@ -13,11 +14,13 @@ import {
   pick,
 } from '../../shared/pick';
 import { type DocInput, type Plan, plan } from '../../shared/plan';
+import { retryDecision } from '../../shared/retry';
 import { originOf, type Router } from '../../shared/router';
 import type { KeysDoc } from '../../shared/schema';
 import type { KeyRing } from '../../shared/token';
 import {
   AFFINITY_HEADER,
+  ATTEMPT_HEADER,
   AUTHORISED_HEADER,
   DECISION_HEADER,
   decisionHeader,
@@ -179,6 +182,28 @@ function stripCookies(headers: CloudFrontHeaders, names: readonly string[]): voi
   else delete headers.cookie;
 }
 
+/**
+ * Whether this invocation is an origin group's second attempt: CloudFront invokes the origin-request function again
+ * when it sends the request to the group's second origin ("Use origin failover with Lambda@Edge functions"), whose
+ * origin custom header ATTEMPT_HEADER the infra app sets. `first`: what the first attempt chose, from the headers it
+ * set on the request, when CloudFront sends them again.
+ */
+export function secondAttempt(
+  request: CloudFrontRequest,
+): { first?: { target: string; canary: boolean } } | undefined {
+  const custom = request.origin?.custom?.customHeaders;
+  const marker = custom && typeof custom === 'object' ? custom[ATTEMPT_HEADER]?.[0]?.value : undefined;
+  if (marker !== '2') return undefined;
+  const h = request.headers ?? {};
+  const target = h[REGION_HEADER]?.[0]?.value;
+  return {
+    first:
+      typeof target === 'string' && TARGET_ID.test(target)
+        ? { target, canary: h[REASON_HEADER]?.[0]?.value === 'canary' }
+        : undefined,
+  };
+}
+
 export function createHandler(deps: HandlerDeps) {
   const { router, docs, telemetry } = deps;
   const cookieList = cookieNames(router);
@@ -219,8 +244,14 @@ export function createHandler(deps: HandlerDeps) {
       const facts = toFacts(request, now(), cookieList);
       const p = planOf(state.doc);
       const ctx: PickContext = { stale: state.stale, keys: await keysFor(facts) };
-      decision = pick(p, facts, ctx);
-      explain = () => pick(p, facts, { ...ctx, trace: true });
+      // an origin group's second attempt: what the first chose failed, so its retry target goes instead
+      const failed = secondAttempt(request);
+      decision = failed ? retryDecision(pick(p, facts, ctx), failed.first) : pick(p, facts, ctx);
+      explain = () => {
+        const d = pick(p, facts, { ...ctx, trace: true });
+        return failed ? retryDecision(d, failed.first) : d;
+      };
+      if (failed) telemetry.count(METRICS.retries);
     } catch (e) {
       // pick() never throws: this is the doc source or the event. Fail open to the fallback region.
       decision = errorDecision(router, e);

@@ -27,6 +27,8 @@ export const METRICS = {
   affinityIgnored: (cause: string) => `AffinityIgnored.${cause}`,
   /** responses that will set the affinity cookie */
   affinityIssued: 'AffinityIssued',
+  /** origin groups' second attempts: the first origin failed, the request went to the decision's retry target */
+  retries: 'Retries',
 } as const;
 
 export type Write = (line: string) => void;

@@ -26,7 +26,13 @@ import type { Construct } from 'constructs';
 import { importFile, planEntries } from '../../lib/kvs';
 import type { AffinityCause, HealthDoc, RouterConfig } from '../../shared';
 import { everyTargetUp } from '../../shared/health-check';
-import { compileRouter, distributionOrigins, keysKeyOf } from '../../shared/router';
+import {
+  compileRouter,
+  distributionOrigins,
+  keysKeyOf,
+  SECOND_ATTEMPT_ORIGIN_ID,
+  secondAttemptOrigin,
+} from '../../shared/router';
 
 /** CloudFront's limit for a function's code (bytes). */
 export const CFF_MAX_BYTES = 10 * 1024;
@@ -264,9 +270,11 @@ export class EdgeRouterStack extends Stack {
     const originOf = (
       id: string,
       o: { domainName: string; port?: number; protocol?: 'https' | 'http'; path?: string },
+      customHeaders?: Record<string, string>,
     ) =>
       new origins.HttpOrigin(o.domainName, {
         originId: id,
+        customHeaders,
         protocolPolicy:
           (o.protocol ?? 'https') === 'https'
             ? cloudfront.OriginProtocolPolicy.HTTPS_ONLY
@@ -291,10 +299,30 @@ export class EdgeRouterStack extends Stack {
       queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
     });
 
+    // Lambda@Edge with originGroups: the behaviour's origin is a group. When its first origin fails a GET, HEAD or
+    // OPTIONS (a connection error, a timeout, or a failover status), CloudFront sends the request to the second and
+    // invokes the origin-request function again; the second's custom header tells the function so, and the function
+    // points it at the decision's retry target (functions/origin-request/handler.ts secondAttempt).
+    const fallback = originOf(config.fallbackRegion, config.regions[config.fallbackRegion].origin);
+    const second = secondAttemptOrigin(config);
+    const grouped = lambdaEdge && config.originGroups !== undefined;
+    const behaviourOrigin = grouped
+      ? new origins.OriginGroup({
+          primaryOrigin: fallback,
+          fallbackOrigin: originOf(
+            SECOND_ATTEMPT_ORIGIN_ID,
+            config.regions[config.fallbackRegion].origin,
+            Object.fromEntries(
+              Object.values(second.customHeaders).map((list) => [list[0].key, list[0].value]),
+            ),
+          ),
+          fallbackStatusCodes: [...(config.originGroups?.failoverStatusCodes ?? [])],
+        })
+      : fallback;
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'edge-router',
       defaultBehavior: {
-        origin: originOf(config.fallbackRegion, config.regions[config.fallbackRegion].origin),
+        origin: behaviourOrigin,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
         // Caching is off: changing the origin does not change the cache key, so a cached response of one region
@@ -311,9 +339,11 @@ export class EdgeRouterStack extends Stack {
     // groups. A distribution lists only the origins its behaviours use, so the others are added here.
     const cfn = this.distribution.node.defaultChild as cloudfront.CfnDistribution;
     const others = [...distributionOrigins(config)].filter(([id]) => id !== config.fallbackRegion);
+    // after the behaviour's own: the fallback region's, and the group's second origin
+    const first = grouped ? 2 : 1;
     others.forEach(([id, o], i) => {
       const https = (o.protocol ?? 'https') === 'https';
-      cfn.addPropertyOverride(`DistributionConfig.Origins.${i + 1}`, {
+      cfn.addPropertyOverride(`DistributionConfig.Origins.${i + first}`, {
         Id: id,
         DomainName: o.domainName,
         OriginPath: o.path ?? '',

@@ -252,9 +252,9 @@ describe('runtime cloudfront-functions: the built viewer-request file in the har
   });
 });
 
-test('cloudfront-functions with origin groups: a GET whose region fails is served by the next one; a POST is not retried', async () => {
-  // ap-northeast-2's origin is a closed port: every connection is refused
-  const closed = await new Promise<number>((resolve) => {
+/** A port nothing listens on: every connection is refused. */
+const closedPort = () =>
+  new Promise<number>((resolve) => {
     const s = require('node:net')
       .createServer()
       .listen(0, '127.0.0.1', () => {
@@ -262,6 +262,78 @@ test('cloudfront-functions with origin groups: a GET whose region fails is serve
         s.close(() => resolve(p));
       });
   });
+
+test('lambda-edge with origin groups: the function is invoked again for the second origin and sends the GET to the retry target; a POST is not retried', async () => {
+  const closed = await closedPort();
+  // the backends answer 503 on /status/503: a failover status
+  const config: RouterConfig = exampleConfig((c) => {
+    for (const id of IDS.slice(0, 4)) {
+      const port = id === 'ap-northeast-2' ? closed : backends[IDS.indexOf(id)].port;
+      c.regions[id] = { origin: { domainName: 'localhost', port, protocol: 'http' } };
+    }
+    c.environments = {
+      staging: { origin: { domainName: 'localhost', port: backends[4].port, protocol: 'http' } },
+    };
+    c.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
+  });
+  const dist = buildBundles(config);
+  const mod = coldStart(join(dist, 'origin-request', 'index.js'));
+  const invocations: { attempt?: string; region?: string }[] = [];
+  const handler = mod.createHandler({
+    router: mod.compileRouter(config),
+    telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
+    docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
+  });
+  const grouped = await startEdge({
+    config,
+    originRequest: async (event) => {
+      const r = event.Records[0].cf.request;
+      invocations.push({
+        attempt: r.origin?.custom?.customHeaders?.['x-route-attempt']?.[0]?.value,
+        region: r.headers['x-route-region']?.[0]?.value,
+      });
+      return handler(event);
+    },
+  });
+  try {
+    const get = await fetch(`http://127.0.0.1:${grouped.port}/hello`, {
+      headers: { 'x-forwarded-for': KOREA },
+    });
+    expect(get.status).toBe(200);
+    // Seoul refused the connection; the second invocation sent it to Seoul's retry target, with reason failover
+    expect(JSON.parse(await get.text())).toMatchObject({
+      region: 'us-east-1',
+      route: { 'x-route-region': 'us-east-1', 'x-route-reason': 'failover' },
+    });
+    expect(invocations).toEqual([
+      { attempt: undefined, region: undefined },
+      { attempt: '2', region: 'ap-northeast-2' },
+    ]);
+    // a status the group fails over on (503 from Virginia's backend, for a US viewer): the second attempt goes
+    // elsewhere, where the demo API answers 503 too, but from another region
+    invocations.length = 0;
+    const status = await fetch(`http://127.0.0.1:${grouped.port}/status/503`, {
+      headers: { 'x-forwarded-for': '8.8.8.8' },
+    });
+    const body = JSON.parse(await status.text());
+    expect(body.region).not.toBe('us-east-1');
+    expect(body.route).toMatchObject({ 'x-route-reason': 'failover' });
+    expect(invocations.map((i) => i.attempt)).toEqual([undefined, '2']);
+    // CloudFront fails over only what it can send again
+    const post = await fetch(`http://127.0.0.1:${grouped.port}/hello`, {
+      method: 'POST',
+      body: 'x',
+      headers: { 'x-forwarded-for': KOREA },
+    });
+    expect(post.status).toBe(502);
+  } finally {
+    await grouped.close();
+  }
+}, 30_000);
+
+test('cloudfront-functions with origin groups: a GET whose region fails is served by the next one; a POST is not retried', async () => {
+  // ap-northeast-2's origin is a closed port: every connection is refused
+  const closed = await closedPort();
   const config: RouterConfig = exampleConfig((c) => {
     for (const id of IDS.slice(0, 4)) {
       const port = id === 'ap-northeast-2' ? closed : backends[IDS.indexOf(id)].port;

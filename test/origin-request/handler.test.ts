@@ -2,10 +2,12 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
-import { applyDecision, createHandler, toFacts } from '../../functions/origin-request/handler';
+import { applyDecision, createHandler, secondAttempt, toFacts } from '../../functions/origin-request/handler';
 import { Telemetry } from '../../functions/origin-request/telemetry';
 import { type HealthDoc, route } from '../../shared';
 import { cookieNames } from '../../shared/pick';
+import { retryDecision } from '../../shared/retry';
+import { secondAttemptOrigin } from '../../shared/router';
 import { FIXTURES, loadEvent, originRequest, setClientIp } from '../helpers/fixtures';
 import { affinity, NOW, TEST_KEYS } from '../helpers/keys';
 import { docWith, exampleConfig, exampleRouter } from '../helpers/load';
@@ -72,6 +74,71 @@ describe('toFacts', () => {
   test('an unparseable latitude is ignored, not NaN', () => {
     const e = originRequest({ 'CloudFront-Viewer-Latitude': 'north', 'CloudFront-Viewer-Longitude': '12' });
     expect(toFacts(request(e), 0)).toMatchObject({ lat: undefined, lon: 12 });
+  });
+});
+
+describe("an origin group's second attempt (CloudFront invokes the function again for the second origin)", () => {
+  const second = (headers: Record<string, string> = {}) => {
+    const e = originRequest({ 'CloudFront-Viewer-Country': 'KR', ...headers });
+    request(e).origin = { custom: secondAttemptOrigin(exampleConfig()) } as CloudFrontRequest['origin'];
+    return e;
+  };
+
+  test('on the AWS fixture: the retry target, reason failover, never the region that failed', async () => {
+    const { handler } = harness();
+    const first = await handler(originRequest({ 'CloudFront-Viewer-Country': 'KR' }));
+    expect(first.headers['x-route-region'][0].value).toBe('ap-northeast-2');
+    // the request as the first invocation left it, pointed at the group's second origin
+    const e = second();
+    request(e).headers = { ...structuredClone(first.headers) };
+    const r = await handler(e);
+    expect(r.headers['x-route-region'][0].value).toBe('us-east-1');
+    expect(r.headers['x-route-reason'][0].value).toBe('failover');
+    expect(r.origin?.custom?.domainName).toBe('api.us-east-1.example.com');
+    expect(r.headers.host[0].value).toBe('api.us-east-1.example.com');
+  });
+
+  test("without the first attempt's headers, the decision made again is the one retried", async () => {
+    const r = await harness().handler(second());
+    expect(r.headers['x-route-region'][0].value).toBe('us-east-1');
+  });
+
+  test('a first request without the marker is a first attempt, whatever x-route-region a viewer sends', async () => {
+    const r = await harness().handler(
+      originRequest({ 'CloudFront-Viewer-Country': 'KR', 'x-route-region': 'ap-northeast-2' }),
+    );
+    expect(r.headers['x-route-region'][0].value).toBe('ap-northeast-2');
+    expect(secondAttempt(request(originRequest()))).toBeUndefined();
+  });
+
+  test.each([
+    [
+      'the failed region: its retry target',
+      { target: 'ap-northeast-2', canary: false },
+      'region',
+      'us-east-1',
+      'failover',
+    ],
+    [
+      "a canary that failed: its region's stable origin",
+      { target: 'ap-northeast-2', canary: true },
+      'canary',
+      'ap-northeast-2',
+      'failover',
+    ],
+    [
+      'a decision that already avoids it stands',
+      { target: 'eu-central-1', canary: false },
+      'region',
+      'ap-northeast-2',
+      'nearest',
+    ],
+  ] as const)('retryDecision: %s', (_, failed, kind, target, reason) => {
+    const base = route({ country: 'KR' }, docWith(), router);
+    const d = kind === 'canary' ? ({ ...base, reason: 'canary', next: base.target } as typeof base) : base;
+    const r = retryDecision(d, failed);
+    expect([r.target.id, r.reason]).toEqual([target, reason]);
+    if (r !== d) expect(r.setAffinity).toBeUndefined();
   });
 });
 
