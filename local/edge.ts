@@ -24,7 +24,7 @@ import { DECISION_HEADER, parseDecisionHeader } from '../functions/route-headers
 import type { CffResponse } from '../functions/viewer-response/handler';
 import { locate } from '../lib/geoip';
 import type { Facts, RouterConfig } from '../shared';
-import { distributionOrigins, secondAttemptOrigin } from '../shared/router';
+import { distributionOrigins, eventCustomOrigin, secondAttemptOrigin } from '../shared/router';
 import type { CffHarness } from './cff-runtime';
 
 /** Where the viewer is, as CloudFront's CloudFront-Viewer-* headers would say. */
@@ -164,8 +164,6 @@ export function originRequestEvent(
   headers['cloudfront-viewer-address'] = [
     { key: 'CloudFront-Viewer-Address', value: `${viewerIp}:${req.socket.remotePort ?? 0}` },
   ];
-  const fb = config.regions[config.fallbackRegion].origin;
-  const protocol = fb.protocol ?? 'https';
   return {
     Records: [
       {
@@ -182,18 +180,7 @@ export function originRequestEvent(
             method: req.method ?? 'GET',
             querystring: url.search.replace(/^\?/, ''),
             uri: url.pathname,
-            origin: {
-              custom: {
-                customHeaders: {},
-                domainName: fb.domainName,
-                keepaliveTimeout: 5,
-                path: fb.path ?? '',
-                port: fb.port ?? (protocol === 'https' ? 443 : 80),
-                protocol,
-                readTimeout: 30,
-                sslProtocols: ['TLSv1.2'],
-              },
-            },
+            origin: { custom: eventCustomOrigin(config.regions[config.fallbackRegion].origin) },
           },
         },
       },

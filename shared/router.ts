@@ -1,6 +1,7 @@
 // Compiling a router config: everything a request needs that depends only on the config is computed here,
 // once (at build time or module load), so that a pick does table lookups, not geometry.
 
+import { ATTEMPT_HEADER } from '../functions/route-headers';
 import { onSteps, type Point } from './anchor';
 import { chars } from './chars';
 import { compileCidrs } from './cidr';
@@ -264,13 +265,8 @@ export function originOf(
 /** The origin id of the Lambda@Edge origin group's second member ("." is never in a target id). */
 export const SECOND_ATTEMPT_ORIGIN_ID = 'attempt.2';
 
-/**
- * The second origin of the Lambda@Edge origin group (config originGroups, runtime lambda-edge), as the
- * origin-request event carries it when CloudFront fails over: the fallback region's origin (the function points the
- * request at the decision's retry target anyway) with the origin custom header `x-route-attempt: 2`, which tells the
- * function this is the second attempt. The timeouts are CloudFront's defaults.
- */
-export function secondAttemptOrigin(config: RouterConfig): {
+/** A custom origin as a Lambda@Edge origin-request event carries it, with CloudFront's default timeouts. */
+export interface EventCustomOrigin {
   customHeaders: Record<string, { key: string; value: string }[]>;
   domainName: string;
   keepaliveTimeout: number;
@@ -279,11 +275,16 @@ export function secondAttemptOrigin(config: RouterConfig): {
   protocol: 'http' | 'https';
   readTimeout: number;
   sslProtocols: string[];
-} {
-  const o = config.regions[config.fallbackRegion].origin;
+}
+
+/** A config origin as the event's custom origin (the local edge's events, the group's second origin). */
+export function eventCustomOrigin(
+  o: Origin,
+  customHeaders: EventCustomOrigin['customHeaders'] = {},
+): EventCustomOrigin {
   const protocol = o.protocol ?? 'https';
   return {
-    customHeaders: { 'x-route-attempt': [{ key: 'X-Route-Attempt', value: '2' }] },
+    customHeaders,
     domainName: o.domainName,
     keepaliveTimeout: 5,
     path: o.path ?? '',
@@ -292,6 +293,18 @@ export function secondAttemptOrigin(config: RouterConfig): {
     readTimeout: 30,
     sslProtocols: ['TLSv1.2'],
   };
+}
+
+/**
+ * The second origin of the Lambda@Edge origin group (config originGroups, runtime lambda-edge), as the
+ * origin-request event carries it when CloudFront fails over: the fallback region's origin (the function points the
+ * request at the decision's retry target anyway) with the origin custom header `x-route-attempt: 2`, which tells the
+ * function this is the second attempt.
+ */
+export function secondAttemptOrigin(config: RouterConfig): EventCustomOrigin {
+  return eventCustomOrigin(config.regions[config.fallbackRegion].origin, {
+    [ATTEMPT_HEADER]: [{ key: 'X-Route-Attempt', value: '2' }],
+  });
 }
 
 /**

@@ -252,6 +252,19 @@ describe('runtime cloudfront-functions: the built viewer-request file in the har
   });
 });
 
+/** The demo backends as the regions, ap-northeast-2 on `closed`, with origin groups. */
+const groupedConfig = (closed: number): RouterConfig =>
+  exampleConfig((c) => {
+    for (const id of IDS.slice(0, 4)) {
+      const port = id === 'ap-northeast-2' ? closed : backends[IDS.indexOf(id)].port;
+      c.regions[id] = { origin: { domainName: 'localhost', port, protocol: 'http' } };
+    }
+    c.environments = {
+      staging: { origin: { domainName: 'localhost', port: backends[4].port, protocol: 'http' } },
+    };
+    c.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
+  });
+
 /** A port nothing listens on: every connection is refused. */
 const closedPort = () =>
   new Promise<number>((resolve) => {
@@ -266,16 +279,7 @@ const closedPort = () =>
 test('lambda-edge with origin groups: the function is invoked again for the second origin and sends the GET to the retry target; a POST is not retried', async () => {
   const closed = await closedPort();
   // the backends answer 503 on /status/503: a failover status
-  const config: RouterConfig = exampleConfig((c) => {
-    for (const id of IDS.slice(0, 4)) {
-      const port = id === 'ap-northeast-2' ? closed : backends[IDS.indexOf(id)].port;
-      c.regions[id] = { origin: { domainName: 'localhost', port, protocol: 'http' } };
-    }
-    c.environments = {
-      staging: { origin: { domainName: 'localhost', port: backends[4].port, protocol: 'http' } },
-    };
-    c.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
-  });
+  const config = groupedConfig(closed);
   const dist = buildBundles(config);
   const mod = coldStart(join(dist, 'origin-request', 'index.js'));
   const invocations: { attempt?: string; region?: string }[] = [];
@@ -334,16 +338,7 @@ test('lambda-edge with origin groups: the function is invoked again for the seco
 test('cloudfront-functions with origin groups: a GET whose region fails is served by the next one; a POST is not retried', async () => {
   // ap-northeast-2's origin is a closed port: every connection is refused
   const closed = await closedPort();
-  const config: RouterConfig = exampleConfig((c) => {
-    for (const id of IDS.slice(0, 4)) {
-      const port = id === 'ap-northeast-2' ? closed : backends[IDS.indexOf(id)].port;
-      c.regions[id] = { origin: { domainName: 'localhost', port, protocol: 'http' } };
-    }
-    c.environments = {
-      staging: { origin: { domainName: 'localhost', port: backends[4].port, protocol: 'http' } },
-    };
-    c.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
-  });
+  const config = groupedConfig(closed);
   const dist = buildBundles(config);
   const grouped = await startEdge({
     config,
