@@ -332,8 +332,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   /** Routes a request with the Lambda@Edge bundle: where to send it, and a hook for the response headers. */
   async function lambdaEdge(req: IncomingMessage, viewerIp: string, viewer: Viewer): Promise<Routed> {
     const event = originRequestEvent(req, opts.config, viewerIp, viewer);
-    // before the function runs: it removes our headers and cookies from the request
-    const facts = toFacts(structuredClone(event.Records[0].cf.request), Date.now());
+    // before the function runs (it removes our headers and cookies); toFacts copies what it reads
+    const facts = toFacts(event.Records[0].cf.request, Date.now());
     const routed = await opts.originRequest?.(event);
     const o = routed?.origin?.custom;
     if (!routed || !o) throw new Error('the origin-request function returned no custom origin');
