@@ -13,6 +13,13 @@ const rules = {
 
 type Step = ['fail' | 'ok', string, number] | ['doc', string, 'up' | 'down', 'up' | 'down', number];
 
+/** `rules.consecutive5xx` (3) failures of `target` in a row, 1 ms apart from `t`: enough to eject it. */
+const threeFails = (target: string, t = 0): Step[] => [
+  ['fail', target, t],
+  ['fail', target, t + 1],
+  ['fail', target, t + 2],
+];
+
 test.each<[string, Step[], number, string[]]>([
   [
     'two failures in a row: not yet',
@@ -23,16 +30,7 @@ test.each<[string, Step[], number, string[]]>([
     2,
     [],
   ],
-  [
-    'three in a row: ejected',
-    [
-      ['fail', 'seoul', 0],
-      ['fail', 'seoul', 1],
-      ['fail', 'seoul', 2],
-    ],
-    3,
-    ['seoul'],
-  ],
+  ['three in a row: ejected', [...threeFails('seoul')], 3, ['seoul']],
   [
     'a success between starts the count again',
     [
@@ -45,86 +43,35 @@ test.each<[string, Step[], number, string[]]>([
     5,
     [],
   ],
-  [
-    'the ejection ends after the base time',
-    [
-      ['fail', 'seoul', 0],
-      ['fail', 'seoul', 1],
-      ['fail', 'seoul', 2],
-    ],
-    1002,
-    [],
-  ],
+  ['the ejection ends after the base time', [...threeFails('seoul')], 1002, []],
   [
     'the second ejection lasts twice as long',
-    [
-      ['fail', 'seoul', 0],
-      ['fail', 'seoul', 1],
-      ['fail', 'seoul', 2],
-      ['fail', 'seoul', 1100],
-      ['fail', 'seoul', 1101],
-      ['fail', 'seoul', 1102],
-    ],
+    [...threeFails('seoul'), ...threeFails('seoul', 1100)],
     3000,
     ['seoul'],
   ],
-  [
-    '...and ends then',
-    [
-      ['fail', 'seoul', 0],
-      ['fail', 'seoul', 1],
-      ['fail', 'seoul', 2],
-      ['fail', 'seoul', 1100],
-      ['fail', 'seoul', 1101],
-      ['fail', 'seoul', 1102],
-    ],
-    3103,
-    [],
-  ],
+  ['...and ends then', [...threeFails('seoul'), ...threeFails('seoul', 1100)], 3103, []],
   [
     'at most 50 %: two of four, not three',
-    [
-      ...(['seoul', 'tokyo', 'frankfurt'] as const).flatMap((t): Step[] => [
-        ['fail', t, 0],
-        ['fail', t, 1],
-        ['fail', t, 2],
-      ]),
-    ],
+    [...['seoul', 'tokyo', 'frankfurt'].flatMap((t) => threeFails(t))],
     10,
     ['seoul', 'tokyo'],
   ],
   [
     'the document says up after down: back at once',
-    [
-      ['fail', 'seoul', 0],
-      ['fail', 'seoul', 1],
-      ['fail', 'seoul', 2],
-      ['doc', 'seoul', 'down', 'up', 50],
-    ],
+    [...threeFails('seoul'), ['doc', 'seoul', 'down', 'up', 50]],
     60,
     [],
   ],
   [
     'the document saying up again (no change) does not end it',
-    [
-      ['fail', 'seoul', 0],
-      ['fail', 'seoul', 1],
-      ['fail', 'seoul', 2],
-      ['doc', 'seoul', 'up', 'up', 50],
-    ],
+    [...threeFails('seoul'), ['doc', 'seoul', 'up', 'up', 50]],
     60,
     ['seoul'],
   ],
   [
     'failures while ejected do not extend it',
-    [
-      ['fail', 'seoul', 0],
-      ['fail', 'seoul', 1],
-      ['fail', 'seoul', 2],
-      ['fail', 'seoul', 500],
-      ['fail', 'seoul', 600],
-      ['fail', 'seoul', 700],
-    ],
+    [...threeFails('seoul'), ['fail', 'seoul', 500], ['fail', 'seoul', 600], ['fail', 'seoul', 700]],
     1003,
     [],
   ],
