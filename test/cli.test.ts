@@ -619,13 +619,13 @@ describe('colour: on a terminal only, and never with NO_COLOR', () => {
   const ESC = '\u001b[';
   const args = ['explain', ...base, '--country', 'KR'];
 
-  // a terminal that shows colour; CI machines may have no TERM at all
-  const terminal = () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
-    delete env.NO_COLOR;
-    delete env.FORCE_COLOR;
-    return env;
-  };
+  // a terminal that shows colour, in an environment of its own: CI machines may have no TERM at all, and set CI,
+  // which makes Node.js report two colours (getColorDepth), so nothing of the runner's environment is passed on
+  const terminal = (): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TERM: 'xterm-256color',
+  });
 
   test('a terminal gets colour; NO_COLOR, a dumb terminal and a pipe get none', () => {
     const env = terminal();
