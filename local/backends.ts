@@ -17,8 +17,17 @@ export interface Backend {
   readonly port: number;
   /** requests answered since start */
   readonly served: () => number;
+  /**
+   * A fault, for the drill and the tests: `hang` accepts every request and never answers; `503` answers every
+   * request (health checks too) 503; `slow` answers everything after `SLOW_MS`; `none` ends the fault.
+   */
+  fault(f: Fault): void;
   close(): Promise<void>;
 }
+
+export type Fault = 'none' | 'hang' | '503' | 'slow';
+/** how late a `slow` backend answers */
+export const SLOW_MS = 2000;
 
 function answer(id: string, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://backend');
@@ -78,9 +87,17 @@ function answer(id: string, req: IncomingMessage, res: ServerResponse): void {
 /** Starts the demo API for `id` on `port` (0: any free port) on the loopback interface. */
 export async function startBackend(id: string, port = 0, host = 'localhost'): Promise<Backend> {
   let served = 0;
+  let fault: Fault = 'none';
   const server: Server = createServer((req, res) => {
     served++;
-    answer(id, req, res);
+    if (fault === 'hang') return; // the connection stays open; nothing is ever sent
+    if (fault === '503') {
+      req.resume();
+      res.writeHead(503, { 'content-type': 'text/plain', 'x-backend': id }).end('unavailable\n');
+      return;
+    }
+    if (fault === 'slow') setTimeout(() => answer(id, req, res), SLOW_MS);
+    else answer(id, req, res);
   });
   // Idle connections kept a minute, as load balancers do (an ALB's default is 60 s): the edge reuses them, and with
   // Node's 5 s default a request could meet a connection the backend had just closed.
@@ -94,6 +111,9 @@ export async function startBackend(id: string, port = 0, host = 'localhost'): Pr
     id,
     port: (server.address() as AddressInfo).port,
     served: () => served,
+    fault: (f) => {
+      fault = f;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -15,12 +15,14 @@ export interface Sample {
 }
 
 export interface Goal {
-  /** the watched viewer's traffic has moved (away from, or back to, the region) within this long */
-  readonly movedWithinMs: number;
+  /** the watched viewer's traffic has moved (away from, or back to, the region) within this long; undefined: no goal */
+  readonly movedWithinMs?: number;
   /** at most this many failed GET/HEAD requests in the event's window; undefined: no goal */
   readonly maxFailedIdempotent?: number;
   /** at most this many failed requests of any method; undefined: no goal */
   readonly maxFailed?: number;
+  /** the window's p99 at most this much above the p99 before the event (ms); undefined: no goal */
+  readonly maxP99AboveBeforeMs?: number;
   /** the goal in words, for the table: `moved ≤ 3 s, 0 failed` */
   readonly words: string;
 }
@@ -43,8 +45,12 @@ export interface Verdict {
   readonly failed: number;
   /** failed GET and HEAD requests (CloudFront fails over only requests it can send again) */
   readonly failedIdempotent: number;
+  /** failed requests CloudFront cannot send again (POST, PUT, …) */
+  readonly failedOther: number;
   /** the 99th percentile of the window's request latencies (ms) */
   readonly p99Ms: number;
+  /** the same of the requests answered in the BEFORE_MS before the event */
+  readonly p99BeforeMs: number;
   readonly goal: string;
   readonly pass: boolean;
   /** why it failed, in words; empty when it passed */
@@ -52,6 +58,8 @@ export interface Verdict {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** how far back the latency before an event is taken (ms) */
+export const BEFORE_MS = 3000;
 
 /** The nearest-rank percentile of `values` (0 for none). */
 export function percentile(values: readonly number[], p: number): number {
@@ -91,14 +99,25 @@ export function verdicts(o: {
             : last.done - e.at;
     const failed = window.filter((s) => !s.ok).length;
     const failedIdempotent = window.filter((s) => !s.ok && IDEMPOTENT.has(s.method)).length;
+    const latency = (ss: readonly Sample[]) =>
+      percentile(
+        ss.map((s) => s.done - s.at),
+        99,
+      );
+    const p99Ms = latency(window);
+    const p99BeforeMs = latency(o.samples.filter((s) => s.done >= e.at - BEFORE_MS && s.done < e.at));
     const misses: string[] = [];
-    if (movedAfterMs === null) misses.push('the traffic did not move');
+    if (e.goal.movedWithinMs === undefined) {
+      // no goal for moving (a slow region may keep its traffic)
+    } else if (movedAfterMs === null) misses.push('the traffic did not move');
     else if (movedAfterMs > e.goal.movedWithinMs)
       misses.push(`moved after ${(movedAfterMs / 1000).toFixed(2)} s, goal ${e.goal.movedWithinMs / 1000} s`);
     if (e.goal.maxFailedIdempotent !== undefined && failedIdempotent > e.goal.maxFailedIdempotent)
       misses.push(`${failedIdempotent} failed GET/HEAD, goal ${e.goal.maxFailedIdempotent}`);
     if (e.goal.maxFailed !== undefined && failed > e.goal.maxFailed)
       misses.push(`${failed} failed, goal ${e.goal.maxFailed}`);
+    if (e.goal.maxP99AboveBeforeMs !== undefined && p99Ms > p99BeforeMs + e.goal.maxP99AboveBeforeMs)
+      misses.push(`p99 ${p99Ms} ms, goal ≤ ${p99BeforeMs} + ${e.goal.maxP99AboveBeforeMs} ms`);
     return {
       event: e.name,
       runtime: o.runtime,
@@ -106,10 +125,9 @@ export function verdicts(o: {
       requests: window.length,
       failed,
       failedIdempotent,
-      p99Ms: percentile(
-        window.map((s) => s.done - s.at),
-        99,
-      ),
+      failedOther: failed - failedIdempotent,
+      p99Ms,
+      p99BeforeMs,
       goal: e.goal.words,
       pass: misses.length === 0,
       misses,
@@ -125,11 +143,22 @@ export function verdictTable(vs: readonly Verdict[]): string {
     v.movedAfterMs === null ? 'did not move' : `${(v.movedAfterMs / 1000).toFixed(2)} s`,
     `${v.failed} of ${v.requests}`,
     String(v.failedIdempotent),
-    `${v.p99Ms} ms`,
+    String(v.failedOther),
+    `${v.p99Ms} ms (${v.p99BeforeMs} ms)`,
     v.goal,
     v.pass ? 'pass' : `FAIL: ${v.misses.join('; ')}`,
   ]);
-  const head = ['runtime', 'event', 'moved after', 'failed', 'failed GET/HEAD', 'p99', 'goal', 'verdict'];
+  const head = [
+    'runtime',
+    'event',
+    'moved after',
+    'failed',
+    'failed GET/HEAD',
+    'failed POST',
+    'p99 (before)',
+    'goal',
+    'verdict',
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');

@@ -1,14 +1,17 @@
 // npm run drill: the failover drill on the local edge. For each runtime, starts the local stack on its own ports,
 // sends steady traffic from a mix of simulated countries (loopback only, bounded in count and time; one request in
-// ten a POST), then: marks a region down, marks it up again, kills its demo backend outright, and restarts it. It
-// prints progress while it runs (on stderr), then a verdict per event: how long until the traffic had moved, what
-// failed, the p99 latency, the goal and whether it was met (local/drill-verdict.ts). It exits 1 when an event
+// ten a POST), then: marks a region down, marks it up again, and makes its demo backend fail unannounced four ways,
+// each followed by its recovery: killed (connections refused), hung (accepts, never answers), answering 503, and
+// slow (every answer 2 s late). It prints progress while it runs (on stderr), then a verdict per event: how long
+// until the traffic had moved, what failed (GET/HEAD and POST apart), the p99 latency against the p99 before the
+// event, the goal and whether it was met (local/drill-verdict.ts). It exits 1 when an event
 // missed its goal. `--json` prints one JSON object per event and runtime on stdout instead of the table.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RouterConfig } from '../shared';
 import { everyTargetUp } from '../shared/health-check';
-import { startBackend } from './backends';
+import { resolveOriginTimeouts } from '../shared/origin-timeouts';
+import { SLOW_MS, startBackend } from './backends';
 import {
   type DrillEvent,
   type Goal,
@@ -27,7 +30,8 @@ const REGION = 'ap-northeast-2';
 const VIEWERS = ['1.208.0.1', '126.0.0.1', '85.214.0.1', '8.8.8.8', '200.147.0.1', '81.2.69.160'];
 const KOREA = VIEWERS[0];
 const RATE = 200; // requests per second, at most
-const MAX_REQUESTS = 12_000; // per runtime
+const MAX_REQUESTS = 25_000; // per runtime
+const MAX_IN_FLIGHT = 4_000; // requests awaiting an answer at once (a hang holds them up to the read timeout)
 const PHASE_MS = 6_000;
 const REQUEST_TIMEOUT_MS = 35_000; // longer than the edge's read timeout: the edge, not the drill, gives up first
 
@@ -80,12 +84,18 @@ async function drill(runtime: Runtime): Promise<Verdict[]> {
       samples.push({ at, done: Date.now(), viewer, method, ok: false });
     }
   };
+  // open loop: a batch every 100 ms whatever the earlier ones are doing, so that a hung request holds only itself
+  const inflight = new Set<Promise<void>>();
   const traffic = (async () => {
     while (running && sent < MAX_REQUESTS) {
       const tick = Date.now();
-      await Promise.all(Array.from({ length: RATE / 10 }, send));
+      for (let i = 0; i < RATE / 10 && inflight.size < MAX_IN_FLIGHT; i++) {
+        const p = send().finally(() => inflight.delete(p));
+        inflight.add(p);
+      }
       await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - tick))));
     }
+    await Promise.all(inflight);
   })();
   const events: DrillEvent[] = [];
   // a line a second: what was sent, what failed, and where Korea goes now
@@ -127,26 +137,59 @@ async function drill(runtime: Runtime): Promise<Verdict[]> {
   happen(`${REGION} marked up`, false, drained);
   await stack.putDoc(allUp(3));
   await wait(PHASE_MS);
-  // the product's promise: failover in seconds, with no failed idempotent request
-  happen(`${REGION} backend killed`, true, {
-    movedWithinMs: (detect + ttl + 1) * 1000,
-    maxFailedIdempotent: 0,
-    words: `moved ≤ ${detect + ttl + 1} s (fall × interval + TTL + 1), 0 failed GET`,
-  });
-  const killed = stack.backends.find((b) => b.id === REGION);
-  await killed?.close();
-  await wait(PHASE_MS);
-  happen(`${REGION} backend restarted`, false, {
+  // the product's promise: failover in seconds, with no failed idempotent request, whatever the fault
+  const waits = resolveOriginTimeouts(config as RouterConfig);
+  const backGoal: Goal = {
     movedWithinMs: (back + ttl + 1) * 1000,
     maxFailed: 0,
     words: `back ≤ ${back + ttl + 1} s (rise × interval + TTL + 1), 0 failed`,
+  };
+  const awayGoal = (extra?: Partial<Goal>, words = ''): Goal => ({
+    movedWithinMs: (detect + ttl + 1) * 1000,
+    maxFailedIdempotent: 0,
+    ...extra,
+    words: `moved ≤ ${detect + ttl + 1} s (fall × interval + TTL + 1), 0 failed GET${words}`,
   });
-  const revived = await startBackend(REGION, killed?.port ?? 0);
+  let backend = stack.backends.find((b) => b.id === REGION);
+  happen(`${REGION} backend killed`, true, awayGoal());
+  const port = backend?.port ?? 0;
+  await backend?.close();
+  await wait(PHASE_MS);
+  happen(`${REGION} backend restarted`, false, backGoal);
+  backend = await startBackend(REGION, port);
+  await wait(PHASE_MS);
+  // a hang costs the read timeout (the connection is made): p99 within the connect timeout of before's is the goal
+  happen(`${REGION} backend hung`, true, {
+    ...awayGoal(
+      { maxP99AboveBeforeMs: waits.connectionTimeoutSeconds * 1000 },
+      `, p99 ≤ before + ${waits.connectionTimeoutSeconds} s`,
+    ),
+  });
+  backend.fault('hang');
+  await wait(PHASE_MS + waits.readTimeoutSeconds * 1000);
+  happen(`${REGION} backend answers again`, false, backGoal);
+  backend.fault('none');
+  await wait(PHASE_MS);
+  happen(`${REGION} backend answers 503`, true, awayGoal());
+  backend.fault('503');
+  await wait(PHASE_MS);
+  happen(`${REGION} backend answers 200 again`, false, backGoal);
+  backend.fault('none');
+  await wait(PHASE_MS);
+  // slow is not down: reported, with no goal but no failed GET
+  happen(`${REGION} backend slow (${SLOW_MS / 1000} s)`, true, {
+    maxFailedIdempotent: 0,
+    words: 'reported; 0 failed GET',
+  });
+  backend.fault('slow');
+  await wait(PHASE_MS);
+  happen(`${REGION} backend fast again`, false, { maxFailed: 0, words: 'reported; 0 failed' });
+  backend.fault('none');
   await wait(PHASE_MS);
   running = false;
   await traffic;
   clearInterval(ticker);
-  await revived.close();
+  await backend.close();
   const end = Date.now();
   await stack.close();
   progress(

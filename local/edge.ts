@@ -24,6 +24,7 @@ import { DECISION_HEADER, parseDecisionHeader } from '../functions/route-headers
 import type { CffResponse } from '../functions/viewer-response/handler';
 import { locate } from '../lib/geoip';
 import type { Facts, RouterConfig } from '../shared';
+import { type OriginTimeouts, resolveOriginTimeouts } from '../shared/origin-timeouts';
 import { distributionOrigins, eventCustomOrigin, secondAttemptOrigin } from '../shared/router';
 import type { CffHarness } from './cff-runtime';
 
@@ -84,7 +85,8 @@ interface Routed {
     /** where the second attempt goes (Lambda@Edge: the origin-request function invoked again for it) */
     second(): Promise<{ origin: Routed['origin']; target: string; headers: OutgoingHttpHeaders }>;
   };
-  readonly readTimeout: number;
+  /** how long CloudFront waits for this origin: the distribution's settings, and the read timeout the function set */
+  readonly waits: OriginTimeouts;
   readonly method: string;
   /** uri and query string */
   readonly path: string;
@@ -319,6 +321,8 @@ function fail(res: ServerResponse, status: number, message: string, detail: Reco
 
 export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const origins = distributionOrigins(opts.config);
+  // every distribution origin's timeouts, as the infra app sets them
+  const waits = resolveOriginTimeouts(opts.config);
   const geo = opts.locate ?? locate;
   const server = createServer((req, res) => {
     handle(req, res).catch((e) => fail(res, 500, 'local edge failure', { detail: String(e) }));
@@ -367,7 +371,9 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     return {
       origin: { protocol: o.protocol, domainName: o.domainName, port: o.port, path: o.path },
       failover,
-      readTimeout: o.readTimeout ?? 30,
+      // connection attempts and timeout: the behaviour's origin's (the infra app sets them from the config); the read
+      // timeout: the one the function set on the origin
+      waits: { ...waits, readTimeoutSeconds: o.readTimeout ?? waits.readTimeoutSeconds },
       method: routed.method,
       path: `${routed.uri}${routed.querystring ? `?${routed.querystring}` : ''}`,
       headers: flatten(routed.headers),
@@ -381,7 +387,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
           Records: [
             {
               cf: {
-                config: event.Records[0].cf.config,
+                config: { ...event.Records[0].cf.config, eventType: 'origin-response' },
                 request: sent,
                 response: { status: String(status), statusDescription: message, headers },
               },
@@ -451,7 +457,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     return {
       origin,
       failover,
-      readTimeout: 30,
+      waits,
       method: req.method ?? 'GET',
       path: `${r.returned.uri ?? url.pathname}${url.search}`,
       headers,
@@ -506,6 +512,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       });
     // CloudFront fails over only requests without a body to send again
     const idempotent = ['GET', 'HEAD', 'OPTIONS'].includes(routed.method);
+    // sent with no body, so it can be sent again (CloudFront's connection attempts)
+    const replayable = idempotent;
     // the second origin of a group: where the runtime says (Lambda@Edge invokes the function again for it)
     const retry = (failover: NonNullable<Routed['failover']>) =>
       failover.second().then(
@@ -515,12 +523,18 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
           seen(502);
         },
       );
+    // One origin, as CloudFront tries it ("Controlling origin timeouts and attempts"): up to connectionAttempts
+    // connections of connectionTimeoutSeconds each, then readTimeoutSeconds for the answer (a read timeout also
+    // costs an attempt). A request with a body streams it to the first connection, so it gets one attempt. When the
+    // origin gives no answer: the group's second origin (GET, HEAD, OPTIONS), else 502 (no connection) or 504.
     const attempt = (
       o: Routed['origin'],
       target: string,
       headers: OutgoingHttpHeaders,
       failover?: Routed['failover'],
+      tries = 1,
     ) => {
+      const { connectionAttempts, connectionTimeoutSeconds, readTimeoutSeconds } = routed.waits;
       const send = o.protocol === 'https' ? httpsRequest : httpRequest;
       const upstream = send({
         host: o.domainName,
@@ -528,19 +542,46 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
         method: routed.method,
         path: `${o.path}${routed.path}`,
         headers,
-        timeout: routed.readTimeout * 1000,
+        agent: false,
       });
-      upstream.on('timeout', () => upstream.destroy(new Error(`no answer within ${routed.readTimeout} s`)));
+      let timedOut = false;
+      const connectTimer = setTimeout(() => {
+        upstream.destroy(new Error(`no connection within ${connectionTimeoutSeconds} s`));
+      }, connectionTimeoutSeconds * 1000);
+      let readTimer: ReturnType<typeof setTimeout> | undefined;
+      upstream.on('socket', (socket) => {
+        const onConnect = () => {
+          clearTimeout(connectTimer);
+          readTimer = setTimeout(() => {
+            timedOut = true;
+            upstream.destroy(new Error(`no answer within ${readTimeoutSeconds} s`));
+          }, readTimeoutSeconds * 1000);
+        };
+        if (socket.connecting) socket.once('connect', onConnect);
+        else onConnect();
+      });
+      const done = () => {
+        clearTimeout(connectTimer);
+        clearTimeout(readTimer);
+      };
       upstream.on('error', (e) => {
+        done();
+        if (answered) return;
+        if (replayable && tries < connectionAttempts)
+          return void attempt(o, target, headers, failover, tries + 1);
         if (failover) return void retry(failover);
-        fail(res, 502, 'the origin failed', {
+        // CloudFront: 504 when the origin did not answer in time, 502 when it could not be reached or broke off
+        fail(res, timedOut ? 504 : 502, timedOut ? 'the origin did not answer' : 'the origin failed', {
           target,
           origin: `${o.protocol}://${o.domainName}:${o.port}`,
           detail: e.message,
         });
-        seen(502, target);
+        seen(timedOut ? 504 : 502, target);
       });
+      let answered = false;
       upstream.on('response', async (up) => {
+        answered = true;
+        done();
         if (failover?.statusCodes.includes(up.statusCode ?? 0)) {
           up.resume();
           return void retry(failover);
@@ -554,7 +595,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
         up.pipe(res);
         seen(out.status, target);
       });
-      if (failover) upstream.end();
+      if (replayable) upstream.end();
       else req.pipe(upstream);
       req.on('aborted', () => upstream.destroy());
     };

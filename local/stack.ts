@@ -184,9 +184,13 @@ export async function startLocal(opts: {
   // a demo API per local origin: a canary deployment's answers with its origin id, `canary.<region>`
   for (const [id, o] of localOrigins) backends.push(await startBackend(id, o.port ?? 80));
   // the store is fed from the page's own read of S3 (below); the page shows its serial beside S3's
+  // the container's ejections (passive health), once the function is made below
+  let passive: { ejections(now: number): { target: string; canary: boolean; untilMs: number }[] } | undefined;
   const status = createStatus(
     config,
-    opts.runtime === 'cloudfront-functions' ? { store: () => viewerRequest?.store() ?? {} } : {},
+    opts.runtime === 'cloudfront-functions'
+      ? { store: () => viewerRequest?.store() ?? {} }
+      : { ejections: () => passive?.ejections(Date.now()) ?? [] },
   );
   // The built bundle's own parts, with its logs and metrics (one JSON line each, as CloudWatch would get them) in a
   // file rather than on the terminal.
@@ -225,10 +229,13 @@ export async function startLocal(opts: {
           },
         }
       : undefined;
+  // one function for origin-request and origin-response, as the infra app deploys it: one container's passive health
+  const fn = mod.createEdge({ config, docs, keys, telemetry });
+  passive = fn.passive;
   const edge = await startEdge({
     config,
-    originRequest: mod.createHandler({ router: mod.compileRouter(config), docs, keys, telemetry }),
-    originResponse: require(join(opts.dist, 'origin-response', 'index.js')).handler,
+    originRequest: fn.handler,
+    originResponse: fn.handler,
     viewerRequest,
     viewerResponse:
       opts.runtime === 'cloudfront-functions'

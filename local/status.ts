@@ -38,6 +38,8 @@ const KEPT = 500;
 export interface StatusOptions {
   /** CloudFront Functions: the KeyValueStore the viewer-request function reads (its serial is shown beside S3's) */
   readonly store?: () => Record<string, string>;
+  /** Lambda@Edge: what the edge's container has ejected by passive health, and until when */
+  readonly ejections?: () => { target: string; canary: boolean; untilMs: number }[];
 }
 
 /** The serials of the plan's walks in a store (several while a write propagates), lowest first. */
@@ -258,6 +260,8 @@ export function createStatus(config: RouterConfig, opts: StatusOptions = {}): St
       ttlSeconds: src?.ttlSeconds ?? null,
       probes: state.probes ?? {},
       holds: holds(),
+      /** passive health: what the edge's container has ejected (Lambda@Edge), with the ejection's end */
+      ejections: (opts.ejections?.() ?? []).map((e) => ({ ...e, until: new Date(e.untilMs).toISOString() })),
       map,
     };
   };

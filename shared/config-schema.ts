@@ -1,11 +1,13 @@
 // The one source of the router config format (deploy time): its type, its validator and its published JSON Schema
 // (schemas/router.config.schema.json, written by `npm run schemas`). Kept apart from the run-time document
 // schemas (shared/schema.ts) so that the edge functions, which read only documents, do not build it at load.
+
 import * as ipaddr from 'ipaddr.js';
 import * as z from 'zod';
 import { cidrProblem } from './cidr';
 import { AWS_REGIONS, COUNTRIES } from './geo-data';
 import { TARGET_ID } from './ids';
+import { DEFAULT_OUTLIER } from './outlier';
 import { type Parsed, type Problem, problemsOf, reservedKeyProblems } from './problems';
 
 const COUNTRY = /^[A-Z]{2}$/;
@@ -240,6 +242,84 @@ export const OriginGroupsSchema = z
       "Retry a failed GET, HEAD or OPTIONS on the next region within the same request. CloudFront Functions: each request goes through an origin group of the chosen region and the next candidate (one distribution origin per region, whose origin id is the region id: the infra app makes them). Lambda@Edge: the behaviour uses an origin group whose second origin carries X-Route-Attempt: 2; CloudFront invokes the origin-request function again for it, and the function sends the request to the decision's retry target.",
   });
 
+/**
+ * How long CloudFront waits for an origin (every origin of the distribution, and the one a function points a request
+ * at). CloudFront's own defaults are 3 connection attempts of 10 s and a 30 s read timeout: up to 30 s before a dead
+ * region fails over. With originGroups, the defaults are failover's (resolveOriginTimeouts).
+ */
+export const OriginTimeoutsSchema = z
+  .strictObject({
+    connectionAttempts: z.number().int().min(1).max(3).optional().meta({
+      description:
+        'Times CloudFront tries to connect (and, for a custom origin, to get a response after a read timeout): 1-3.',
+    }),
+    connectionTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .optional()
+      .meta({ description: 'How long CloudFront waits to establish a connection: 1-10 s.' }),
+    readTimeoutSeconds: z.number().int().min(1).max(120).optional().meta({
+      description:
+        'How long CloudFront waits for a response (origin response timeout): 1-60 s, up to 120 with a quota increase.',
+    }),
+    keepaliveTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(60)
+      .optional()
+      .meta({ description: 'How long CloudFront keeps an idle origin connection: 1-60 s.' }),
+  })
+  .meta({
+    description:
+      "Origin timeouts, applied by the infra app to every origin and by the Lambda@Edge function to the origin it sets. Defaults: CloudFront's (3 attempts, 10 s connect, 30 s read, 5 s keep-alive); with originGroups, failover's (1 attempt, 2 s connect, 10 s read): a dead region costs 2 s, not 30.",
+  });
+
+/** Passive health in Lambda@Edge: Envoy's outlier-detection rules (shared/outlier.ts), per function container. */
+export const OutlierSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).meta({ description: 'On unless false (Lambda@Edge only).' }),
+    consecutive5xx: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+
+      .default(DEFAULT_OUTLIER.consecutive5xx)
+      .meta({
+        description: 'Failures in a row (5xx, or no answer) that eject a target (Envoy: consecutive_5xx).',
+      }),
+    baseEjectionTimeMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(3_600_000)
+      .default(DEFAULT_OUTLIER.baseEjectionTimeMs)
+      .meta({
+        description:
+          'An ejection lasts this long times the number of times the target was ejected (base_ejection_time).',
+      }),
+    maxEjectionTimeMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(86_400_000)
+      .default(DEFAULT_OUTLIER.maxEjectionTimeMs)
+      .meta({ description: 'The longest an ejection lasts (max_ejection_time).' }),
+    maxEjectionPercent: z
+      .number()
+      .min(0)
+      .max(100)
+      .default(DEFAULT_OUTLIER.maxEjectionPercent)
+      .meta({ description: 'At most this share of the regions ejected at once (max_ejection_percent).' }),
+  })
+  .meta({
+    description:
+      'Passive health (Lambda@Edge; on by default, with these defaults): each function container ejects a region, for a while, after its origin fails this many requests in a row; never the last candidate. The health checker still confirms the fault and writes the document.',
+  });
+
 export const ProbeSchema = z.strictObject({
   path: z.string().startsWith('/').default('/health').meta({ description: 'What each vantage GETs.' }),
   intervalSeconds: z.number().min(1).max(300).default(10),
@@ -330,6 +410,8 @@ export const RouterConfigSchema = z
         'Where routing runs: a Lambda@Edge origin-request function, or a CloudFront Functions viewer-request function (the build then fails unless that bundle fits its 10 KB).',
     }),
     originGroups: OriginGroupsSchema.optional(),
+    originTimeouts: OriginTimeoutsSchema.optional(),
+    outlier: OutlierSchema.optional(),
     health: HealthCheckSchema.optional(),
   })
   .superRefine((c, ctx) => {

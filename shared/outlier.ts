@@ -49,9 +49,14 @@ export type OutlierEvent =
 export class OutlierDetector {
   private readonly state = new Map<string, TargetState>();
 
+  /**
+   * `keep`: how many targets always stay in (1: never the last candidate; 0 for canary deployments, whose region's
+   * stable origin takes their viewers).
+   */
   constructor(
     private readonly targets: readonly string[],
     private readonly rules: OutlierRules = DEFAULT_OUTLIER,
+    private readonly keep = 1,
   ) {}
 
   private of(target: string): TargetState {
@@ -67,6 +72,11 @@ export class OutlierDetector {
   isEjected(target: string, now: number): boolean {
     const s = this.state.get(target);
     return s !== undefined && s.until > now;
+  }
+
+  /** When `target`'s ejection ends (ms), or 0. */
+  ejectedUntil(target: string): number {
+    return this.state.get(target)?.until ?? 0;
   }
 
   /** The targets ejected at `now`. */
@@ -88,7 +98,8 @@ export class OutlierDetector {
     s.consecutive++;
     if (s.consecutive < this.rules.consecutive5xx) return undefined;
     const out = this.ejected(now);
-    if (out.length + 1 >= this.targets.length) return { kind: 'not-ejected', target, why: 'last-candidate' };
+    if (out.length + 1 > this.targets.length - this.keep)
+      return { kind: 'not-ejected', target, why: 'last-candidate' };
     if (((out.length + 1) * 100) / this.targets.length > this.rules.maxEjectionPercent)
       return { kind: 'not-ejected', target, why: 'max-ejection-percent' };
     s.ejections++;
@@ -112,4 +123,18 @@ export class OutlierDetector {
     s.consecutive = 0;
     return { kind: 'returned', target, why: 'document-up' };
   }
+}
+
+/** The passive-health rules in force (on by default), or undefined when the config turns them off. */
+export function outlierRules(config: {
+  readonly outlier?: Partial<OutlierRules> & { enabled?: boolean };
+}): OutlierRules | undefined {
+  const o = config.outlier ?? {};
+  if (o.enabled === false) return undefined;
+  return {
+    consecutive5xx: o.consecutive5xx ?? DEFAULT_OUTLIER.consecutive5xx,
+    baseEjectionTimeMs: o.baseEjectionTimeMs ?? DEFAULT_OUTLIER.baseEjectionTimeMs,
+    maxEjectionTimeMs: o.maxEjectionTimeMs ?? DEFAULT_OUTLIER.maxEjectionTimeMs,
+    maxEjectionPercent: o.maxEjectionPercent ?? DEFAULT_OUTLIER.maxEjectionPercent,
+  };
 }

@@ -30,9 +30,27 @@ interface Health {
   /** dial threshold */
   readonly keep: number;
   readonly canaryDown: boolean;
+  /** down because this container ejected it (passive health), not because the document says so */
+  readonly ejected?: 'region' | 'canary';
 }
 
 const UP: Health = { down: false, role: 'active', keep: KEEP_ALL, canaryDown: false };
+
+/**
+ * What a Lambda@Edge container has ejected by passive health (shared/outlier.ts): planned as down (a region) or
+ * canary down, and said so in the trace. The document's word comes first: a region it says is down is down.
+ */
+export interface Ejections {
+  readonly regions?: readonly string[];
+  readonly canaries?: readonly string[];
+}
+
+function withEjections(h: Health, id: string, ejected: Ejections | undefined): Health {
+  if (!ejected) return h;
+  if (!h.down && ejected.regions?.includes(id)) return { ...h, down: true, ejected: 'region' };
+  if (!h.canaryDown && ejected.canaries?.includes(id)) return { ...h, canaryDown: true, ejected: 'canary' };
+  return h;
+}
 
 /** A region's health from the doc; a region missing from it (or any doc problem) reads as up, active, dial 100. */
 function healthOf(doc: DocInput, id: string): Health {
@@ -120,8 +138,11 @@ function walkOf(
       excluded = true;
     }
     if (canary && router.canaries.includes(i) && inCanary(doc, id)) {
-      if (h.down || h.canaryDown) says.push(`canary: ${id} ${h.down ? 'down' : 'canary down'}, none sent`);
-      else canaryRegions.push(i);
+      if (h.down || h.canaryDown) {
+        const why =
+          h.ejected === 'canary' ? 'canary ejected (passive health)' : h.down ? 'down' : 'canary down';
+        says.push(`canary: ${id} ${why}, none sent`);
+      } else canaryRegions.push(i);
     }
     if (h.role === 'pilot') {
       says.push(`${id}: pilot, skipped`);
@@ -137,7 +158,7 @@ function walkOf(
       nearestDown = h.down;
     }
     if (h.down) {
-      says.push(`${id}: down`);
+      says.push(`${id}: ${h.ejected === 'region' ? 'ejected (passive health)' : 'down'}`);
       continue;
     }
     actives.push(i);
@@ -176,7 +197,8 @@ function walkOf(
   says.push(n.length ? `retry: ${n.map(name).join(', else ')}` : 'retry: none');
   if (excluded) {
     const not = Object.keys(x).map(
-      (k) => `${name(Number(k))} (${x[k] === 'region-down' ? 'down' : 'pilot'})`,
+      (k) =>
+        `${name(Number(k))} (${x[k] === 'region-down' ? (health[Number(k)].ejected === 'region' ? 'ejected' : 'down') : 'pilot'})`,
     );
     says.push(`affinity: not to ${not.join(', ')}`);
   }
@@ -196,12 +218,13 @@ function scheduleWords(t: readonly number[]): string {
 
 /**
  * Plans a document for a compiled router: one walk per ranking. Never throws; a document that is absent or not
- * validated reads as every region up wherever it is missing or malformed.
+ * validated reads as every region up wherever it is missing or malformed. `ejected`: what a Lambda@Edge container's
+ * passive health has ejected, planned as down.
  */
-export function plan(router: Router, doc: DocInput): Plan {
+export function plan(router: Router, doc: DocInput, ejected?: Ejections): Plan {
   const serial = doc && typeof doc.serial === 'number' ? doc.serial : null;
   try {
-    const health = router.regions.map((id) => healthOf(doc, id));
+    const health = router.regions.map((id) => withEjections(healthOf(doc, id), id, ejected));
     const canary = canaryOf(doc);
     const walks = router.orders.map((r) => walkOf(router, r.order, r.text, health, doc, canary));
     return { table: router, serial, walks };

@@ -88,32 +88,27 @@ describe('runtime lambda-edge (the default)', () => {
     expectNagClean(app);
   });
 
-  test('origin-request and origin-response functions: nodejs22.x, no environment, memory and timeout set', () => {
+  test('one function for origin-request and origin-response: nodejs22.x, no environment, memory and timeout set', () => {
     const fns = Object.values(edgeFunctions()).map((r) => r.Properties);
-    expect(fns).toHaveLength(2);
-    for (const f of fns) {
-      expect(f.Runtime).toBe('nodejs22.x');
-      expect(f.Environment).toBeUndefined();
-      expect(f.Handler).toBe('index.handler');
-    }
-    expect(fns.map((f) => [f.MemorySize, f.Timeout]).sort()).toEqual([
-      [128, 1],
-      [512, 5],
-    ]);
+    expect(fns).toHaveLength(1);
+    expect(fns[0]).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      MemorySize: 512,
+      Timeout: 5,
+    });
+    expect(fns[0].Environment).toBeUndefined();
   });
 
-  test('associated on origin-request and origin-response; no CloudFront Function', () => {
-    t.hasResourceProperties('AWS::CloudFront::Distribution', {
-      DistributionConfig: {
-        DefaultCacheBehavior: {
-          LambdaFunctionAssociations: [
-            Match.objectLike({ EventType: 'origin-request' }),
-            Match.objectLike({ EventType: 'origin-response' }),
-          ],
-          FunctionAssociations: Match.absent(),
-        },
-      },
-    });
+  test('the same version associated on origin-request and origin-response (passive health sees both); no CloudFront Function', () => {
+    const [dist] = Object.values(t.findResources('AWS::CloudFront::Distribution'));
+    const assoc = dist.Properties.DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations;
+    expect(assoc.map((a: { EventType: string }) => a.EventType)).toEqual([
+      'origin-request',
+      'origin-response',
+    ]);
+    expect(assoc[0].LambdaFunctionARN).toEqual(assoc[1].LambdaFunctionARN);
+    expect(dist.Properties.DistributionConfig.DefaultCacheBehavior.FunctionAssociations).toBeUndefined();
     t.resourceCountIs('AWS::CloudFront::Function', 0);
   });
 
@@ -169,6 +164,30 @@ describe('runtime lambda-edge with originGroups', () => {
     for (const id of distributionOrigins(config).keys()) expect(ids).toContain(id);
   });
 
+  test("every origin waits failover's defaults: 1 connection attempt of 2 s, a 10 s read timeout", () => {
+    const dist = Object.values(t.findResources('AWS::CloudFront::Distribution'))[0].Properties
+      .DistributionConfig;
+    expect(dist.Origins.length).toBeGreaterThan(4);
+    for (const o of dist.Origins) {
+      expect(o).toMatchObject({ ConnectionAttempts: 1, ConnectionTimeout: 2 });
+      expect(o.CustomOriginConfig).toMatchObject({ OriginReadTimeout: 10, OriginKeepaliveTimeout: 5 });
+    }
+  });
+
+  test("the config's originTimeouts win over the defaults, for every origin", () => {
+    const own = withDoc((c) => {
+      c.originGroups = { failoverStatusCodes: [502] };
+      c.originTimeouts = { connectionAttempts: 2, connectionTimeoutSeconds: 3, readTimeoutSeconds: 7 };
+    });
+    const d = Object.values(
+      Template.fromStack(synth(own).stack).findResources('AWS::CloudFront::Distribution'),
+    )[0].Properties.DistributionConfig;
+    for (const o of d.Origins) {
+      expect(o).toMatchObject({ ConnectionAttempts: 2, ConnectionTimeout: 3 });
+      expect(o.CustomOriginConfig).toMatchObject({ OriginReadTimeout: 7, OriginKeepaliveTimeout: 5 });
+    }
+  });
+
   test('cdk-nag clean', () => {
     expectNagClean(app);
   });
@@ -199,7 +218,10 @@ describe('the distribution and the bucket (either runtime)', () => {
       expect(o.CustomOriginConfig).toMatchObject({
         OriginProtocolPolicy: 'https-only',
         OriginSSLProtocols: ['TLSv1.2'],
+        // without originGroups, CloudFront's own defaults
+        OriginReadTimeout: 30,
       });
+      expect(o).toMatchObject({ ConnectionAttempts: 3, ConnectionTimeout: 10 });
     }
   });
 

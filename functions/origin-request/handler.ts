@@ -3,6 +3,7 @@
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
 import { keyRing } from '../../lib/keyring';
 import { TARGET_ID } from '../../shared/ids';
+import type { OriginTimeouts } from '../../shared/origin-timeouts';
 import {
   cookieNames,
   type Decision,
@@ -30,6 +31,7 @@ import {
 } from '../route-headers';
 import { coordinate, viewerIp } from '../viewer';
 import type { DocState } from './object-cache';
+import type { PassiveHealth } from './passive-health';
 import { METRICS, type Telemetry } from './telemetry';
 
 export interface HandlerDeps {
@@ -39,6 +41,10 @@ export interface HandlerDeps {
   readonly keys?: { current(): Promise<DocState<KeysDoc>> };
   readonly telemetry: Telemetry;
   readonly now?: () => number;
+  /** passive health (config outlier): what this container's requests saw of each origin */
+  readonly passive?: PassiveHealth;
+  /** the origin timeouts the function sets on the origin it chooses (config originTimeouts); default: the event's */
+  readonly timeouts?: Pick<OriginTimeouts, 'readTimeoutSeconds' | 'keepaliveTimeoutSeconds'>;
 }
 
 /**
@@ -124,7 +130,12 @@ const within = (v: unknown, r: { min: number; max: number; default: number }) =>
  * our headers. Touches only `origin`, `host` and x-route-* headers: Lambda@Edge answers 502 to a function that
  * changes a disallowed or read-only header.
  */
-export function applyDecision(request: CloudFrontRequest, d: Decision, router: Router): void {
+export function applyDecision(
+  request: CloudFrontRequest,
+  d: Decision,
+  router: Router,
+  timeouts?: HandlerDeps['timeouts'],
+): void {
   const affinityCookie = router.affinity?.cookie;
   const headers = request.headers;
   for (const name of Object.keys(headers)) {
@@ -142,11 +153,11 @@ export function applyDecision(request: CloudFrontRequest, d: Decision, router: R
       custom: {
         customHeaders: c?.customHeaders ?? current?.s3?.customHeaders ?? {},
         domainName: o.domainName,
-        keepaliveTimeout: within(c?.keepaliveTimeout, KEEPALIVE_TIMEOUT),
+        keepaliveTimeout: timeouts?.keepaliveTimeoutSeconds ?? within(c?.keepaliveTimeout, KEEPALIVE_TIMEOUT),
         path: o.path,
         port: o.port,
         protocol: o.protocol,
-        readTimeout: within(c?.readTimeout, READ_TIMEOUT),
+        readTimeout: timeouts?.readTimeoutSeconds ?? within(c?.readTimeout, READ_TIMEOUT),
         sslProtocols: tls,
       },
     };
@@ -204,16 +215,28 @@ export function secondAttempt(
   };
 }
 
+/** What the first attempt chose, when the request no longer says (the decision made again, without a retry). */
+function firstChoice(p: Plan, facts: Facts, ctx: PickContext): { target: string; canary: boolean } {
+  const d = pick(p, facts, ctx);
+  return { target: d.target.id, canary: d.reason === 'canary' };
+}
+
 export function createHandler(deps: HandlerDeps) {
   const { router, docs, telemetry } = deps;
   const cookieList = cookieNames(router);
   const now = deps.now ?? Date.now;
   let warnedNoOrigin = false;
   const rings = new WeakMap<KeysDoc, KeyRing>();
-  // the plan of the document in use: made when a new document is loaded, once per TTL at most (a 304 keeps it)
-  let planned: { doc: DocInput; plan: Plan } | undefined;
-  const planOf = (doc: DocInput): Plan => {
-    if (planned === undefined || planned.doc !== doc) planned = { doc, plan: plan(router, doc) };
+  // the plan of the document in use and of this container's ejections: made when a new document is loaded (once per
+  // TTL at most: a 304 keeps it) and when an ejection starts or ends
+  let planned: { doc: DocInput; ejections: string; plan: Plan } | undefined;
+  const planOf = (doc: DocInput, at: number): Plan => {
+    const passive = deps.passive;
+    if (passive && planned !== undefined && planned.doc !== doc) passive.documentChanged(planned.doc, doc);
+    const e = passive?.current(at);
+    const key = e?.key ?? '';
+    if (planned === undefined || planned.doc !== doc || planned.ejections !== key)
+      planned = { doc, ejections: key, plan: plan(router, doc, e?.ejected) };
     return planned.plan;
   };
   const keysFor = async (facts: Facts): Promise<KeyRing | undefined> => {
@@ -238,14 +261,21 @@ export function createHandler(deps: HandlerDeps) {
     let decision: Decision;
     // the same decision in words, for the sampled log line: pick is pure, so it can be asked again
     let explain: (() => Decision) | undefined;
+    let failed: ReturnType<typeof secondAttempt>;
     try {
       const state = await docs.current();
       telemetry.docAge(state.ageMs === null ? undefined : state.ageMs / 1000, state.stale);
-      const facts = toFacts(request, now(), cookieList);
-      const p = planOf(state.doc);
+      const at = now();
+      const facts = toFacts(request, at, cookieList);
       const ctx: PickContext = { stale: state.stale, keys: await keysFor(facts) };
       // an origin group's second attempt: what the first chose failed, so its retry target goes instead
-      const failed = secondAttempt(request);
+      failed = secondAttempt(request);
+      if (failed && deps.passive) {
+        // the first attempt's origin failed: counted before planning, so the failure that ejects it counts now
+        const first = failed.first ?? firstChoice(planOf(state.doc, at), facts, ctx);
+        deps.passive.failure(first, at);
+      }
+      const p = planOf(state.doc, at);
       decision = failed ? retryDecision(pick(p, facts, ctx), failed.first) : pick(p, facts, ctx);
       explain = () => {
         const d = pick(p, facts, { ...ctx, trace: true });
@@ -263,7 +293,9 @@ export function createHandler(deps: HandlerDeps) {
           error: 'event has no origin object: a custom origin made from the config',
         });
       }
-      applyDecision(request, decision, router);
+      applyDecision(request, decision, router, deps.timeouts);
+      // for the origin-response invocation: this request is the group's second attempt (CloudFront fails over no more)
+      if (failed) request.headers[ATTEMPT_HEADER] = [{ key: 'X-Route-Attempt', value: '2' }];
     } catch (e) {
       telemetry.log('error', 'apply-failed', { error: String(e), target: decision.target.id });
     }

@@ -3,12 +3,22 @@
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html
 // Imports name the core's modules, not shared/index.ts, so the router-config schema is not built at load.
 
+import type {
+  CloudFrontRequest,
+  CloudFrontRequestEvent,
+  CloudFrontResponse,
+  CloudFrontResponseEvent,
+} from 'aws-lambda';
 import type { RouterConfig } from '../../shared/config-schema';
+import { resolveOriginTimeouts } from '../../shared/origin-timeouts';
+import { outlierRules } from '../../shared/outlier';
 import { pick } from '../../shared/pick';
 import { plan } from '../../shared/plan';
 import { compileRouter, keysKeyOf } from '../../shared/router';
-import { createHandler } from './handler';
+import { createHandler as createResponseHandler } from '../origin-response/handler';
+import { createHandler, type HandlerDeps } from './handler';
 import { DocCache, KeysCache } from './object-cache';
+import { PassiveHealth, passiveTelemetry } from './passive-health';
 import { s3Fetcher } from './s3-fetcher';
 import { Telemetry } from './telemetry';
 
@@ -16,7 +26,6 @@ declare const __EDGE_ROUTER_CONFIG__: RouterConfig;
 
 const config = __EDGE_ROUTER_CONFIG__;
 const telemetry = new Telemetry({ runtime: 'lambda-edge' });
-const router = compileRouter(config);
 const docs = config.healthDoc
   ? new DocCache({ config, fetch: s3Fetcher(config.healthDoc), telemetry })
   : { current: async () => ({ doc: null, stale: false, ageMs: null }) };
@@ -28,8 +37,65 @@ const keys =
     ? new KeysCache({ config, fetch: s3Fetcher({ ...config.healthDoc, key: keysKey }), telemetry })
     : undefined;
 
-export const handler = createHandler({ router, docs, keys, telemetry });
+/**
+ * The function for both events, origin-request and origin-response (the infra app associates it with both): the
+ * response side sets the trace and the affinity cookie, and feeds passive health (config outlier, on by default),
+ * which needs the containers that routed the requests to see their answers. The local edge and the tests make it
+ * from their own parts.
+ */
+export function createEdge(parts: {
+  readonly config: RouterConfig;
+  readonly docs: HandlerDeps['docs'];
+  readonly keys?: HandlerDeps['keys'];
+  readonly telemetry: Telemetry;
+  readonly now?: () => number;
+}) {
+  const { config, telemetry } = parts;
+  const now = parts.now ?? Date.now;
+  const router = compileRouter(config);
+  const rules = outlierRules(config);
+  const passive = rules
+    ? new PassiveHealth(router, rules, { grouped: config.originGroups, onEvent: passiveTelemetry(telemetry) })
+    : undefined;
+  const onRequest = createHandler({
+    router,
+    docs: parts.docs,
+    keys: parts.keys,
+    telemetry,
+    now,
+    passive,
+    timeouts: resolveOriginTimeouts(config),
+  });
+  const onResponse = createResponseHandler({
+    publicRegion: config.trace?.publicRegion === true,
+    affinity: config.affinity && { cookie: config.affinity.cookie, ttlSeconds: config.affinity.ttlSeconds },
+    observe: passive && ((request, status) => passive.response(request, status, now())),
+  });
+  function handler(event: CloudFrontRequestEvent): Promise<CloudFrontRequest>;
+  function handler(event: CloudFrontResponseEvent): Promise<CloudFrontResponse>;
+  function handler(event: CloudFrontRequestEvent | CloudFrontResponseEvent) {
+    const cf = event?.Records?.[0]?.cf as { config?: { eventType?: string } } | undefined;
+    return cf?.config?.eventType === 'origin-response'
+      ? onResponse(event as CloudFrontResponseEvent)
+      : onRequest(event as CloudFrontRequestEvent);
+  }
+  return { handler, passive };
+}
+
+export const { handler } = createEdge({ config, docs, keys, telemetry });
 
 // For tests, the benchmarks and the local edge: the same handler with other parts (the contract table, fault
 // injection, a log file), and the core as bundled.
-export { compileRouter, createHandler, DocCache, KeysCache, pick, plan, s3Fetcher, Telemetry };
+export {
+  compileRouter,
+  createHandler,
+  createResponseHandler,
+  DocCache,
+  KeysCache,
+  PassiveHealth,
+  passiveTelemetry,
+  pick,
+  plan,
+  s3Fetcher,
+  Telemetry,
+};

@@ -29,6 +29,10 @@ export const METRICS = {
   affinityIssued: 'AffinityIssued',
   /** origin groups' second attempts: the first origin failed, the request went to the decision's retry target */
   retries: 'Retries',
+  /** passive health: targets this container ejected, refused to eject (last candidate, max share), and let back */
+  ejections: 'Ejections',
+  ejectionsRefused: 'EjectionsRefused',
+  ejectionsEnded: 'EjectionsEnded',
 } as const;
 
 export type Write = (line: string) => void;

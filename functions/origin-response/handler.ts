@@ -5,7 +5,7 @@
 // show the topology to the public. With region affinity, it also sets the affinity cookie the origin-request
 // function signed (X-Route-Affinity on the request) when the origin answered below 400: a failed write wrote
 // nothing, and CloudFront runs no viewer-response function at 400 or above, so both runtimes agree.
-import type { CloudFrontResponse, CloudFrontResponseEvent } from 'aws-lambda';
+import type { CloudFrontRequest, CloudFrontResponse, CloudFrontResponseEvent } from 'aws-lambda';
 import {
   AFFINITY_HEADER,
   AUTHORISED_HEADER,
@@ -23,6 +23,11 @@ export interface ResponseOptions {
   /** region affinity (config affinity): the cookie's name and life */
   readonly affinity?: { readonly cookie: string; readonly ttlSeconds: number };
   readonly log?: (line: string) => void;
+  /**
+   * Sees each response first, with the request the origin-request function sent (passive health, when one function
+   * handles both events: functions/origin-request/index.ts). Must not throw; a throw is logged and ignored.
+   */
+  readonly observe?: (request: CloudFrontRequest, status: number) => void;
 }
 
 export function createHandler(opts: ResponseOptions) {
@@ -36,6 +41,7 @@ export function createHandler(opts: ResponseOptions) {
         log(JSON.stringify({ level: 'error', event: 'bad-event', runtime: 'lambda-edge-response' }));
         return response;
       }
+      if (opts.observe && cf.request) opts.observe(cf.request, Number(response.status));
       const headers = response.headers;
       for (const name of Object.keys(headers))
         if (name.toLowerCase().startsWith(ROUTE_HEADER_PREFIX)) delete headers[name];

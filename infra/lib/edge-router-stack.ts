@@ -26,6 +26,7 @@ import type { Construct } from 'constructs';
 import { importFile, planEntries } from '../../lib/kvs';
 import type { AffinityCause, HealthDoc, RouterConfig } from '../../shared';
 import { everyTargetUp } from '../../shared/health-check';
+import { resolveOriginTimeouts } from '../../shared/origin-timeouts';
 import {
   compileRouter,
   distributionOrigins,
@@ -189,24 +190,14 @@ export class EdgeRouterStack extends Stack {
         role,
         description: 'edge-router: routes each request to the best regional origin',
       });
-      // The trace for authorised viewers and the affinity cookie: no I/O, so the smallest size and a short timeout.
-      const originResponse = new cloudfront.experimental.EdgeFunction(this, 'OriginResponse', {
-        runtime: lambda.Runtime.NODEJS_22_X,
-        handler: 'index.handler',
-        code: lambda.Code.fromAsset(join(dist, 'origin-response')),
-        memorySize: 128,
-        timeout: Duration.seconds(1),
-        role,
-        description: 'edge-router: the decision trace for authorised viewers, and the affinity cookie',
-      });
-      for (const f of [originRequest, originResponse]) {
+      // One function for origin-request and origin-response: the response side sets the trace for authorised viewers
+      // and the affinity cookie, and feeds passive health (config outlier), which needs the same containers.
+      new logs.LogGroup(this, 'OriginRequestLogs', {
         // the us-east-1 copy; replicas in other regions make their own groups (see the README)
-        new logs.LogGroup(this, `${f.node.id}Logs`, {
-          logGroupName: `/aws/lambda/${f.functionName}`,
-          retention,
-          removalPolicy: RemovalPolicy.DESTROY,
-        });
-      }
+        logGroupName: `/aws/lambda/${originRequest.functionName}`,
+        retention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
       edgeLambdas = [
         {
           eventType: cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
@@ -214,7 +205,7 @@ export class EdgeRouterStack extends Stack {
         },
         {
           eventType: cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE,
-          functionVersion: originResponse.currentVersion,
+          functionVersion: originRequest.currentVersion,
         },
       ];
       fnName = originRequest.functionName;
@@ -267,6 +258,8 @@ export class EdgeRouterStack extends Stack {
     }
 
     // ---- The distribution ----
+    // Every origin waits as the config says (originTimeouts; with originGroups, failover's defaults: 1 attempt, 2 s)
+    const waits = resolveOriginTimeouts(config);
     const originOf = (
       id: string,
       o: { domainName: string; port?: number; protocol?: 'https' | 'http'; path?: string },
@@ -283,6 +276,10 @@ export class EdgeRouterStack extends Stack {
         httpPort: o.protocol === 'http' ? o.port : undefined,
         originPath: o.path,
         originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+        connectionAttempts: waits.connectionAttempts,
+        connectionTimeout: Duration.seconds(waits.connectionTimeoutSeconds),
+        readTimeout: Duration.seconds(waits.readTimeoutSeconds),
+        keepaliveTimeout: Duration.seconds(waits.keepaliveTimeoutSeconds),
       });
 
     // All viewer headers, cookies and query strings go to the API (it is an API, not a cache), plus the
@@ -347,7 +344,11 @@ export class EdgeRouterStack extends Stack {
         Id: id,
         DomainName: o.domainName,
         OriginPath: o.path ?? '',
+        ConnectionAttempts: waits.connectionAttempts,
+        ConnectionTimeout: waits.connectionTimeoutSeconds,
         CustomOriginConfig: {
+          OriginReadTimeout: waits.readTimeoutSeconds,
+          OriginKeepaliveTimeout: waits.keepaliveTimeoutSeconds,
           OriginProtocolPolicy: https ? 'https-only' : 'http-only',
           HTTPSPort: https ? (o.port ?? 443) : 443,
           HTTPPort: https ? 80 : (o.port ?? 80),

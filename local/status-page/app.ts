@@ -56,6 +56,8 @@ interface State {
   probes: Record<string, string>;
   /** per target held by an operator: who, since, until, and whether the probes disagree */
   holds: Record<string, string>;
+  /** what the edge's container has ejected by passive health (Lambda@Edge) */
+  ejections: { target: string; canary: boolean; until: string }[];
 }
 
 const PALETTE = [
@@ -113,6 +115,17 @@ function serialLine(state: State): string {
   return `<p>${parts.join(' · ')}</p>${warning}`;
 }
 
+/** A region the edge's container ejected (passive health): its origin failed in a row; until when. */
+function ejectedNote(state: State, id: string): string {
+  return (state.ejections ?? [])
+    .filter((e) => e.target === id)
+    .map(
+      (e) =>
+        `<div class="ejected" data-ejected="${esc(id)}">${e.canary ? 'canary ' : ''}ejected by the edge (passive health) until ${esc(e.until)}</div>`,
+    )
+    .join('');
+}
+
 const filters = { target: '', reason: '' };
 
 function options(id: string, values: string[], chosen: string): void {
@@ -143,7 +156,7 @@ function render(state: State): void {
       ]
         .map((id) => {
           const h = d.regions[id] ?? { status: 'up' };
-          return `<tr data-region="${esc(id)}"><td>${esc(id)}</td><td class="${h.status === 'down' ? 'down' : 'up'}">${esc(h.status)}</td><td>${esc(h.role ?? 'active')}</td><td>${h.dial ?? 100}</td><td>${esc(h.canaryStatus ?? '')}</td><td>${esc(h.setBy ?? '')}${state.holds[id] ? `<div class="hold">${esc(state.holds[id])}</div>` : ''}</td><td>${esc(h.changedAt ?? '')}</td><td>${esc(state.probes[id] ?? '')}</td></tr>`;
+          return `<tr data-region="${esc(id)}"><td>${esc(id)}</td><td class="${h.status === 'down' ? 'down' : 'up'}">${esc(h.status)}</td><td>${esc(h.role ?? 'active')}</td><td>${h.dial ?? 100}</td><td>${esc(h.canaryStatus ?? '')}</td><td>${esc(h.setBy ?? '')}${state.holds[id] ? `<div class="hold">${esc(state.holds[id])}</div>` : ''}${ejectedNote(state, id)}</td><td>${esc(h.changedAt ?? '')}</td><td>${esc(state.probes[id] ?? '')}</td></tr>`;
         })
         .join(
           '',

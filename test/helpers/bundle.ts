@@ -12,6 +12,8 @@ export type Handler = (event: CloudFrontRequestEvent) => Promise<CloudFrontReque
 export interface OriginRequestModule {
   handler: Handler;
   createHandler: typeof import('../../functions/origin-request/handler').createHandler;
+  /** the function for both events, from the test's parts */
+  createEdge: typeof import('../../functions/origin-request/index').createEdge;
   DocCache: typeof import('../../functions/origin-request/object-cache').DocCache;
   Telemetry: typeof import('../../functions/origin-request/telemetry').Telemetry;
   s3Fetcher: typeof import('../../functions/origin-request/s3-fetcher').s3Fetcher;

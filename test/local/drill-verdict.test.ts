@@ -97,13 +97,39 @@ test('failures by method, each window up to the next event, and the p99 latency'
     ],
     samples,
   );
-  expect(first).toMatchObject({ requests: 3, failed: 2, failedIdempotent: 1, p99Ms: 2000, pass: false });
+  expect(first).toMatchObject({
+    requests: 3,
+    failed: 2,
+    failedIdempotent: 1,
+    failedOther: 1,
+    p99Ms: 2000,
+    p99BeforeMs: 0,
+    pass: false,
+  });
   expect(first.misses).toEqual(['1 failed GET/HEAD, goal 0']);
   // no answer from the watched viewer in the window: the traffic did not move
   expect(second).toMatchObject({ requests: 1, failed: 0, movedAfterMs: null, pass: false });
   expect(verdictTable([first, second])).toMatch(
-    /\| lambda-edge \| killed +\| 0\.00 s +\| 2 of 3 +\| 1 +\| 2000 ms .*FAIL: 1 failed GET\/HEAD, goal 0/,
+    /\| lambda-edge \| killed +\| 0\.00 s +\| 2 of 3 +\| 1 +\| 1 +\| 2000 ms \(0 ms\) .*FAIL: 1 failed GET\/HEAD, goal 0/,
   );
+});
+
+test('the p99 against the p99 before the event: a goal on how much higher it may be; no goal for moving', () => {
+  const samples = [
+    at(700, 'de', 'frankfurt', 'GET', 20),
+    at(800, 'de', 'frankfurt', 'GET', 30),
+    at(1100, KOREA, 'tokyo', 'GET', 2500),
+    at(1200, 'de', 'frankfurt', 'GET', 10),
+  ];
+  const slow = { maxP99AboveBeforeMs: 2000, words: 'p99 ≤ before + 2 s' };
+  const [v] = run([{ name: 'hung', at: 1000, away: true, goal: slow }], samples);
+  expect(v).toMatchObject({ p99BeforeMs: 30, p99Ms: 2500, pass: false });
+  expect(v.misses).toEqual(['p99 2500 ms, goal ≤ 30 + 2000 ms']);
+  const [ok] = run(
+    [{ name: 'hung', at: 1000, away: true, goal: { ...slow, maxP99AboveBeforeMs: 2500 } }],
+    samples,
+  );
+  expect(ok.pass).toBe(true);
 });
 
 test.each([

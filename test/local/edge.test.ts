@@ -367,3 +367,88 @@ test('cloudfront-functions with origin groups: a GET whose region fails is serve
     await grouped.close();
   }
 }, 30_000);
+
+describe('lambda-edge, one function for both events: passive health and bounded waits', () => {
+  /** The grouped config with every region on its demo backend, and the origin timeouts given. */
+  const config = (timeouts?: RouterConfig['originTimeouts']) =>
+    exampleConfig((c) => {
+      for (const id of IDS.slice(0, 4))
+        c.regions[id] = {
+          origin: { domainName: 'localhost', port: backends[IDS.indexOf(id)].port, protocol: 'http' },
+        };
+      c.environments = {
+        staging: { origin: { domainName: 'localhost', port: backends[4].port, protocol: 'http' } },
+      };
+      c.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
+      if (timeouts) c.originTimeouts = timeouts;
+    });
+  const seoul = () => backends[IDS.indexOf('ap-northeast-2')];
+  afterEach(() => seoul().fault('none'));
+
+  async function edgeFor(c: RouterConfig) {
+    const mod = coldStart(join(buildBundles(c), 'origin-request', 'index.js'));
+    const logs: string[] = [];
+    const fn = mod.createEdge({
+      config: c,
+      docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
+      telemetry: new mod.Telemetry({ runtime: 'test', write: (l: string) => logs.push(l) }),
+    });
+    const e = await startEdge({ config: c, originRequest: fn.handler, originResponse: fn.handler });
+    const send = async (method = 'GET') => {
+      const r = await fetch(`http://127.0.0.1:${e.port}/hello`, {
+        method,
+        body: method === 'POST' ? 'x' : undefined,
+        headers: { 'x-forwarded-for': KOREA },
+      });
+      const text = await r.text();
+      return { status: r.status, body: r.ok ? JSON.parse(text) : text };
+    };
+    return { edge: e, fn, logs, send };
+  }
+
+  test('a region answering 503: no GET fails, and after five failures in a row the container ejects it (reason failover)', async () => {
+    const { edge: e, fn, logs, send } = await edgeFor(config());
+    try {
+      seoul().fault('503');
+      const before = seoul().served();
+      for (let i = 0; i < 5; i++) {
+        const r = await send();
+        // each retried by the group's second origin, elsewhere
+        expect(r.status).toBe(200);
+        expect(r.body.region).not.toBe('ap-northeast-2');
+      }
+      expect(seoul().served() - before).toBe(5);
+      expect(fn.passive?.ejections(Date.now()).map((x: { target: string }) => x.target)).toEqual([
+        'ap-northeast-2',
+      ]);
+      // ejected: the next requests, a POST too, go elsewhere at once, and Seoul sees none of them
+      const get = await send();
+      expect(get.body.route).toMatchObject({ 'x-route-reason': 'failover' });
+      expect(get.body.route['x-route-attempt']).toBeUndefined();
+      expect((await send('POST')).status).toBe(200);
+      expect(seoul().served() - before).toBe(5);
+      expect(logs.some((l) => JSON.parse(l).event === 'ejected')).toBe(true);
+    } finally {
+      await e.close();
+    }
+  }, 30_000);
+
+  test('a region that accepts and never answers: the GET is answered by the next region once the read timeout passes, not after 3 × 30 s', async () => {
+    const { edge: e, send } = await edgeFor(config({ readTimeoutSeconds: 1 }));
+    try {
+      seoul().fault('hang');
+      const t0 = Date.now();
+      const r = await send();
+      const took = Date.now() - t0;
+      expect(r.status).toBe(200);
+      expect(r.body.region).not.toBe('ap-northeast-2');
+      // the configured read timeout was waited, once (connectionAttempts 1 with origin groups), not CloudFront's 30 s
+      expect(took).toBeGreaterThanOrEqual(1000);
+      expect(took).toBeLessThan(5000);
+      // a POST cannot be sent again: the edge's 504 after the read timeout
+      expect((await send('POST')).status).toBe(504);
+    } finally {
+      await e.close();
+    }
+  }, 30_000);
+});

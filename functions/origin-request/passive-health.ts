@@ -1,0 +1,191 @@
+// Passive health of one Lambda@Edge container: what its own requests saw of each origin, by Envoy's outlier rules
+// (shared/outlier.ts). The same function handles origin-request and origin-response (the infra app associates one
+// function with both), so a container sees both ends of its requests:
+//   - a failure: an origin group's second attempt (the first origin failed a GET/HEAD/OPTIONS: a failover status,
+//     no connection or no answer, and CloudFront invoked origin-request again), or an origin-response of 5xx that
+//     CloudFront does not fail over (a POST, a status outside failoverStatusCodes, or the second attempt's own);
+//   - a success: an origin-response below 500.
+// Each failure is counted once: a first attempt's response that CloudFront will fail over is left to the second
+// invocation, which names the origin that failed.
+// Ejected regions are planned as down and ejected canaries as canary down (plan(router, doc, ejected)), so every
+// rule of the policy (residency, roles, dials, fail-open, retry targets) applies to what is left.
+import { TARGET_ID } from '../../shared/ids';
+import { OutlierDetector, type OutlierEvent, type OutlierRules } from '../../shared/outlier';
+import type { Ejections } from '../../shared/plan';
+import type { Router } from '../../shared/router';
+import type { HealthDoc } from '../../shared/schema';
+import { ATTEMPT_HEADER, REASON_HEADER, REGION_HEADER } from '../route-headers';
+import { METRICS, type Telemetry } from './telemetry';
+
+export interface TargetRef {
+  readonly target: string;
+  /** the region's canary deployment, not its stable origin */
+  readonly canary: boolean;
+}
+
+export class PassiveHealth {
+  private readonly regions: OutlierDetector;
+  private readonly canaries: OutlierDetector;
+  // the ejections as planned, and when that set changes next (an ejection ends)
+  private planned: { readonly regions: string[]; readonly canaries: string[] } = {
+    regions: [],
+    canaries: [],
+  };
+  private key = '';
+  private dirty = false;
+  private nextEnd = Number.POSITIVE_INFINITY;
+
+  private readonly onEvent: (e: OutlierEvent & { readonly canary: boolean }) => void;
+
+  constructor(
+    private readonly router: Router,
+    rules: OutlierRules,
+    private readonly opts: {
+      /** config originGroups: which first-attempt failures CloudFront fails over */
+      readonly grouped?: { readonly failoverStatusCodes: readonly number[] };
+      readonly onEvent?: (e: OutlierEvent & { readonly canary: boolean }) => void;
+    } = {},
+  ) {
+    this.onEvent = opts.onEvent ?? (() => {});
+    this.regions = new OutlierDetector(router.regions, rules);
+    // a canary's viewers go to its region's stable origin: every canary may be ejected
+    const canaryIds = router.canaries.map((i) => router.regions[i]);
+    this.canaries = new OutlierDetector(canaryIds, { ...rules, maxEjectionPercent: 100 }, 0);
+  }
+
+  private detector(canary: boolean): OutlierDetector {
+    return canary ? this.canaries : this.regions;
+  }
+
+  failure(t: TargetRef, now: number): void {
+    const e = this.detector(t.canary).failure(t.target, now);
+    if (!e) return;
+    if (e.kind === 'ejected') this.dirty = true;
+    this.onEvent({ ...e, canary: t.canary });
+  }
+
+  success(t: TargetRef): void {
+    this.detector(t.canary).success(t.target);
+  }
+
+  /** An origin-response: the request as the origin-request function sent it, and the origin's status. */
+  response(request: Parameters<typeof responseSeen>[0], status: number, now: number): void {
+    const seen = responseSeen(request, status, this.opts.grouped);
+    if (!seen) return;
+    if (seen.failed) this.failure(seen.target, now);
+    else this.success(seen.target);
+  }
+
+  /** A new health document: a region it says is up after the last one said down comes back at once. */
+  documentChanged(before: HealthDoc | null | undefined, after: HealthDoc | null | undefined): void {
+    for (const id of this.router.regions) {
+      const was = before?.regions?.[id];
+      const is = after?.regions?.[id];
+      if (!is) continue;
+      const r = this.regions.documentSays(id, was?.status, is.status);
+      const c = this.canaries.documentSays(id, was?.canaryStatus, is.canaryStatus ?? 'up');
+      for (const [e, canary] of [
+        [r, false],
+        [c, true],
+      ] as const) {
+        if (!e) continue;
+        this.dirty = true;
+        this.onEvent({ ...e, canary });
+      }
+    }
+  }
+
+  /**
+   * What is ejected at `now`, as plan() takes it, and a key that changes whenever it does (the handler plans again on
+   * a new key). Cheap on the request path: the lists are rebuilt only when an ejection starts or ends.
+   */
+  current(now: number): { readonly ejected: Ejections | undefined; readonly key: string } {
+    if (this.dirty || now >= this.nextEnd) this.rebuild(now);
+    return { ejected: this.key ? this.planned : undefined, key: this.key };
+  }
+
+  /** What is ejected at `now` and until when (ms): for the status page and the tests. */
+  ejections(now: number): { target: string; canary: boolean; untilMs: number }[] {
+    return [
+      ...this.regions
+        .ejected(now)
+        .map((target) => ({ target, canary: false, untilMs: this.regions.ejectedUntil(target) })),
+      ...this.canaries
+        .ejected(now)
+        .map((target) => ({ target, canary: true, untilMs: this.canaries.ejectedUntil(target) })),
+    ];
+  }
+
+  private rebuild(now: number): void {
+    const before = this.planned;
+    const regions = this.regions.ejected(now);
+    const canaries = this.canaries.ejected(now);
+    for (const target of before.regions)
+      if (!regions.includes(target) && this.regions.ejectedUntil(target) !== 0)
+        this.onEvent({ kind: 'returned', target, why: 'ejection-ended', canary: false });
+    for (const target of before.canaries)
+      if (!canaries.includes(target) && this.canaries.ejectedUntil(target) !== 0)
+        this.onEvent({ kind: 'returned', target, why: 'ejection-ended', canary: true });
+    const ends = this.ejections(now).map((e) => e.untilMs);
+    this.nextEnd = ends.length ? Math.min(...ends) : Number.POSITIVE_INFINITY;
+    this.planned = { regions, canaries };
+    this.key = regions.length || canaries.length ? `${regions.join(',')}|${canaries.join(',')}` : '';
+    this.dirty = false;
+  }
+}
+
+/** The methods CloudFront fails over within an origin group ("Optimize high availability with origin failover"). */
+const FAILOVER_METHODS = ['GET', 'HEAD', 'OPTIONS'];
+
+export interface ResponseSeen {
+  readonly target: TargetRef;
+  readonly failed: boolean;
+}
+
+/**
+ * What an origin-response says of the origin that answered, or undefined when it counts for nothing here: a request
+ * we did not route, or a first attempt's failure that CloudFront fails over (the second invocation counts that one).
+ * `request` is the one the origin-request function sent (its x-route-* headers); `grouped`: config originGroups.
+ */
+export function responseSeen(
+  request: { readonly method?: string; readonly headers?: Record<string, { value?: string }[] | undefined> },
+  status: number,
+  grouped: { readonly failoverStatusCodes: readonly number[] } | undefined,
+): ResponseSeen | undefined {
+  const h = request.headers ?? {};
+  const target = h[REGION_HEADER]?.[0]?.value;
+  if (typeof target !== 'string' || !TARGET_ID.test(target) || !Number.isFinite(status)) return undefined;
+  const ref = { target, canary: h[REASON_HEADER]?.[0]?.value === 'canary' };
+  const failed = status >= 500;
+  const second = h[ATTEMPT_HEADER]?.[0]?.value === '2';
+  if (
+    failed &&
+    grouped &&
+    !second &&
+    FAILOVER_METHODS.includes(String(request.method).toUpperCase()) &&
+    grouped.failoverStatusCodes.includes(status)
+  )
+    return undefined;
+  return { target: ref, failed };
+}
+
+/** Passive health's events as log lines and metrics: one line per ejection, refusal and return. */
+export function passiveTelemetry(telemetry: Telemetry) {
+  return (e: OutlierEvent & { readonly canary: boolean }): void => {
+    const what = { target: e.target, ...(e.canary ? { canary: true } : {}) };
+    if (e.kind === 'ejected') {
+      telemetry.count(METRICS.ejections);
+      telemetry.log('warn', 'ejected', {
+        ...what,
+        until: new Date(e.untilMs).toISOString(),
+        ejections: e.ejections,
+      });
+    } else if (e.kind === 'not-ejected') {
+      telemetry.count(METRICS.ejectionsRefused);
+      telemetry.log('warn', 'not-ejected', { ...what, why: e.why });
+    } else {
+      telemetry.count(METRICS.ejectionsEnded);
+      telemetry.log('info', 'ejection-ended', { ...what, why: e.why });
+    }
+  };
+}
