@@ -37,10 +37,11 @@ const REQUEST_TIMEOUT_MS = 35_000; // longer than the edge's read timeout: the e
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
-async function drill(runtime: Runtime): Promise<Verdict[]> {
+async function drill(runtime: Runtime, readTimeoutSeconds?: number): Promise<Verdict[]> {
   // origin groups, in both runtimes: a failed GET is retried on the next region within the request
   const { config, configFile, dir } = await localConfigOnFreePorts('edge-router-drill-', (raw) => {
     raw.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
+    if (readTimeoutSeconds !== undefined) raw.originTimeouts = { readTimeoutSeconds };
   });
   const ttl = config.healthDoc?.ttlSeconds ?? 2;
   progress(`drill ${runtime}: building and starting the local edge (logs in ${join(dir, 'edge.log')}) ...`);
@@ -193,7 +194,7 @@ async function drill(runtime: Runtime): Promise<Verdict[]> {
   const end = Date.now();
   await stack.close();
   progress(
-    `drill ${runtime} (origin groups): ${samples.length} requests from ${VIEWERS.length} simulated viewers over ${((end - started) / 1000).toFixed(1)} s; healthDoc.ttlSeconds ${ttl}`,
+    `drill ${runtime} (origin groups, read timeout ${waits.readTimeoutSeconds} s): ${samples.length} requests from ${VIEWERS.length} simulated viewers over ${((end - started) / 1000).toFixed(1)} s; healthDoc.ttlSeconds ${ttl}`,
   );
   return verdicts({ runtime, events, samples, end, watched: KOREA, region: REGION });
 }
@@ -203,15 +204,21 @@ async function main(): Promise<void> {
     options: {
       runtime: { type: 'string', default: RUNTIMES.join(',') },
       json: { type: 'boolean', default: false },
+      // the origins' read timeout (originTimeouts.readTimeoutSeconds), to compare hangs under another one
+      'read-timeout': { type: 'string' },
     },
   });
+  const rt = values['read-timeout'];
+  const readTimeout = rt === undefined ? undefined : Number(rt);
+  if (readTimeout !== undefined && !(Number.isInteger(readTimeout) && readTimeout >= 1 && readTimeout <= 120))
+    throw new Error(`--read-timeout ${rt}: whole seconds, 1-120`);
   const runtimes = (values.runtime ?? '').split(',').map((r) => r.trim());
   for (const r of runtimes) {
     if (!(RUNTIMES as readonly string[]).includes(r))
       throw new Error(`--runtime ${r}: one or more of ${RUNTIMES.join(', ')}, comma-separated`);
   }
   const all: Verdict[] = [];
-  for (const r of runtimes as Runtime[]) all.push(...(await drill(r)));
+  for (const r of runtimes as Runtime[]) all.push(...(await drill(r, readTimeout)));
   if (values.json) for (const v of all) console.log(JSON.stringify(v));
   else console.log(`\n${verdictTable(all)}`);
   const missed = all.filter((v) => !v.pass);
