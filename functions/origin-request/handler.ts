@@ -270,16 +270,15 @@ export function createHandler(deps: HandlerDeps) {
       const ctx: PickContext = { stale: state.stale, keys: await keysFor(facts) };
       // an origin group's second attempt: what the first chose failed, so its retry target goes instead
       failed = secondAttempt(request);
-      if (failed && deps.passive) {
-        // the first attempt's origin failed: counted before planning, so the failure that ejects it counts now
-        const first = failed.first ?? firstChoice(planOf(state.doc, at), facts, ctx);
-        deps.passive.failure(first, at);
-      }
+      // what the first attempt chose: from the request, else the decision made again (before this failure counts)
+      const first = failed && (failed.first ?? firstChoice(planOf(state.doc, at), facts, ctx));
+      // the first attempt's origin failed: counted before planning, so the failure that ejects it counts now
+      if (first) deps.passive?.failure(first, at);
       const p = planOf(state.doc, at);
-      decision = failed ? retryDecision(pick(p, facts, ctx), failed.first) : pick(p, facts, ctx);
+      decision = first ? retryDecision(pick(p, facts, ctx), first) : pick(p, facts, ctx);
       explain = () => {
         const d = pick(p, facts, { ...ctx, trace: true });
-        return failed ? retryDecision(d, failed.first) : d;
+        return first ? retryDecision(d, first) : d;
       };
       if (failed) telemetry.count(METRICS.retries);
     } catch (e) {

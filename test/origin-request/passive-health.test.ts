@@ -7,6 +7,7 @@ import type { CloudFrontRequestEvent, CloudFrontResponseEvent } from 'aws-lambda
 import { PassiveHealth, responseSeen } from '../../functions/origin-request/passive-health';
 import { compileRouter, pick, plan } from '../../shared';
 import { DEFAULT_OUTLIER } from '../../shared/outlier';
+import { secondAttemptOrigin } from '../../shared/router';
 import { buildBundles, coldStart } from '../helpers/bundle';
 import { docWith, exampleConfig } from '../helpers/load';
 
@@ -192,5 +193,26 @@ describe('the built function: one handler for origin-request and origin-response
     expect(edge.passive?.ejections(Date.now()).map((e: { target: string }) => e.target)).toEqual([
       'ap-northeast-2',
     ]);
+  });
+
+  test("the second attempt whose failure ejects Seoul retries Seoul's next region, not the one after it", async () => {
+    const fresh = mod.createEdge({
+      config,
+      docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
+      telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
+    });
+    for (let i = 0; i < 4; i++) {
+      const e: Mutable = korean();
+      e.Records[0].cf.request.method = 'POST';
+      await fresh.handler(answered(await fresh.handler(e), 502));
+    }
+    // the fifth failure: a second attempt that no longer carries what the first chose
+    const e: Mutable = korean();
+    e.Records[0].cf.request.origin = { custom: secondAttemptOrigin(config) };
+    const retry = await fresh.handler(e);
+    expect(fresh.passive?.ejections(Date.now()).map((x: { target: string }) => x.target)).toEqual([
+      'ap-northeast-2',
+    ]);
+    expect(retry.headers['x-route-region'][0].value).toBe('us-east-1');
   });
 });
