@@ -83,6 +83,9 @@ export const ResidencySchema = z.strictObject({
   regions: z.array(z.string()).min(1),
 });
 
+/** The most replicas of the health document: one per Lambda@Edge regional edge cache region, with room to spare. */
+export const MAX_REPLICAS = 20;
+
 export const HealthDocSourceSchema = z.strictObject({
   bucket: z.string().min(3).max(63),
   key: z.string().min(1).max(1024),
@@ -98,6 +101,23 @@ export const HealthDocSourceSchema = z.strictObject({
     description: 'How long a last-known-good document may be served when the store cannot be read.',
   }),
   endpoint: z.url().optional().meta({ description: 'An S3-compatible endpoint, for local runs and tests.' }),
+  replicas: z
+    .array(
+      z.strictObject({
+        region: z.string().regex(TARGET_ID).meta({ description: 'The AWS region the replica bucket is in.' }),
+        bucket: z.string().min(3).max(63),
+        endpoint: z
+          .url()
+          .optional()
+          .meta({ description: 'An S3-compatible endpoint, for local runs and tests.' }),
+      }),
+    )
+    .max(MAX_REPLICAS)
+    .optional()
+    .meta({
+      description:
+        "Copies of the health document and the keys (same keys, other buckets), near the Lambda@Edge regions: a function reads its own region's, else the nearest by latency, else the primary, and falls back to the primary. Every writer writes the primary, then each replica.",
+    }),
   kvsArn: z
     .string()
     .regex(/^arn:aws:cloudfront::\d{12}:key-value-store\/[A-Za-z0-9-]+$/, 'a CloudFront KeyValueStore ARN')
@@ -416,6 +436,20 @@ export const RouterConfigSchema = z
   })
   .superRefine((c, ctx) => {
     const regions = c.regions;
+    const replicas = c.healthDoc?.replicas ?? [];
+    const copies = new Set([c.healthDoc?.region]);
+    replicas.forEach((r, i) => {
+      const path = ['healthDoc', 'replicas', i, 'region'];
+      if (!AWS_REGIONS.has(r.region))
+        ctx.addIssue({ code: 'custom', path, message: `"${r.region}" is not an AWS region code` });
+      else if (copies.has(r.region))
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `"${r.region}" has the primary or another replica already: one copy per region`,
+        });
+      copies.add(r.region);
+    });
     for (const [id, r] of Object.entries(regions)) {
       if (!AWS_REGIONS.has(id) && !r.location) {
         ctx.addIssue({
