@@ -40,6 +40,20 @@ export function expectedLatencyMs(anchor: Anchor, site: Site): number {
 }
 
 /**
+ * The columns of the latency matrix expectedLatencyMs reads for these sites, from any anchor: each site's own, and
+ * the AWS region it is reached through. A bundle carries only these (esbuild.config.mjs): the same rankings, from
+ * a fraction of the matrix.
+ */
+export function latencyColumns(sites: readonly Site[]): string[] {
+  const out = new Set<string>();
+  for (const s of sites) {
+    out.add(s.id);
+    out.add(ANCHORS[nearestAnchor(s.place.lat, s.place.lon, ANCHORS)].code);
+  }
+  return [...out];
+}
+
+/**
  * Sites ordered by expected latency from the anchor (whole ms), ties broken by distance from the viewer's
  * position, then by id, so the order is total and the same in every runtime.
  */

@@ -1,7 +1,7 @@
 // Problems with an input, each at the JSON path it is at: one shape for every validator (the router config, the
 // health document, the signing keys) and every shell that reports them. Imports nothing of the core, so that the
 // schemas and the validators can all use it without importing each other.
-import type { z } from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 
 export interface Problem {
   /** JSONPath of the offending value, e.g. `$.regions["us-east-1"].origin.port` */
@@ -53,7 +53,7 @@ export function reservedKeyProblems(input: unknown): Problem[] {
 }
 
 /** A zod error as problems with JSON paths. */
-export function problemsOf(error: z.ZodError): Problem[] {
+export function problemsOf(error: $ZodError): Problem[] {
   const out: Problem[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'invalid_key') {

@@ -6,7 +6,8 @@ import { onSteps, type Point } from './anchor';
 import { chars } from './chars';
 import { compileCidrs } from './cidr';
 import type { Origin, RouterConfig } from './config-schema';
-import { ANCHORS, nearestAnchor, rankSites, type Site } from './geo';
+import { docSources } from './doc-sources';
+import { ANCHORS, latencyColumns, nearestAnchor, rankSites, type Site } from './geo';
 import { AWS_REGIONS, COUNTRIES, type Place } from './geo-data';
 import { originId } from './ids';
 import type { CidrTable } from './net';
@@ -143,12 +144,26 @@ export function resolveOrigin(o: Origin): ResolvedOrigin {
 }
 
 /** Compiles a validated config (see parseRouterConfig). */
-export function compileRouter(config: RouterConfig): Router {
-  const places: RegionEntry[] = Object.entries(config.regions).map(([id, r]) => {
+/** The config's regions as sites to rank: each with its location, or its AWS region's. */
+export function regionSites(config: RouterConfig): RegionEntry[] {
+  return Object.entries(config.regions).map(([id, r]) => {
     const place = r.location ?? AWS_REGIONS.get(id);
     if (!place) throw new Error(`region ${id} has no location`);
     return Object.freeze({ id, place });
   });
+}
+
+/**
+ * The columns of the latency matrix a function built from this config reads: those its rankings read, and the
+ * regions of the document's copies (shared/doc-sources.ts readOrder).
+ */
+export function latencyColumnsOf(config: RouterConfig): string[] {
+  const copies = config.healthDoc ? docSources(config.healthDoc).map((s) => s.region) : [];
+  return [...new Set([...latencyColumns(regionSites(config)), ...copies])];
+}
+
+export function compileRouter(config: RouterConfig): Router {
+  const places = regionSites(config);
   const regions = places.map((r) => r.id);
   const index = new Map(regions.map((id, i) => [id, i]));
   const fallback = index.get(config.fallbackRegion);

@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compileRouter, parseRouterConfig } from '../shared';
+import { coldStart } from './helpers/bundle';
 import { EXAMPLE_CONFIG, ROOT, readJson, TWELVE_CONFIG } from './helpers/load';
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-router-build-test-'));
@@ -10,7 +12,8 @@ const dir = mkdtempSync(join(tmpdir(), 'edge-router-build-test-'));
 function build(config: unknown) {
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(config));
-  const outdir = join(dir, 'out');
+  // a folder per build: jest keeps a file's text once read, so a bundle rebuilt at the same path would load as it was
+  const outdir = mkdtempSync(join(dir, 'out-'));
   const r = spawnSync(
     process.execPath,
     [join(ROOT, 'esbuild.config.mjs'), '--config', file, '--outdir', outdir],
@@ -81,4 +84,41 @@ test('a build over a size limit leaves no oversized file behind for a deploy to 
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/^build failed: viewer-request\/index\.js is \d+ bytes/m);
   expect(existsSync(join(outdir, 'viewer-request', 'index.js'))).toBe(false);
+});
+
+describe('the Lambda@Edge bundle is small: a cold start requires it on a viewer request', () => {
+  const BUDGET = 150 * 1024;
+  test.each([
+    ['the example config', EXAMPLE_CONFIG],
+    ['twelve regions', TWELVE_CONFIG],
+  ])('%s: origin-request/index.js is at most 150 KB, with no AWS SDK client in it', (_, file) => {
+    const c = { ...readJson<any>(file), runtime: 'lambda-edge' };
+    const r = build(c);
+    expect(r.status).toBe(0);
+    const text = readFileSync(join(r.outdir, 'origin-request', 'index.js'), 'utf8');
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(BUDGET);
+    expect(text).not.toMatch(/S3Client|GetObjectCommand|@aws-sdk\/client-s3/);
+  });
+
+  test('its latency matrix holds only the columns it reads, and every ranking is the same as with the whole matrix', () => {
+    const c = { ...readJson<any>(TWELVE_CONFIG), runtime: 'lambda-edge' };
+    const r = build(c);
+    const mod = coldStart(join(r.outdir, 'origin-request', 'index.js')) as any;
+    const config = parseRouterConfig(c);
+    if (!config.success) throw new Error('the twelve-region config is valid');
+    const whole = compileRouter(config.data);
+    const bundled = mod.compileRouter(config.data);
+    expect(bundled.orders.map((o: { text: string }) => o.text)).toEqual(whole.orders.map((o) => o.text));
+    expect([bundled.rankings, bundled.byAnchor, bundled.noGeo]).toEqual([
+      whole.rankings,
+      whole.byAnchor,
+      whole.noGeo,
+    ]);
+    expect([...bundled.byCountry]).toEqual([...whole.byCountry]);
+    const text = readFileSync(join(r.outdir, 'origin-request', 'index.js'), 'utf8');
+    // a column no function built from this config reads (Cape Town: neither configured nor the way to a site): its
+    // row stays (an anchor ranks from it), but no other row names it, where the whole matrix has it in about 30
+    expect(Object.keys(config.data.regions)).not.toContain('af-south-1');
+    expect(text.split('"af-south-1":').length - 1).toBe(1);
+  });
 });

@@ -263,11 +263,12 @@ export function createHandler(deps: HandlerDeps) {
     let explain: (() => Decision) | undefined;
     let failed: ReturnType<typeof secondAttempt>;
     try {
-      const state = await docs.current();
-      telemetry.docAge(state.ageMs === null ? undefined : state.ageMs / 1000, state.stale);
       const at = now();
       const facts = toFacts(request, at, cookieList);
-      const ctx: PickContext = { stale: state.stale, keys: await keysFor(facts) };
+      // the document and the keys at once: a cold start waits for both together, at most timeoutMs
+      const [state, keys] = await Promise.all([docs.current(), keysFor(facts)]);
+      telemetry.docAge(state.ageMs === null ? undefined : state.ageMs / 1000, state.stale);
+      const ctx: PickContext = { stale: state.stale, keys };
       // an origin group's second attempt: what the first chose failed, so its retry target goes instead
       failed = secondAttempt(request);
       // what the first attempt chose: from the request, else the decision made again (before this failure counts)

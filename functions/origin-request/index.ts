@@ -19,22 +19,23 @@ import { createHandler as createResponseHandler } from '../origin-response/handl
 import { createHandler, type HandlerDeps } from './handler';
 import { DocCache, KeysCache } from './object-cache';
 import { PassiveHealth, passiveTelemetry } from './passive-health';
-import { s3Fetcher } from './s3-fetcher';
+import { copiesFetcher, docFetcher, s3Fetcher } from './s3-fetcher';
 import { Telemetry } from './telemetry';
 
 declare const __EDGE_ROUTER_CONFIG__: RouterConfig;
 
 const config = __EDGE_ROUTER_CONFIG__;
 const telemetry = new Telemetry({ runtime: 'lambda-edge' });
+// The health document from the copy nearest to the region the function runs in (healthDoc.replicas), else the primary.
 const docs = config.healthDoc
-  ? new DocCache({ config, fetch: s3Fetcher(config.healthDoc), telemetry })
+  ? new DocCache({ config, fetch: docFetcher(config.healthDoc, config.healthDoc.key), telemetry })
   : { current: async () => ({ doc: null, stale: false, ageMs: null }) };
 
 // The signing keys for x-route-token and region affinity sit next to the health document, in a private object.
 const keysKey = keysKeyOf(config);
 const keys =
   config.healthDoc && keysKey
-    ? new KeysCache({ config, fetch: s3Fetcher({ ...config.healthDoc, key: keysKey }), telemetry })
+    ? new KeysCache({ config, fetch: docFetcher(config.healthDoc, keysKey), telemetry })
     : undefined;
 
 /**
@@ -88,9 +89,11 @@ export const { handler } = createEdge({ config, docs, keys, telemetry });
 // injection, a log file), and the core as bundled.
 export {
   compileRouter,
+  copiesFetcher,
   createHandler,
   createResponseHandler,
   DocCache,
+  docFetcher,
   KeysCache,
   PassiveHealth,
   passiveTelemetry,

@@ -7,9 +7,13 @@ import { type HealthDoc, type KeysDoc, KeysDocSchema, MAX_DOC_BYTES } from '../.
 import { parseHealthDocText, parseJsonText } from '../../shared/validate';
 import type { Telemetry } from './telemetry';
 
-export type FetchResult =
+export type FetchResult = (
   | { readonly status: 'ok'; readonly text: string; readonly etag?: string }
-  | { readonly status: 'not-modified' };
+  | { readonly status: 'not-modified' }
+) & {
+  /** which copy answered (healthDoc.replicas): 'primary' or a replica's region */
+  readonly source?: string;
+};
 
 /** One GET of the document; `etag` asks for a 304 when unchanged. Rejects on any failure. */
 export type DocFetcher = (etag: string | undefined, signal: AbortSignal) => Promise<FetchResult>;
@@ -117,7 +121,13 @@ export class ObjectCache<T> {
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
 
-  private readonly metric: { loads: string; failures: string; rejections: string; regressions: string };
+  private readonly metric: {
+    loads: string;
+    failures: string;
+    rejections: string;
+    regressions: string;
+    behind: string;
+  };
 
   constructor(private readonly opts: ObjectCacheOptions<T>) {
     const Kind = opts.kind === 'doc' ? 'Doc' : 'Keys';
@@ -126,6 +136,7 @@ export class ObjectCache<T> {
       failures: `${Kind}LoadFailures`,
       rejections: `${Kind}Rejections`,
       regressions: `${Kind}Regressions`,
+      behind: `${Kind}ReplicaBehind`,
     };
     const src = opts.config.healthDoc;
     this.now = opts.now ?? Date.now;
@@ -200,13 +211,17 @@ export class ObjectCache<T> {
       }
       const serialOf = this.opts.serialOf;
       if (serialOf && this.doc !== null && serialOf(parsed.data) < serialOf(this.doc)) {
-        // a restored or replayed old object: whoever wrote it would steer traffic without a trace
         this.rejectedEtag = r.etag;
+        const refused = { ...this.opts.describe(parsed.data), etag: r.etag, source: r.source };
+        if (r.source !== undefined && r.source !== 'primary') {
+          // a replica a writer has not reached yet (doc sync repairs it) after the primary was read: kept, not alarmed
+          t.count(this.metric.behind);
+          t.log('warn', `${this.opts.kind}-replica-behind`, { refused, ...this.kept() });
+          return;
+        }
+        // a restored or replayed old object: whoever wrote it would steer traffic without a trace
         t.count(this.metric.regressions);
-        t.log('error', `${this.opts.kind}-regressed`, {
-          refused: { ...this.opts.describe(parsed.data), etag: r.etag },
-          ...this.kept(),
-        });
+        t.log('error', `${this.opts.kind}-regressed`, { refused, ...this.kept() });
         return;
       }
       this.doc = parsed.data;
@@ -217,6 +232,7 @@ export class ObjectCache<T> {
       t.log('info', `${this.opts.kind}-load`, {
         ...this.opts.describe(parsed.data),
         etag: r.etag,
+        source: r.source,
         fetchMs: now - started,
         warnings: parsed.warnings.length ? parsed.warnings.map((w) => `${w.path}: ${w.message}`) : undefined,
       });
