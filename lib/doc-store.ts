@@ -1,5 +1,6 @@
-// The health document in S3, for the operator CLI: read with its ETag, write only over the ETag that was read
-// (If-Match), or only where nothing is (If-None-Match: *), and the object versions of a versioned bucket.
+// The health document in S3, for the operator CLI and the health checker: read with its ETag, write only over the
+// ETag that was read (If-Match), or only where nothing is (If-None-Match: *), the object versions of a versioned
+// bucket, and the fan-out to the replicas (healthDoc.replicas), which never go to a lower serial.
 import {
   GetObjectCommand,
   ListObjectVersionsCommand,
@@ -8,6 +9,8 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import type { RouterConfig } from '../shared/config-schema';
+import { docSources } from '../shared/doc-sources';
 
 export interface StoreLocation {
   readonly bucket: string;
@@ -15,6 +18,9 @@ export interface StoreLocation {
   readonly region: string;
   readonly endpoint?: string;
 }
+
+/** Conflicts in a row a writer re-reads through before it gives up. */
+export const MAX_CONFLICTS = 3;
 
 /** The live object changed since it was read (HTTP 412 or 409): re-read, never overwrite. */
 export class ConflictError extends Error {
@@ -140,4 +146,119 @@ export async function listVersions(client: S3Client, loc: StoreLocation): Promis
     VersionIdMarker = r.IsTruncated ? r.NextVersionIdMarker : undefined;
   } while (KeyMarker);
   return out.sort((a, b) => (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0));
+}
+
+/** A copy of the document other than the primary: its region (its name), and where its objects are. */
+export interface Replica {
+  readonly region: string;
+  /** where the document is: the replica's bucket, the primary's key */
+  readonly loc: StoreLocation;
+  /** its place in the config, for messages: healthDoc.replicas[i] */
+  readonly path: string;
+}
+
+/** The config's replicas, each holding its objects under the primary's `key`. */
+export function replicasOf(src: RouterConfig['healthDoc'], key: string): Replica[] {
+  if (!src) return [];
+  return docSources(src)
+    .slice(1)
+    .map((s, i) => ({
+      region: s.region,
+      loc: { bucket: s.bucket, key, region: s.region, endpoint: s.endpoint },
+      path: `healthDoc.replicas[${i}]`,
+    }));
+}
+
+/** What a copy holds and was left with: written (over `before`, if there was one), kept as it was, or not written. */
+export type CopyResult =
+  | {
+      readonly replica: Replica;
+      readonly outcome: 'written';
+      readonly etag: string;
+      readonly before?: Stored;
+    }
+  | { readonly replica: Replica; readonly outcome: 'kept'; readonly current: Stored }
+  | { readonly replica: Replica; readonly outcome: 'failed'; readonly error: unknown };
+
+/**
+ * Writes `text` to each replica unless `keep(current)` says what it holds stays, the replicas at once. Each write is
+ * conditional on the ETag read (If-Match, or If-None-Match: * when there is no object); on a conflict the replica is
+ * read again and `keep` asked again, up to MAX_CONFLICTS times. Never throws: a replica that cannot be read or written
+ * is a 'failed' result, for the caller to report.
+ */
+export async function copyToReplicas(
+  replicas: readonly Replica[],
+  text: string,
+  keep: (current: Stored) => boolean,
+): Promise<CopyResult[]> {
+  return eachReplica(replicas, async (client, replica): Promise<CopyResult> => {
+    try {
+      for (let attempt = 1; attempt <= MAX_CONFLICTS; attempt++) {
+        const current = await readDoc(client, replica.loc);
+        if (current && keep(current)) return { replica, outcome: 'kept', current };
+        try {
+          const etag = await writeDoc(client, replica.loc, text, current?.etag ?? null);
+          return { replica, outcome: 'written', etag, before: current ?? undefined };
+        } catch (e) {
+          if (!(e instanceof ConflictError)) throw e;
+        }
+      }
+      return { replica, outcome: 'failed', error: new ConflictError() };
+    } catch (error) {
+      return { replica, outcome: 'failed', error };
+    }
+  });
+}
+
+/** What each replica holds: its object (null: none), or why it could not be read. */
+export function readReplicas(
+  replicas: readonly Replica[],
+): Promise<{ replica: Replica; stored?: Stored | null; error?: unknown }[]> {
+  return eachReplica(replicas, async (client, replica) => {
+    try {
+      return { replica, stored: await readDoc(client, replica.loc) };
+    } catch (error) {
+      return { replica, error };
+    }
+  });
+}
+
+/** `fn` for every replica at once, each with a client of its own (its region, its endpoint), destroyed after. */
+function eachReplica<T>(
+  replicas: readonly Replica[],
+  fn: (client: S3Client, replica: Replica) => Promise<T>,
+): Promise<T[]> {
+  return Promise.all(
+    replicas.map(async (replica) => {
+      const client = s3Client(replica.loc);
+      try {
+        return await fn(client, replica);
+      } finally {
+        client.destroy();
+      }
+    }),
+  );
+}
+
+/** A document's serial, read without the config (a replica's may be any JSON); undefined when it has none. */
+export function serialOf(text: string): number | undefined {
+  try {
+    const serial = (JSON.parse(text) as { serial?: unknown } | null)?.serial;
+    return typeof serial === 'number' && Number.isSafeInteger(serial) && serial >= 0 ? serial : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The fan-out after the primary was written with serial `serial`: the same text to every replica that is behind.
+ * A replica that holds this serial or a higher one is left alone (another writer got there first, or it is ahead):
+ * a replica never goes to a lower serial. One without a serial (missing, or not a document) is written.
+ */
+export function writeReplicas(
+  replicas: readonly Replica[],
+  text: string,
+  serial: number,
+): Promise<CopyResult[]> {
+  return copyToReplicas(replicas, text, (current) => (serialOf(current.text) ?? -1) >= serial);
 }
