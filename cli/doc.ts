@@ -1,21 +1,30 @@
 // edge-router doc: the operator's safe writes to the live health document, and edge-router simulate.
 // Every write: read → change → validate → refuse if it leaves a residency group or the world with no region →
 // show the diff and the traffic impact → confirm → write over the ETag read (If-Match); on a conflict, re-read and
-// show the new diff rather than overwrite.
+// show the new diff rather than overwrite. Then every replica (healthDoc.replicas) that is behind, never one that
+// holds the same or a higher serial; `doc sync` catches up the ones that could not be written.
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import diff from 'microdiff';
 import {
   ConflictError,
+  copyToReplicas,
   listVersions,
+  MAX_CONFLICTS,
+  type Replica,
   readDoc,
+  readReplicas,
+  replicasOf,
   type Stored,
   type StoreLocation,
   s3Client,
+  serialOf,
   writeDoc,
+  writeReplicas,
 } from '../lib/doc-store';
 import { kvsClient, planEntries, putPlan, type StoredPlan, storedPlan } from '../lib/kvs';
 import { healthLines, readObservations } from '../lib/prober';
@@ -110,8 +119,6 @@ function holdChanges(
   return held;
 }
 
-const MAX_CONFLICTS = 3;
-
 /** The built-in traffic mix (data/traffic-mix.csv), found from the source tree or the bundle in dist/. */
 function builtInMixFile(): string {
   for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
@@ -199,6 +206,166 @@ function location(o: StoreOptions, config: RouterConfig): StoreLocation {
     region: o.region ?? src?.region ?? 'us-east-1',
     endpoint: o.endpoint ?? src?.endpoint,
   };
+}
+
+/**
+ * The replicas a write to `loc` goes on to: the config's, when `loc` is the config's document. A --bucket or --key
+ * that names another document has no replicas (the config's are copies of its own document, not of that one).
+ */
+function replicasFor(o: StoreOptions, config: RouterConfig, loc: StoreLocation): Replica[] {
+  const src = config.healthDoc;
+  const replicas = replicasOf(src, loc.key);
+  if (replicas.length === 0 || (loc.bucket === src?.bucket && loc.key === src?.key)) return replicas;
+  console.log(
+    `note: s3://${loc.bucket}/${loc.key} is not healthDoc's document in ${o.config}: its ${replicas.length} replica(s) are left alone`,
+  );
+  return [];
+}
+
+const copyName = (r: Replica) => `replica ${r.region} s3://${r.loc.bucket}/${r.loc.key}`;
+
+/** An S3 error as describeS3Error says it, without the object it names (the caller names it); then the next steps. */
+function s3Why(r: Replica, e: unknown, configFile: string): { why: string; next: string[] } {
+  const [first, ...next] = describeS3Error(r.loc, e, configFile).lines;
+  const name = e instanceof Error ? e.name : '';
+  return {
+    why: first.replace(/^s3:\/\/\S+: /, ''),
+    next:
+      name === 'NoSuchBucket'
+        ? [`no bucket ${r.loc.bucket}: it is ${r.path}.bucket of ${configFile}`]
+        : next.filter((l) => !l.startsWith('doc history')),
+  };
+}
+
+/** A replica that could not be written, named with its region, bucket and place in the config, then the next steps. */
+function replicaError(r: Replica, e: unknown, configFile: string): string {
+  if (e instanceof ConflictError)
+    return `${copyName(r)} (${r.path}): not written: it kept changing (${MAX_CONFLICTS} conflicts)`;
+  const { why, next } = s3Why(r, e, configFile);
+  return [`${copyName(r)} (${r.path}): not written: ${why}`, ...next.map((l) => `  ${l}`)].join('\n');
+}
+
+/**
+ * doc get: each replica's serial beside the primary's, and how far behind it is (serials, and how much older its
+ * updatedAt is); a replica behind, missing, unreadable, ahead or with other content is a warning with the next step.
+ */
+async function replicaLines(
+  replicas: readonly Replica[],
+  primary: Stored,
+  live: HealthDoc,
+  config: RouterConfig,
+  configFile: string,
+): Promise<string[]> {
+  const sync = 'run `edge-router doc sync`';
+  return (await readReplicas(replicas)).map(({ replica, stored, error }) => {
+    const name = copyName(replica);
+    if (error !== undefined) return `warning: ${name}: unreadable: ${s3Why(replica, error, configFile).why}`;
+    if (!stored) return `warning: ${name}: missing: ${sync}`;
+    const serial = serialOf(stored.text);
+    if (serial !== undefined && serial > live.serial)
+      return `warning: ${name}: serial ${serial}, ahead of the primary by ${serial - live.serial}: the edges that read it do not see the primary's document, and doc sync leaves it: publish above it (edge-router doc publish FILE --serial ${serial + 1})`;
+    const parsed = parseHealthDocText(stored.text, config);
+    if (!parsed.success) {
+      const [p] = parsed.errors;
+      return `warning: ${name}: unreadable: not a valid document (${p.path}: ${p.message}): ${sync}`;
+    }
+    const d = parsed.data;
+    if (d.serial === live.serial)
+      return stored.text === primary.text
+        ? `${name}: serial ${d.serial}, in step`
+        : `warning: ${name}: serial ${d.serial} with other content than the primary's: write a new serial (edge-router doc publish FILE)`;
+    const older = Math.round((Date.parse(live.updatedAt) - Date.parse(d.updatedAt)) / 1000);
+    const n = live.serial - d.serial;
+    return `warning: ${name}: serial ${d.serial}, behind by ${n} serial${n === 1 ? '' : 's'} (updated ${d.updatedAt}, ${older} s before the primary): ${sync}`;
+  });
+}
+
+/** doc sync: the primary's signing keys to every replica whose keys differ (they have no serial). */
+async function syncKeys(
+  client: S3Client,
+  loc: StoreLocation,
+  keysKey: string,
+  replicas: readonly Replica[],
+  configFile: string,
+): Promise<string[]> {
+  const where = `s3://${loc.bucket}/${keysKey}`;
+  const stored = await readDoc(client, { ...loc, key: keysKey });
+  if (!stored) {
+    console.log(`keys ${where}: none at the primary: nothing to copy`);
+    return [];
+  }
+  parseKeys(stored.text, where); // a keys object the edges would refuse is not spread
+  const targets = replicas.map((r) => ({ ...r, loc: { ...r.loc, key: keysKey } }));
+  const problems: string[] = [];
+  for (const r of await copyToReplicas(targets, stored.text, (current) => current.text === stored.text)) {
+    if (r.outcome === 'failed') problems.push(replicaError(r.replica, r.error, configFile));
+    else
+      console.log(
+        `${copyName(r.replica)}: ${r.outcome === 'kept' ? 'the same keys already' : 'keys copied'}`,
+      );
+  }
+  return problems;
+}
+
+/**
+ * Writes a document the primary now holds (serial `serial`, exactly `text`) to every replica that is behind, prints a
+ * line per replica in step, and returns the others' (each a problem, possibly of several lines): a replica not
+ * written, one with other content under the same serial, and one ahead of the primary (the primary re-read once, so
+ * that a writer who has written a higher serial everywhere since is no problem).
+ */
+async function fanOut(
+  replicas: readonly Replica[],
+  text: string,
+  serial: number,
+  primary: { client: S3Client; loc: StoreLocation },
+  configFile: string,
+): Promise<string[]> {
+  if (replicas.length === 0) return [];
+  const results = await writeReplicas(replicas, text, serial);
+  let primarySerial: number | undefined;
+  const problems: string[] = [];
+  for (const r of results) {
+    const name = copyName(r.replica);
+    if (r.outcome === 'failed') {
+      problems.push(replicaError(r.replica, r.error, configFile));
+      continue;
+    }
+    if (r.outcome === 'written') {
+      const was = r.before ? serialOf(r.before.text) : undefined;
+      console.log(
+        `${name}: serial ${serial} (was ${r.before ? (was === undefined ? 'not a document' : `serial ${was}`) : 'missing'})`,
+      );
+      continue;
+    }
+    const held = serialOf(r.current.text) ?? -1; // kept: it has one, as high as `serial` or higher
+    if (held === serial) {
+      if (r.current.text === text) console.log(`${name}: serial ${serial} already`);
+      else {
+        problems.push(
+          `${name}: holds serial ${serial} with other content than the primary's: left alone (a replica never takes a serial it holds); write a new serial (edge-router doc publish FILE)`,
+        );
+      }
+      continue;
+    }
+    primarySerial ??=
+      serialOf((await readDoc(primary.client, primary.loc).catch(() => null))?.text ?? '') ?? 0;
+    if (held <= primarySerial) {
+      console.log(`${name}: holds serial ${held}, newer than ${serial} (another writer's): left alone`);
+      continue;
+    }
+    problems.push(
+      `${name}: holds serial ${held}, ahead of the primary (serial ${primarySerial}): left alone; the edges that read it do not see the primary's document: publish above it (edge-router doc publish FILE --serial ${held + 1})`,
+    );
+  }
+  return problems;
+}
+
+/** The problems of a fan-out as an error: the primary is written, and what to run next. */
+function replicaTrouble(problems: readonly string[], done: string): CliError {
+  return new CliError([
+    ...problems.flatMap((p) => p.split('\n')),
+    `${done}, but ${problems.length} replica(s) are not in step with it: the edges that read them still see another document: run \`edge-router doc sync\` when they can be written`,
+  ]);
 }
 
 /**
@@ -340,6 +507,7 @@ export async function writeChange(
 ): Promise<void> {
   const { router, data: config } = loadConfig(o.config);
   const loc = location(o, config);
+  const replicas = replicasFor(o, config, loc);
   const mix = loadMix(o.traffic);
   const client = s3Client(loc);
   const where = `s3://${loc.bucket}/${loc.key}`;
@@ -396,19 +564,34 @@ export async function writeChange(
       if (!o.yes && !(await confirm(`write serial ${next.serial} to ${where}? [y/N] `))) {
         throw new CliError(['not confirmed: nothing written']);
       }
+      const text = `${JSON.stringify(next, null, 2)}\n`;
+      let etag: string;
       try {
-        const etag = await writeDoc(client, loc, `${JSON.stringify(next, null, 2)}\n`, stored?.etag ?? null);
-        console.log(`wrote serial ${next.serial} to ${where} (ETag ${etag})`);
-        for (const id of held)
-          console.log(`${id}: ${holdWords(next.regions[id].hold as NonNullable<RegionHealth['hold']>)}`);
-        if (arn) await syncKvs(arn, entries, next, router.orders.length);
-        return;
+        etag = await writeDoc(client, loc, text, stored?.etag ?? null);
       } catch (e) {
         if (!(e instanceof ConflictError)) throw e;
         console.log(
           `conflict: the live document changed since it was read; re-reading (attempt ${attempt + 1})`,
         );
+        continue;
       }
+      console.log(`wrote serial ${next.serial} to ${where} (ETag ${etag})`);
+      for (const id of held)
+        console.log(`${id}: ${holdWords(next.regions[id].hold as NonNullable<RegionHealth['hold']>)}`);
+      // the primary counts as written from here: a replica or the KeyValueStore that fails is said, with the next step
+      const problems = await fanOut(replicas, text, next.serial, { client, loc }, o.config);
+      const done = `serial ${next.serial} is written to ${where}`;
+      if (arn) {
+        try {
+          await syncKvs(arn, entries, next, router.orders.length);
+        } catch (e) {
+          if (e instanceof CliError && problems.length)
+            throw new CliError([...e.lines, ...replicaTrouble(problems, done).lines], { cause: e });
+          throw e;
+        }
+      }
+      if (problems.length) throw replicaTrouble(problems, done);
+      return;
     }
     throw new CliError([
       `${where}: the live document kept changing (${MAX_CONFLICTS} conflicts): nothing written`,
@@ -491,48 +674,52 @@ function percentArg(v: string, what: string): number {
 export function addDocCommands(cli: Command): void {
   const doc = cli.command('doc').description('read and change the live health document in S3, safely');
 
-  storeOptions(doc.command('get').description('print the live document, its serial, ETag and age')).action(
-    async (o: StoreOptions) => {
-      const { router, data: config } = loadConfig(o.config);
-      const loc = location(o, config);
-      const client = s3Client(loc);
-      try {
-        const stored = await readDoc(client, loc);
-        if (!stored)
-          throw new CliError([
-            `s3://${loc.bucket}/${loc.key}: no document (the edge routes with every region up)`,
-          ]);
-        const live = parseLive(loc, stored, config);
-        const age = stored.lastModified
-          ? Math.round((Date.now() - stored.lastModified.getTime()) / 1000)
-          : undefined;
-        console.error(
-          `serial ${live.serial}, ETag ${stored.etag}, updated ${live.updatedAt}${age === undefined ? '' : `, written ${age} s ago`}`,
-        );
-        const arn = kvsArnOf(o, config);
-        if (arn) {
-          const kvs = kvsClient();
-          try {
-            console.error(
-              `KeyValueStore ${arn}: ${planState(await storedPlan(kvs, arn), live.serial, router)}`,
-            );
-          } catch (e) {
-            console.error(`KeyValueStore ${arn}: cannot read: ${e instanceof Error ? e.message : e}`);
-          } finally {
-            kvs.destroy();
-          }
+  storeOptions(
+    doc
+      .command('get')
+      .description("print the live document, its serial, ETag and age, and each replica's serial and lag"),
+  ).action(async (o: StoreOptions) => {
+    const { router, data: config } = loadConfig(o.config);
+    const loc = location(o, config);
+    const client = s3Client(loc);
+    try {
+      const stored = await readDoc(client, loc);
+      if (!stored)
+        throw new CliError([
+          `s3://${loc.bucket}/${loc.key}: no document (the edge routes with every region up)`,
+        ]);
+      const live = parseLive(loc, stored, config);
+      const age = stored.lastModified
+        ? Math.round((Date.now() - stored.lastModified.getTime()) / 1000)
+        : undefined;
+      console.error(
+        `serial ${live.serial}, ETag ${stored.etag}, updated ${live.updatedAt}${age === undefined ? '' : `, written ${age} s ago`}`,
+      );
+      const replicas = replicasFor(o, config, loc);
+      for (const line of await replicaLines(replicas, stored, live, config, o.config)) console.error(line);
+      const arn = kvsArnOf(o, config);
+      if (arn) {
+        const kvs = kvsClient();
+        try {
+          console.error(
+            `KeyValueStore ${arn}: ${planState(await storedPlan(kvs, arn), live.serial, router)}`,
+          );
+        } catch (e) {
+          console.error(`KeyValueStore ${arn}: cannot read: ${e instanceof Error ? e.message : e}`);
+        } finally {
+          kvs.destroy();
         }
-        // the operator's view of the health checker: who set each status, and what the vantages see
-        const observations = config.health ? await readObservations(client, loc).catch(() => []) : [];
-        for (const line of healthLines(live, config, observations)) console.error(line);
-        console.log(JSON.stringify(live, null, 2));
-      } catch (e) {
-        throw describeS3Error(loc, e, o.config);
-      } finally {
-        client.destroy();
       }
-    },
-  );
+      // the operator's view of the health checker: who set each status, and what the vantages see
+      const observations = config.health ? await readObservations(client, loc).catch(() => []) : [];
+      for (const line of healthLines(live, config, observations)) console.error(line);
+      console.log(JSON.stringify(live, null, 2));
+    } catch (e) {
+      throw describeS3Error(loc, e, o.config);
+    } finally {
+      client.destroy();
+    }
+  });
 
   writeCommand(
     doc,
@@ -706,6 +893,42 @@ export function addDocCommands(cli: Command): void {
         true,
       );
     });
+
+  storeOptions(
+    doc
+      .command('sync')
+      .description(
+        "copy the primary's document to every replica that is behind (never to one as new or newer), and its signing keys where they differ",
+      ),
+  ).action(async (o: StoreOptions) => {
+    const { data: config } = loadConfig(o.config);
+    const loc = location(o, config);
+    const replicas = replicasFor(o, config, loc);
+    if (replicas.length === 0) {
+      console.log(`${o.config}: no replicas (healthDoc.replicas): nothing to sync`);
+      return;
+    }
+    const client = s3Client(loc);
+    const where = `s3://${loc.bucket}/${loc.key}`;
+    try {
+      const stored = await readDoc(client, loc);
+      if (!stored) throw new CliError([`${where}: no document at the primary: nothing to copy`]);
+      const live = parseLive(loc, stored, config);
+      console.log(`${where}: serial ${live.serial}, to ${replicas.length} replica(s)`);
+      const problems = await fanOut(replicas, stored.text, live.serial, { client, loc }, o.config);
+      const keysKey = keysKeyOf(config);
+      if (keysKey) problems.push(...(await syncKeys(client, loc, keysKey, replicas, o.config)));
+      if (problems.length)
+        throw new CliError([
+          ...problems.flatMap((p) => p.split('\n')),
+          'not every replica is in step with the primary (see above): run `edge-router doc sync` again once they can be written',
+        ]);
+    } catch (e) {
+      throw describeS3Error(loc, e, o.config);
+    } finally {
+      client.destroy();
+    }
+  });
 
   storeOptions(
     doc.command('history').description('the versions of the live document (a versioned bucket)'),
