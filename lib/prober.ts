@@ -3,6 +3,8 @@
 // (observations/<vantage>.json), reads every vantage's, and, when a majority agrees (shared/health-check.ts), writes
 // the document through the same safe path as the CLI: validated, over the ETag it read (If-Match), serial + 1; on a
 // conflict it re-reads and decides again. Only `status` (with setBy and changedAt) of unpinned targets changes.
+// After a write, every replica (healthDoc.replicas) that is behind gets the same document; one that cannot be
+// written is logged (replica-failed) for `edge-router doc sync`.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { posix } from 'node:path';
@@ -18,11 +20,20 @@ import {
   votesOf,
 } from '../shared/health-check';
 
-import { ConflictError, readDoc, type StoreLocation, writeDoc } from './doc-store';
+import {
+  ConflictError,
+  MAX_CONFLICTS,
+  type Replica,
+  readDoc,
+  replicasOf,
+  type StoreLocation,
+  serialOf,
+  writeDoc,
+  writeReplicas,
+} from './doc-store';
 
 /** Results kept per target (enough for any rise or fall). */
 const KEEP = 10;
-const MAX_CONFLICTS = 3;
 
 export interface ProbeAnswer {
   readonly status?: number;
@@ -58,6 +69,8 @@ export interface ProberOptions {
   readonly now?: () => number;
   /** one JSON line per flip, suppressed flip and failure */
   readonly log?: (line: string) => void;
+  /** the copies written after the document (default: the config's healthDoc.replicas, under loc.key) */
+  readonly replicas?: readonly Replica[];
   /** after a document write (the KeyValueStore sync, for instance) */
   readonly written?: (doc: HealthDoc) => Promise<void>;
 }
@@ -257,19 +270,45 @@ export class Prober {
       const checked = parseHealthDocText(JSON.stringify(next), config);
       if (!checked.success)
         throw new Error(`the changed document is not valid: ${JSON.stringify(checked.errors)}`);
+      const text = `${JSON.stringify(next, null, 2)}\n`;
       try {
-        await writeDoc(s3, loc, `${JSON.stringify(next, null, 2)}\n`, stored?.etag ?? null);
-        this.highest = next.serial;
-        for (const f of decision.flips) this.log('flip', { ...f, serial: next.serial });
-        await this.opts.written?.(next);
-        return { ...decision, doc: next };
+        await writeDoc(s3, loc, text, stored?.etag ?? null);
       } catch (e) {
         if (!(e instanceof ConflictError)) throw e;
         this.log('conflict', { attempt });
+        continue;
       }
+      this.highest = next.serial;
+      for (const f of decision.flips) this.log('flip', { ...f, serial: next.serial });
+      await this.fanOut(text, next.serial);
+      await this.opts.written?.(next);
+      return { ...decision, doc: next };
     }
     this.log('gave-up', { why: `${MAX_CONFLICTS} conflicts in a row` });
     return { flips: [], suppressed: [], doc: null };
+  }
+
+  /** The document just written to the primary, to every replica that is behind; a line per replica. */
+  private async fanOut(text: string, serial: number): Promise<void> {
+    const replicas = this.opts.replicas ?? replicasOf(this.opts.config.healthDoc, this.opts.loc.key);
+    for (const r of await writeReplicas(replicas, text, serial)) {
+      const where = { replica: r.replica.region, bucket: r.replica.loc.bucket, key: r.replica.loc.key };
+      if (r.outcome === 'written') this.log('replica-written', { ...where, serial });
+      else if (r.outcome === 'kept')
+        this.log('replica-kept', {
+          ...where,
+          serial,
+          holds: serialOf(r.current.text),
+          why: 'as new or newer',
+        });
+      else
+        this.log('replica-failed', {
+          ...where,
+          serial,
+          error: r.error instanceof Error ? `${r.error.name}: ${r.error.message}` : String(r.error),
+          next: 'edge-router doc sync',
+        });
+    }
   }
 
   /** One round: probe, publish, decide; then the round's metrics. */
