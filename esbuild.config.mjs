@@ -45,6 +45,11 @@ const outdir = resolve(values.outdir);
  * start"). No AWS SDK client is in it: the document is a signed GET over node:https.
  */
 export const ORIGIN_REQUEST_BUDGET = 150 * 1024;
+/**
+ * What the build refuses: a config's own tables (a thousand CIDRs, say) may take a bundle past the budget, with a
+ * warning; this far past it, a cold start would cost what the budget is there to save.
+ */
+export const ORIGIN_REQUEST_LIMIT = 1024 * 1024;
 
 const common = {
   bundle: true,
@@ -119,10 +124,14 @@ const result = await build({
 });
 const bytes = Object.entries(result.metafile.outputs).find(([f]) => f.endsWith('origin-request/index.js'))[1]
   .bytes;
-if (bytes > ORIGIN_REQUEST_BUDGET) {
+if (bytes > ORIGIN_REQUEST_LIMIT) {
   fail(
-    `origin-request/index.js is ${bytes} bytes; the budget is ${ORIGIN_REQUEST_BUDGET}`,
+    `origin-request/index.js is ${bytes} bytes; the limit is ${ORIGIN_REQUEST_LIMIT}`,
     Object.keys(result.metafile.outputs).filter((f) => f.includes('origin-request/')),
+  );
+} else if (bytes > ORIGIN_REQUEST_BUDGET) {
+  console.warn(
+    `warning: origin-request/index.js is ${bytes} bytes, over our ${ORIGIN_REQUEST_BUDGET}-byte budget: a cold start requires it on a viewer's request`,
   );
 }
 

@@ -153,7 +153,11 @@ export function copiesFetcher(
       const onAbort = () => {
         if (done) return;
         stopAll();
-        reject(signal.reason);
+        // what each copy asked did, the ones still waiting with the deadline's words
+        const why = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
+        for (let i = 0; i < started; i++)
+          errors[i] ??= `${copies[i].source.name} (${copies[i].source.bucket}): ${why}`;
+        reject(new Error(`no copy could be read: ${errors.filter(Boolean).join('; ')}`));
       };
       signal.addEventListener('abort', onAbort, { once: true });
       const next = () => {
