@@ -18,7 +18,7 @@ import {
   RemovalPolicy,
   Stack,
   type StackProps,
-  aws_s3 as s3,
+  type aws_s3 as s3,
   Token,
   Validations,
 } from 'aws-cdk-lib';
@@ -34,6 +34,7 @@ import {
   SECOND_ATTEMPT_ORIGIN_ID,
   secondAttemptOrigin,
 } from '../../shared/router';
+import { docBucket } from './doc-bucket';
 
 /** CloudFront's limit for a function's code (bytes). */
 export const CFF_MAX_BYTES = 10 * 1024;
@@ -89,23 +90,8 @@ export class EdgeRouterStack extends Stack {
     const keysKey = keysKeyOf(config) ?? 'keys.json';
     const retention = logs.RetentionDays.ONE_MONTH;
 
-    // ---- The document bucket: private, versioned (doc history, rollback), encrypted, TLS only ----
-    this.bucket = new s3.Bucket(this, 'HealthDocs', {
-      bucketName: src.bucket,
-      versioned: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      // rollback reaches the last 30 versions, and any from the last 90 days
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(90), noncurrentVersionsToRetain: 30 }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'Two small objects, written only by the edge-router CLI: object versions and CloudTrail data events are the audit trail; server access logs would add a bucket for nothing',
-    });
+    // ---- The document bucket: private, versioned (doc history, rollback), encrypted, TLS only (doc-bucket.ts) ----
+    this.bucket = docBucket(this, 'HealthDocs', src.bucket);
 
     // Seeded once: PutObject with If-None-Match, so a redeploy never resets a live document.
     const doc = initialDoc(config);

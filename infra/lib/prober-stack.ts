@@ -20,6 +20,7 @@ import {
 import type { Construct } from 'constructs';
 import { observationsPrefix } from '../../lib/prober';
 import type { RouterConfig } from '../../shared';
+import { bucketArn } from './doc-bucket';
 
 export interface ProberStackProps extends StackProps {
   readonly config: RouterConfig;
@@ -35,7 +36,7 @@ export class ProberStack extends Stack {
     const { config, vantage } = props;
     const src = config.healthDoc;
     if (!src || !config.health) throw new Error('the router config has no healthDoc or health section');
-    const bucket = `arn:${Stack.of(this).partition}:s3:::${src.bucket}`;
+    const bucket = bucketArn(this, src.bucket);
     const observations = observationsPrefix(src.key);
 
     const role = new iam.Role(this, 'ProberRole', {
