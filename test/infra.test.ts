@@ -12,6 +12,7 @@ import type { AssetManifest } from 'aws-cdk-lib/cloud-assembly-schema';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CFF_MAX_BYTES, EdgeRouterStack, initialDoc } from '../infra/lib/edge-router-stack';
 import { ProberStack } from '../infra/lib/prober-stack';
+import { ReplicaStack } from '../infra/lib/replica-stack';
 import { asStore, importFile, planEntries } from '../lib/kvs';
 import { compileRouter, type RouterConfig, route } from '../shared';
 import { originId } from '../shared/ids';
@@ -614,4 +615,218 @@ describe('the health checker: one stack per vantage', () => {
       statements.some((s) => ([] as string[]).concat(s.Action).some((a) => a === 's3:*' || a === '*')),
     ).toBe(false);
   });
+});
+
+describe('replicas of the health document (healthDoc.replicas): a bucket per replica, read by the function, written by the checker', () => {
+  const REPLICAS = [
+    { region: 'eu-central-1', bucket: 'example-edge-router-health-eu-central-1' },
+    { region: 'ap-northeast-2', bucket: 'example-edge-router-health-ap-northeast-2' },
+  ];
+  const config = withDoc((c) => {
+    (c.healthDoc as { replicas?: unknown }).replicas = structuredClone(REPLICAS);
+    c.health = { vantages: ['us-east-1', 'eu-central-1'] } as never;
+  });
+  /** a plain S3 ARN, as the template spells it: `arn:<partition>:s3:::<bucket>/<key>` */
+  const arn = (bucket: string, key: string) => ({
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${bucket}/${key}`]],
+  });
+  type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+  const statementsOf = (t: Template, role: string) =>
+    Object.values(t.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+  const withAction = (statements: Statement[], action: string) =>
+    statements.filter((s) => ([] as string[]).concat(s.Action).includes(action));
+
+  // every stack of an app with replicas, as bin/app.ts makes them, with cdk-nag over all of them
+  const { app } = nagApp();
+  const env = { account: '123456789012' };
+  const edge = new EdgeRouterStack(app, 'EdgeRouter', {
+    env: { ...env, region: 'us-east-1' },
+    config,
+    dist: join(ROOT, 'dist'),
+  });
+  const replicas = REPLICAS.map(
+    (r) =>
+      new ReplicaStack(app, `EdgeRouterReplica-${r.region}`, {
+        env: { ...env, region: r.region },
+        replica: r,
+      }),
+  );
+  const prober = new ProberStack(app, 'EdgeRouterProber-eu-central-1', {
+    env: { ...env, region: 'eu-central-1' },
+    config,
+    dist: join(ROOT, 'dist'),
+    vantage: 'eu-central-1',
+  });
+
+  test('cdk-nag (AwsSolutions) over the primary, replica and checker stacks: no finding left unacknowledged', () => {
+    expectNagClean(app);
+  });
+
+  test.each(REPLICAS)('the replica at $region: one bucket, in its region, built as the primary is', (r) => {
+    const stack = replicas.find((s) => s.region === r.region);
+    expect(stack?.region).toBe(r.region);
+    const t = Template.fromStack(stack as ReplicaStack);
+    t.resourceCountIs('AWS::S3::Bucket', 1);
+    // the same properties as the primary's bucket, with the replica's name
+    const [primary] = Object.values(Template.fromStack(edge).findResources('AWS::S3::Bucket'));
+    const [bucket] = Object.values(t.findResources('AWS::S3::Bucket'));
+    expect(bucket.Properties).toEqual({ ...primary.Properties, BucketName: r.bucket });
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: r.bucket,
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }),
+        ],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LifecycleConfiguration: {
+        Rules: [
+          Match.objectLike({
+            NoncurrentVersionExpiration: { NoncurrentDays: 90, NewerNoncurrentVersions: 30 },
+          }),
+        ],
+      },
+    });
+    // the bucket policy: every request without TLS denied, for the bucket and its objects
+    t.resourceCountIs('AWS::S3::BucketPolicy', 1);
+    const [policy] = Object.values(t.findResources('AWS::S3::BucketPolicy'));
+    const statements = policy.Properties.PolicyDocument.Statement as Record<string, unknown>[];
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatchObject({
+      Effect: 'Deny',
+      Action: 's3:*',
+      Principal: { AWS: '*' },
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+    expect(JSON.stringify(statements[0].Resource)).toContain('/*');
+    t.hasOutput('ReplicaBucket', {});
+    // the replica holds no seeded document and nothing else: doc sync fills it
+    expect(Object.keys(t.toJSON().Resources).sort()).toEqual(
+      [
+        ...Object.keys(t.findResources('AWS::S3::Bucket')),
+        ...Object.keys(t.findResources('AWS::S3::BucketPolicy')),
+      ].sort(),
+    );
+  });
+
+  test('a replica stack is never deployed in another region than the replica names', () => {
+    const { app: other } = nagApp();
+    expect(
+      () => new ReplicaStack(other, 'Wrong', { env: { region: 'us-west-2' }, replica: REPLICAS[0] }),
+    ).toThrow('the replica of eu-central-1 must be deployed in eu-central-1');
+  });
+
+  test("the function role reads exactly the document and the keys in every copy: the primary's objects, then each replica's, by name", () => {
+    const t = Template.fromStack(edge);
+    const s3 = statementsOf(t, 'EdgeFunctionRole').filter((s) => JSON.stringify(s.Action).includes('s3:'));
+    expect(s3).toHaveLength(1);
+    expect(s3[0]).toMatchObject({ Effect: 'Allow', Action: 's3:GetObject' });
+    const resources = s3[0].Resource as unknown[];
+    // the primary through its bucket (same stack), the replicas as plain ARNs (no cross-region reference)
+    const primary = resources.slice(0, 2).map((r) => JSON.stringify(r));
+    expect(primary[0]).toContain('HealthDocs');
+    expect(primary[0]).toContain('/health.json');
+    expect(primary[1]).toContain('/keys.json');
+    expect(resources.slice(2)).toEqual(
+      REPLICAS.flatMap((r) => [arn(r.bucket, 'health.json'), arn(r.bucket, 'keys.json')]),
+    );
+    // nothing else on S3: no listing, no prefix, no other bucket
+    expect(JSON.stringify(resources)).not.toContain('*');
+    expect(t.toJSON().Outputs ?? {}).not.toHaveProperty('ExportsOutput');
+  });
+
+  test('without replicas, the function role reads the two primary objects only', () => {
+    const t = Template.fromStack(synth(withDoc()).stack);
+    const [s3] = statementsOf(t, 'EdgeFunctionRole').filter((s) => JSON.stringify(s.Action).includes('s3:'));
+    expect((s3.Resource as unknown[]).length).toBe(2);
+    expect(JSON.stringify(s3.Resource)).not.toContain('example-edge-router-health-');
+  });
+
+  test('the checker reads and writes the document in each replica, and nothing else of theirs (no keys, no listing, no observations)', () => {
+    const statements = statementsOf(Template.fromStack(prober), 'ProberRole');
+    const primary = 'example-edge-router-health';
+    expect(withAction(statements, 's3:GetObject').map((s) => s.Resource)).toEqual([
+      [
+        arn(primary, 'health.json'),
+        arn(primary, 'observations/*'),
+        ...REPLICAS.map((r) => arn(r.bucket, 'health.json')),
+      ],
+    ]);
+    expect(withAction(statements, 's3:PutObject').map((s) => s.Resource)).toEqual([
+      [
+        arn(primary, 'health.json'),
+        arn(primary, 'observations/eu-central-1.json'),
+        ...REPLICAS.map((r) => arn(r.bucket, 'health.json')),
+      ],
+    ]);
+    const list = withAction(statements, 's3:ListBucket');
+    expect(list).toHaveLength(1);
+    expect(JSON.stringify(list[0].Resource)).not.toContain('example-edge-router-health-');
+    for (const s of statements)
+      expect(JSON.stringify(s.Resource)).not.toMatch(/health-[a-z0-9-]+\/(keys|observations)/);
+  });
+});
+
+describe('bin/app.ts with replicas in the config (the app the CDK CLI runs, on the built dist/)', () => {
+  test('a stack per replica, in its region, beside the primary and the checkers; cdk-nag clean over all of them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edge-router-app-'));
+    outdirs.push(dir);
+    const raw = readJson<RouterConfig & Record<string, unknown>>(EXAMPLE_CONFIG);
+    delete raw.$schema;
+    (raw.healthDoc as { replicas?: unknown }).replicas = [
+      { region: 'eu-central-1', bucket: 'example-edge-router-health-eu-central-1' },
+      { region: 'ap-northeast-2', bucket: 'example-edge-router-health-ap-northeast-2' },
+    ];
+    raw.health = { vantages: ['us-east-1'] } as never;
+    const file = join(dir, 'router.config.json');
+    writeFileSync(file, JSON.stringify(raw));
+    const out = join(dir, 'cdk.out');
+    // as the CDK CLI runs it (infra/cdk.json): the context and the output folder in the environment
+    const r = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), ['bin/app.ts'], {
+      cwd: join(ROOT, 'infra'),
+      env: {
+        ...process.env,
+        CDK_OUTDIR: out,
+        CDK_CONTEXT_JSON: JSON.stringify({ config: file, dist: join(ROOT, 'dist') }),
+      },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+    expectNagClean(out);
+    const manifest = readJson<{ artifacts: Record<string, { type: string; environment?: string }> }>(
+      join(out, 'manifest.json'),
+    );
+    const stacks = Object.fromEntries(
+      Object.entries(manifest.artifacts)
+        .filter(([, a]) => a.type === 'aws:cloudformation:stack')
+        .map(([id, a]) => [id, a.environment?.replace(/^aws:\/\/[^/]+\//, '')]),
+    );
+    expect(stacks).toEqual({
+      EdgeRouter: 'us-east-1',
+      'EdgeRouterReplica-eu-central-1': 'eu-central-1',
+      'EdgeRouterReplica-ap-northeast-2': 'ap-northeast-2',
+      'EdgeRouterProber-us-east-1': 'us-east-1',
+    });
+    const replica = Template.fromJSON(readJson(join(out, 'EdgeRouterReplica-ap-northeast-2.template.json')));
+    replica.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: 'example-edge-router-health-ap-northeast-2',
+    });
+    // no stack exports to or imports from another: the buckets are reached by name
+    for (const id of Object.keys(stacks)) {
+      const text = readFileSync(join(out, `${id}.template.json`), 'utf8');
+      expect(text).not.toContain('Fn::ImportValue');
+      expect(text).not.toContain('ExportsOutput');
+    }
+  }, 130_000);
 });

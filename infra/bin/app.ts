@@ -8,6 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { checkConfig } from '../../cli/load';
 import { EdgeRouterStack } from '../lib/edge-router-stack';
 import { ProberStack } from '../lib/prober-stack';
+import { ReplicaStack } from '../lib/replica-stack';
 
 const ROOT = join(__dirname, '..', '..');
 const app = new App();
@@ -26,6 +27,14 @@ new EdgeRouterStack(app, 'EdgeRouter', {
   dist,
   description: 'edge-router: per-request routing of a multi-region API at the CloudFront edge',
 });
+// the replicas of the health document: one stack per replica, in its region (the other stacks name its bucket)
+for (const replica of checked.data.healthDoc?.replicas ?? []) {
+  new ReplicaStack(app, `EdgeRouterReplica-${replica.region}`, {
+    env: { region: replica.region, account },
+    replica,
+    description: `edge-router: the replica of the health document at ${replica.region}`,
+  });
+}
 // the health checker: one stack per vantage region
 for (const vantage of checked.data.health?.vantages ?? []) {
   new ProberStack(app, `EdgeRouterProber-${vantage}`, {

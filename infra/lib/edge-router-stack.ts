@@ -25,6 +25,7 @@ import {
 import type { Construct } from 'constructs';
 import { importFile, planEntries } from '../../lib/kvs';
 import type { AffinityCause, HealthDoc, RouterConfig } from '../../shared';
+import { docSources } from '../../shared/doc-sources';
 import { everyTargetUp } from '../../shared/health-check';
 import { resolveOriginTimeouts } from '../../shared/origin-timeouts';
 import {
@@ -34,7 +35,7 @@ import {
   SECOND_ATTEMPT_ORIGIN_ID,
   secondAttemptOrigin,
 } from '../../shared/router';
-import { docBucket } from './doc-bucket';
+import { docBucket, objectArn } from './doc-bucket';
 
 /** CloudFront's limit for a function's code (bytes). */
 export const CFF_MAX_BYTES = 10 * 1024;
@@ -133,11 +134,16 @@ export class EdgeRouterStack extends Stack {
           new iam.ServicePrincipal('edgelambda.amazonaws.com'),
         ),
       });
-      // exactly the two objects: no listing, no other key
+      // exactly the two objects in every copy (the primary, then each replica in healthDoc.replicas, reached by the
+      // name the config gives it: replica-stack.ts): no listing, no other key
       role.addToPolicy(
         new iam.PolicyStatement({
           actions: ['s3:GetObject'],
-          resources: [this.bucket.arnForObjects(src.key), this.bucket.arnForObjects(keysKey)],
+          resources: docSources(src).flatMap((copy) =>
+            [src.key, keysKey].map((key) =>
+              copy.primary ? this.bucket.arnForObjects(key) : objectArn(this, copy.bucket, key),
+            ),
+          ),
         }),
       );
       // Lambda@Edge replicas log to /aws/lambda/us-east-1.<function> in the region where they run

@@ -1,7 +1,9 @@
 // The health checker at one vantage: a regional Lambda (dist/prober) run by EventBridge once a minute, probing every
 // intervalSeconds within the invocation. One stack per vantage region; it reaches the document's bucket (us-east-1)
-// by name, and may read the document and every vantage's observations, write the document and its own
-// observations, list only the observations, and nothing else.
+// and every replica's (healthDoc.replicas) by name, and may read the document and every vantage's observations,
+// write the document and its own observations, list only the observations, read and write the document in each
+// replica (the copy after a write is conditional on what the replica holds: lib/doc-store.ts writeReplicas), and
+// nothing else.
 import { join } from 'node:path';
 import {
   type CfnElement,
@@ -20,7 +22,8 @@ import {
 import type { Construct } from 'constructs';
 import { observationsPrefix } from '../../lib/prober';
 import type { RouterConfig } from '../../shared';
-import { bucketArn } from './doc-bucket';
+import { docSources } from '../../shared/doc-sources';
+import { bucketArn, objectArn } from './doc-bucket';
 
 export interface ProberStackProps extends StackProps {
   readonly config: RouterConfig;
@@ -38,6 +41,10 @@ export class ProberStack extends Stack {
     if (!src || !config.health) throw new Error('the router config has no healthDoc or health section');
     const bucket = bucketArn(this, src.bucket);
     const observations = observationsPrefix(src.key);
+    // the document in each replica; not its keys (the CLI copies those), not its observations (kept in the primary)
+    const replicaDocs = docSources(src)
+      .filter((copy) => !copy.primary)
+      .map((copy) => objectArn(this, copy.bucket, src.key));
 
     const role = new iam.Role(this, 'ProberRole', {
       description: `edge-router health checker (${vantage}): probe, record, and write the health document`,
@@ -46,13 +53,13 @@ export class ProberStack extends Stack {
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
-        resources: [`${bucket}/${src.key}`, `${bucket}/${observations}*`],
+        resources: [`${bucket}/${src.key}`, `${bucket}/${observations}*`, ...replicaDocs],
       }),
     );
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject'],
-        resources: [`${bucket}/${src.key}`, `${bucket}/${observations}${vantage}.json`],
+        resources: [`${bucket}/${src.key}`, `${bucket}/${observations}${vantage}.json`, ...replicaDocs],
       }),
     );
     role.addToPolicy(
