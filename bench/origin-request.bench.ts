@@ -1,6 +1,8 @@
 // npm run bench (after the build): the built Lambda@Edge bundle, dist/origin-request/index.js.
 //   origin-request/warm        one invocation with the document cached (the real DocCache, fed in memory)
 //   origin-request/cold-load   require() of the bundle in a fresh Node.js process (module init, config compile)
+//   origin-request/cold-start  a fresh Node.js process that requires the bundle, against a bare `node -e 0`, the
+//                              two alternated in one run (this VM is noisy): what the bundle adds to a cold start
 //   origin-request/bundle      its size in bytes
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -51,6 +53,18 @@ function coldLoads(n: number): number[] {
   );
 }
 
+/** Wall time of a whole process (start, the script, exit), in ms. */
+function processMs(script: string): number {
+  const t = process.hrtime.bigint();
+  execFileSync(process.execPath, ['-e', script], { env: { ...process.env }, stdio: 'ignore' });
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
 (async () => {
   await handler(structuredClone(events[0])); // loads the document into the cache
   let i = 0;
@@ -83,6 +97,21 @@ function coldLoads(n: number): number[] {
       meanMs: Math.round(mean * 10) / 10,
       medianMs: Math.round(loads[Math.floor(loads.length / 2)] * 10) / 10,
       samples: loads.length,
+    }),
+  );
+  const bare: number[] = [];
+  const loaded: number[] = [];
+  for (let n = 0; n < 25; n++) {
+    bare.push(processMs('0'));
+    loaded.push(processMs(`require(${JSON.stringify(bundle)})`));
+  }
+  console.log(
+    JSON.stringify({
+      name: 'origin-request/cold-start',
+      bareMedianMs: Math.round(median(bare) * 10) / 10,
+      withBundleMedianMs: Math.round(median(loaded) * 10) / 10,
+      overBareMs: Math.round((median(loaded) - median(bare)) * 10) / 10,
+      samples: bare.length,
     }),
   );
   console.log(JSON.stringify({ name: 'origin-request/bundle', bytes: statSync(bundle).size }));
