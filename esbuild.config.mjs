@@ -73,7 +73,9 @@ await build({
 // The router config is validated by the CLI just built: the same validator as `edge-router validate`.
 const require = createRequire(import.meta.url);
 const { checkCloudFrontFunction, sizeProblem } = require('./scripts/check-cff.cjs');
-const { checkConfig, bakedRouter, latencyColumnsOf } = require(resolve(outdir, 'cli/index.js'));
+const { checkConfig, bakedRouter, compiledRouter, latencyColumnsOf } = require(
+  resolve(outdir, 'cli/index.js'),
+);
 let checked;
 try {
   checked = checkConfig(values.config);
@@ -120,7 +122,11 @@ const result = await build({
   outdir,
   minify: true,
   metafile: true,
-  define: { __EDGE_ROUTER_CONFIG__: JSON.stringify(config) },
+  // the config, and the router compiled from it (a cold container parses it instead of compiling the config)
+  define: {
+    __EDGE_ROUTER_CONFIG__: JSON.stringify(config),
+    __EDGE_ROUTER_COMPILED__: JSON.stringify(compiledRouter(config)),
+  },
 });
 const bytes = Object.entries(result.metafile.outputs).find(([f]) => f.endsWith('origin-request/index.js'))[1]
   .bytes;

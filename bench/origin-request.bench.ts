@@ -1,8 +1,12 @@
 // npm run bench (after the build): the built Lambda@Edge bundle, dist/origin-request/index.js.
 //   origin-request/warm        one invocation with the document cached (the real DocCache, fed in memory)
-//   origin-request/cold-load   require() of the bundle in a fresh Node.js process (module init, config compile)
+//   origin-request/cold-load   require() of the bundle in a fresh Node.js process (module init: the baked router
+//                              assembled, the S3 reader set up)
 //   origin-request/cold-start  a fresh Node.js process that requires the bundle, against a bare `node -e 0`, the
-//                              two alternated in one run (this VM is noisy): what the bundle adds to a cold start
+//                              two alternated in one run (this VM is noisy): what the bundle adds to a cold start,
+//                              on this Node and on Node 22 (Lambda's nodejs22.x), all four alternated
+// The cold rows run without NODE_EXTRA_CA_CERTS, as Lambda's Node.js 20+ runtimes do (they load no extra CA
+// certificates unless the function sets it; where this machine sets it, a bare Node 20 start takes 85 ms, not 30).
 //   origin-request/bundle      its size in bytes
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -11,6 +15,7 @@ import type { CloudFrontRequestEvent } from 'aws-lambda';
 import { Bench } from 'tinybench';
 import exampleDoc from '../examples/health.json';
 import type { OriginRequestModule } from '../test/helpers/bundle';
+import { NODE22, node22Missing } from '../test/helpers/node22';
 
 const bundle = join(__dirname, '..', 'dist', 'origin-request', 'index.js');
 const fixture = join(
@@ -46,17 +51,20 @@ const events = countries.map((c, i) => {
   return e;
 });
 
+/** The environment of a Lambda container, as far as Node's start goes: no extra CA certificates. */
+const { NODE_EXTRA_CA_CERTS: _, ...lambdaEnv } = process.env;
+
 function coldLoads(n: number): number[] {
   const script = `const t=process.hrtime.bigint();require(${JSON.stringify(bundle)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
   return Array.from({ length: n }, () =>
-    Number(execFileSync(process.execPath, ['-e', script], { env: { ...process.env }, encoding: 'utf8' })),
+    Number(execFileSync(process.execPath, ['-e', script], { env: lambdaEnv, encoding: 'utf8' })),
   );
 }
 
 /** Wall time of a whole process (start, the script, exit), in ms. */
-function processMs(script: string): number {
+function processMs(script: string, node = process.execPath): number {
   const t = process.hrtime.bigint();
-  execFileSync(process.execPath, ['-e', script], { env: { ...process.env }, stdio: 'ignore' });
+  execFileSync(node, ['-e', script], { env: lambdaEnv, stdio: 'ignore' });
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
@@ -99,20 +107,24 @@ function median(xs: number[]): number {
       samples: loads.length,
     }),
   );
-  const bare: number[] = [];
-  const loaded: number[] = [];
-  for (let n = 0; n < 25; n++) {
-    bare.push(processMs('0'));
-    loaded.push(processMs(`require(${JSON.stringify(bundle)})`));
-  }
-  console.log(
-    JSON.stringify({
-      name: 'origin-request/cold-start',
-      bareMedianMs: Math.round(median(bare) * 10) / 10,
-      withBundleMedianMs: Math.round(median(loaded) * 10) / 10,
-      overBareMs: Math.round((median(loaded) - median(bare)) * 10) / 10,
-      samples: bare.length,
-    }),
-  );
+  const nodes = [['', process.execPath], ...(node22Missing() ? [] : [['Node22', NODE22]])] as const;
+  const runs = nodes.map(() => ({ bare: [] as number[], loaded: [] as number[] }));
+  for (let n = 0; n < 25; n++)
+    nodes.forEach(([, node], i) => {
+      runs[i].bare.push(processMs('0', node));
+      runs[i].loaded.push(processMs(`require(${JSON.stringify(bundle)})`, node));
+    });
+  const row: Record<string, unknown> = { name: 'origin-request/cold-start' };
+  nodes.forEach(([suffix, node], i) => {
+    const bare = median(runs[i].bare);
+    const loaded = median(runs[i].loaded);
+    Object.assign(row, {
+      [`node${suffix}`]: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim(),
+      [`bareMedianMs${suffix}`]: Math.round(bare * 10) / 10,
+      [`withBundleMedianMs${suffix}`]: Math.round(loaded * 10) / 10,
+      [`overBareMs${suffix}`]: Math.round((loaded - bare) * 10) / 10,
+    });
+  });
+  console.log(JSON.stringify({ ...row, samples: runs[0].bare.length }));
   console.log(JSON.stringify({ name: 'origin-request/bundle', bytes: statSync(bundle).size }));
 })();

@@ -7,7 +7,7 @@ import { keyRing, newSecret } from '../lib/keyring';
 import { type KeyRing, type KeysDoc, mintAffinity, mintToken, parseJsonText, targetOf } from '../shared';
 import { TARGET_ID } from '../shared/ids';
 import { problemsOf } from '../shared/problems';
-import { KeysDocSchema } from '../shared/schema';
+import { schemas } from '../shared/schema';
 import { CliError, loadConfig, parseDuration, problemLines, readText } from './load';
 
 export const parseTtl = (v: string): number => parseDuration(v, '--ttl');
@@ -42,7 +42,7 @@ export function readKeys(file: string): KeysDoc {
 export function parseKeys(text: string, where: string): KeysDoc {
   const json = parseJsonText(text);
   if (!json.success) throw new CliError(problemLines(where, json.errors));
-  const r = KeysDocSchema.safeParse(json.data);
+  const r = schemas().KeysDocSchema.safeParse(json.data);
   if (!r.success) throw new CliError(problemLines(where, problemsOf(r.error)));
   return r.data;
 }

@@ -4,12 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RouterConfigSchema } from '../shared/config-schema';
-import { HealthDocSchema, KeysDocSchema } from '../shared/schema';
+import { schemas } from '../shared/schema';
 
 const SCHEMAS = {
   'router.config.schema.json': RouterConfigSchema,
-  'health.schema.json': HealthDocSchema,
-  'keys.schema.json': KeysDocSchema,
+  'health.schema.json': schemas().HealthDocSchema,
+  'keys.schema.json': schemas().KeysDocSchema,
 } as const;
 
 export function renderSchemas(): Record<string, string> {

@@ -3,7 +3,7 @@
 
 import { ATTEMPT_HEADER } from '../functions/route-headers';
 import { onSteps, type Point } from './anchor';
-import { chars } from './chars';
+import { chars, num } from './chars';
 import { compileCidrs } from './cidr';
 import type { Origin, RouterConfig } from './config-schema';
 import { docSources } from './doc-sources';
@@ -143,7 +143,6 @@ export function resolveOrigin(o: Origin): ResolvedOrigin {
   });
 }
 
-/** Compiles a validated config (see parseRouterConfig). */
 /** The config's regions as sites to rank: each with its location, or its AWS region's. */
 export function regionSites(config: RouterConfig): RegionEntry[] {
   return Object.entries(config.regions).map(([id, r]) => {
@@ -162,10 +161,26 @@ export function latencyColumnsOf(config: RouterConfig): string[] {
   return [...new Set([...latencyColumns(regionSites(config)), ...copies])];
 }
 
-export function compileRouter(config: RouterConfig): Router {
+/**
+ * What compiling a config costs (geometry and address parsing), apart from what is read off the config: every
+ * distinct ranking, the ranking of each anchor and country, and the CIDR tables. The Lambda@Edge build bakes it
+ * (serializeRanked), so that a cold container only assembles the router (assembleRouter).
+ */
+export interface Ranked {
+  /** every ranking whole, numbered in the order first met: a plan has one walk per number (no trace line yet) */
+  readonly orders: readonly Omit<FullRanking, 'text'>[];
+  /** per residency group + 1, per anchor: the ranking (characters) */
+  readonly byAnchor: readonly string[];
+  /** per country (ISO 3166-1 alpha-2): its ranking, its anchor (index into ANCHORS) and its residency group */
+  readonly countries: readonly (readonly [iso: string, ranking: number, anchor: number, group: number])[];
+  readonly noGeo: number;
+  readonly networks: CidrTable<number>;
+  readonly allow: CidrTable<number>;
+}
+
+export function rankRouter(config: RouterConfig): Ranked {
   const places = regionSites(config);
-  const regions = places.map((r) => r.id);
-  const index = new Map(regions.map((id, i) => [id, i]));
+  const index = new Map(places.map((r, i) => [r.id, i]));
   const fallback = index.get(config.fallbackRegion);
   if (fallback === undefined) throw new Error(`fallbackRegion ${config.fallbackRegion} is not a region`);
 
@@ -177,8 +192,7 @@ export function compileRouter(config: RouterConfig): Router {
   const sitesOf = (group: number): RegionEntry[] =>
     group < 0 ? places : places.filter((r) => groups[group].regions.includes(r.id));
 
-  // every distinct ranking once, numbered in the order first met: a plan has one walk per number
-  const orders: FullRanking[] = [];
+  const orders: Omit<FullRanking, 'text'>[] = [];
   const numbered = new Map<string, number>();
   const ranking = (sites: readonly Site[], group: number): number => {
     const order = sites.map((s) => index.get(s.id) as number);
@@ -187,14 +201,7 @@ export function compileRouter(config: RouterConfig): Router {
     if (n === undefined) {
       n = orders.length;
       numbered.set(key, n);
-      const prefix = group < 0 ? 'rank' : `rank (residency ${groups[group].name})`;
-      orders.push(
-        Object.freeze({
-          group,
-          order: Object.freeze(order),
-          text: `${prefix}: ${sites.map((s) => s.id).join(' > ')}`,
-        }),
-      );
+      orders.push({ group, order });
     }
     return n;
   };
@@ -206,42 +213,58 @@ export function compileRouter(config: RouterConfig): Router {
   const others = rankSites(ANCHORS[fbAnchor], fb.place, places).filter((s) => s.id !== fb.id);
   const noGeo = ranking([fb, ...others], -1);
 
-  const byAnchor = [-1, ...groups.keys()].map((g) => ANCHORS.map((a, ai) => rank(g, ai, a.place)));
-
-  const countries = new Map<string, CountryEntry>();
-  for (const [iso, c] of COUNTRIES) {
+  const byAnchor = [-1, ...groups.keys()].map((g) => chars(ANCHORS.map((a, ai) => rank(g, ai, a.place))));
+  const countries = [...COUNTRIES].map(([iso, c]) => {
     const group = groupOf.get(iso) ?? -1;
     const anchor = nearestAnchor(c.lat, c.lon, ANCHORS);
-    const code = ANCHORS[anchor].code;
-    countries.set(
-      iso,
-      Object.freeze({
-        ranking: rank(group, anchor, c),
-        anchor: code,
-        group,
-        geo: `geo: country ${iso} near ${code}`,
-      }),
-    );
-  }
+    return [iso, rank(group, anchor, c), anchor, group] as const;
+  });
+  const routes = config.networkRoutes ?? [];
+  return {
+    orders,
+    byAnchor,
+    countries,
+    noGeo,
+    networks: compileCidrs(routes.flatMap((route, i) => route.cidrs.map((cidr) => [cidr, i] as const))),
+    allow: compileCidrs((config.override?.allowCidrs ?? []).map((cidr) => [cidr, 0] as const)),
+  };
+}
 
+/** A config and what ranking it made (rankRouter, or a baked copy: reviveRouter) → the compiled router. */
+export function assembleRouter(config: RouterConfig, ranked: Ranked): Router {
+  const places = regionSites(config);
+  const regions = places.map((r) => r.id);
+  const groups = config.residency ?? [];
+  const { networks, allow } = ranked;
+  const orders: FullRanking[] = ranked.orders.map(({ group, order }) =>
+    Object.freeze({
+      group,
+      order: Object.freeze(order),
+      text: `${group < 0 ? 'rank' : `rank (residency ${groups[group].name})`}: ${order.map((i) => regions[i]).join(' > ')}`,
+    }),
+  );
+  const countries = new Map<string, CountryEntry>(
+    ranked.countries.map(([iso, ranking, anchor, group]) => {
+      const code = ANCHORS[anchor].code;
+      return [iso, Object.freeze({ ranking, anchor: code, group, geo: `geo: country ${iso} near ${code}` })];
+    }),
+  );
   const anchors = ANCHORS.map((a) => ({ x: onSteps(a.x), y: onSteps(a.y), z: onSteps(a.z) }));
   const origins = new Map([...distributionOrigins(config)].map(([id, o]) => [id, resolveOrigin(o)]));
   const routes = config.networkRoutes ?? [];
-  const networks = compileCidrs(routes.flatMap((route, i) => route.cidrs.map((cidr) => [cidr, i] as const)));
-  const allow = compileCidrs((config.override?.allowCidrs ?? []).map((cidr) => [cidr, 0] as const));
   return Object.freeze({
     config,
     regions,
     canaries: regions.flatMap((id, i) => (config.regions[id].canaryOrigin ? [i] : [])),
     environments: Object.keys(config.environments ?? {}),
-    fallback,
+    fallback: regions.indexOf(config.fallbackRegion),
     rankings: orders
       .map((r) => chars([r.group + 1, r.order[0], r.order.length > 1 ? r.order[1] : -1]))
       .join(''),
     byCountry: new Map([...countries].map(([cc, c]) => [cc, c.ranking])),
-    byAnchor: byAnchor.map(chars),
+    byAnchor: ranked.byAnchor,
     anchors: () => anchors,
-    noGeo,
+    noGeo: ranked.noGeo,
     residency: groups.map((g) => regions.flatMap((id, i) => (g.regions.includes(id) ? [i] : []))),
     networks,
     networkRoutes: routes.map((r) => r.target),
@@ -259,6 +282,62 @@ export function compileRouter(config: RouterConfig): Router {
       anchors: ANCHORS.map((a) => `geo: lat/lon near ${a.code}`),
       routes: routes.map((r) => r.name),
     }),
+  });
+}
+
+/** Compiles a validated config (see parseRouterConfig). */
+export function compileRouter(config: RouterConfig): Router {
+  return assembleRouter(config, rankRouter(config));
+}
+
+/**
+ * rankRouter's result as JSON, for the build to bake into the Lambda@Edge bundle (esbuild.config.mjs): a cold
+ * container then assembles the router, and does no geometry or address parsing on a viewer's request (README,
+ * "Lambda@Edge cold start"). reviveRouter(serializeRanked(rankRouter(c)), c) is compileRouter(c)
+ * (test/router-bake.test.ts).
+ */
+export function serializeRanked(ranked: Ranked): string {
+  const cidrs = (t: CidrTable<number>) => ({ ...t, nets: Array.from(t.nets), masks: Array.from(t.masks) });
+  return JSON.stringify({
+    // [group + 1, then the regions] in characters (shared/chars.ts), and per country its code and three of them
+    orders: ranked.orders.map((o) => chars([o.group + 1, ...o.order])),
+    byAnchor: ranked.byAnchor,
+    countries: ranked.countries
+      .map(([iso, ranking, anchor, group]) => {
+        if (iso.length !== 2) throw new Error(`country code ${iso} is not two letters`);
+        return iso + chars([ranking, anchor, group + 1]);
+      })
+      .join(''),
+    noGeo: ranked.noGeo,
+    networks: cidrs(ranked.networks),
+    allow: cidrs(ranked.allow),
+  });
+}
+
+/** The router compiled from `config`, from serializeRanked's JSON of its ranking. */
+export function reviveRouter(json: string, config: RouterConfig): Router {
+  const baked = JSON.parse(json);
+  const cidrs = (t: CidrTable<number>): CidrTable<number> => ({
+    ...t,
+    nets: Int32Array.from(t.nets),
+    masks: Int32Array.from(t.masks),
+  });
+  const digits = (s: string) => Array.from({ length: s.length }, (_, i) => num(s, i));
+  const countries: [string, number, number, number][] = [];
+  for (let i = 0; i < baked.countries.length; i += 5) {
+    const [ranking, anchor, group] = digits(baked.countries.slice(i + 2, i + 5));
+    countries.push([baked.countries.slice(i, i + 2), ranking, anchor, group - 1]);
+  }
+  return assembleRouter(config, {
+    orders: (baked.orders as string[]).map((o) => {
+      const [group, ...order] = digits(o);
+      return { group: group - 1, order };
+    }),
+    byAnchor: baked.byAnchor,
+    countries,
+    noGeo: baked.noGeo,
+    networks: cidrs(baked.networks),
+    allow: cidrs(baked.allow),
   });
 }
 

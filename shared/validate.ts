@@ -2,7 +2,7 @@
 import * as jsonc from 'jsonc-parser';
 import type { RouterConfig } from './config-schema';
 import { jsonPath, type Parsed, type Problem, problemsOf, reservedKeyProblems } from './problems';
-import { type HealthDoc, HealthDocSchema, MAX_DOC_BYTES } from './schema';
+import { type HealthDoc, MAX_DOC_BYTES, schemas } from './schema';
 
 export { jsonPath, type Parsed, type Problem, problemsOf };
 
@@ -13,7 +13,7 @@ export { jsonPath, type Parsed, type Problem, problemsOf };
 export function parseHealthDoc(input: unknown, config?: RouterConfig): Parsed<HealthDoc> {
   const reserved = reservedKeyProblems(input);
   if (reserved.length) return { success: false, errors: reserved };
-  const r = HealthDocSchema.safeParse(input);
+  const r = schemas().HealthDocSchema.safeParse(input);
   if (!r.success) return { success: false, errors: problemsOf(r.error) };
   const warnings: Problem[] = [];
   if (config) {

@@ -1,5 +1,6 @@
 // Lambda@Edge origin-request entry. Lambda@Edge has no environment variables, so the router config is
-// validated and baked in by esbuild.config.mjs (`__EDGE_ROUTER_CONFIG__`); it is compiled once, at module load.
+// validated and baked in by esbuild.config.mjs (`__EDGE_ROUTER_CONFIG__`), with the router compiled from it
+// (`__EDGE_ROUTER_COMPILED__`, shared/router.ts serializeRanked): module load assembles the router from it.
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html
 // Imports name the core's modules, not shared/index.ts, so the router-config schema is not built at load.
 
@@ -14,7 +15,7 @@ import { resolveOriginTimeouts } from '../../shared/origin-timeouts';
 import { outlierRules } from '../../shared/outlier';
 import { pick } from '../../shared/pick';
 import { plan } from '../../shared/plan';
-import { compileRouter, keysKeyOf } from '../../shared/router';
+import { compileRouter, keysKeyOf, type Router, reviveRouter } from '../../shared/router';
 import { createHandler as createResponseHandler } from '../origin-response/handler';
 import { createHandler, type HandlerDeps } from './handler';
 import { DocCache, KeysCache } from './object-cache';
@@ -23,6 +24,7 @@ import { copiesFetcher, docFetcher, s3Fetcher } from './s3-fetcher';
 import { Telemetry } from './telemetry';
 
 declare const __EDGE_ROUTER_CONFIG__: RouterConfig;
+declare const __EDGE_ROUTER_COMPILED__: string;
 
 const config = __EDGE_ROUTER_CONFIG__;
 const telemetry = new Telemetry({ runtime: 'lambda-edge' });
@@ -50,10 +52,12 @@ export function createEdge(parts: {
   readonly keys?: HandlerDeps['keys'];
   readonly telemetry: Telemetry;
   readonly now?: () => number;
+  /** `config` compiled (compileRouter), if it already is */
+  readonly router?: Router;
 }) {
   const { config, telemetry } = parts;
   const now = parts.now ?? Date.now;
-  const router = compileRouter(config);
+  const router = parts.router ?? compileRouter(config);
   const rules = outlierRules(config);
   const passive = rules
     ? new PassiveHealth(router, rules, { grouped: config.originGroups, onEvent: passiveTelemetry(telemetry) })
@@ -83,7 +87,13 @@ export function createEdge(parts: {
   return { handler, passive };
 }
 
-export const { handler } = createEdge({ config, docs, keys, telemetry });
+export const { handler } = createEdge({
+  config,
+  docs,
+  keys,
+  telemetry,
+  router: reviveRouter(__EDGE_ROUTER_COMPILED__, config),
+});
 
 // For tests, the benchmarks and the local edge: the same handler with other parts (the contract table, fault
 // injection, a log file), and the core as bundled.
@@ -99,6 +109,7 @@ export {
   passiveTelemetry,
   pick,
   plan,
+  reviveRouter,
   s3Fetcher,
   Telemetry,
 };

@@ -3,7 +3,7 @@
 // given up for a worse one.
 import type { RouterConfig } from '../../shared/config-schema';
 import { type Parsed, problemsOf } from '../../shared/problems';
-import { type HealthDoc, type KeysDoc, KeysDocSchema, MAX_DOC_BYTES } from '../../shared/schema';
+import { type HealthDoc, type KeysDoc, MAX_DOC_BYTES, schemas } from '../../shared/schema';
 import { parseHealthDocText, parseJsonText } from '../../shared/validate';
 import type { Telemetry } from './telemetry';
 
@@ -193,7 +193,11 @@ export class ObjectCache<T> {
       this.deadlineMs,
     );
     try {
-      const r = await this.opts.fetch(this.rejectedEtag ?? this.etag, abort.signal);
+      const fetched = this.opts.fetch(this.rejectedEtag ?? this.etag, abort.signal);
+      // a cold container builds the schemas that parse the answer while the request is in flight, not before it
+      // is sent (shared/schema.ts schemas; they are built on first use in any case)
+      if (this.doc === null) setImmediate(schemas);
+      const r = await fetched;
       const now = this.now();
       this.failures = 0;
       this.freshUntil = now + this.ttlMs;
@@ -305,7 +309,7 @@ export class KeysCache extends ObjectCache<KeysDoc> {
       parse: (text): Parsed<KeysDoc> => {
         const json = parseJsonText(text, MAX_DOC_BYTES);
         if (!json.success) return json;
-        const r = KeysDocSchema.safeParse(json.data);
+        const r = schemas().KeysDocSchema.safeParse(json.data);
         return r.success
           ? { success: true, data: r.data, warnings: [] }
           : { success: false, errors: problemsOf(r.error) };
