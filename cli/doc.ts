@@ -412,8 +412,22 @@ export function describeS3Error(loc: StoreLocation, e: unknown, configFile?: str
   const where = `s3://${loc.bucket}/${loc.key}`;
   const local =
     loc.endpoint !== undefined && /^https?:\/\/(localhost|127\.0\.0\.1)(:|\/|$)/.test(loc.endpoint);
-  const lines = [`${where}: ${name}: ${message}`];
-  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message)) {
+  const at = loc.endpoint ?? `S3 in ${loc.region}`;
+  const refused = code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message);
+  const timedOut = name === 'TimeoutError' || /timed? ?out|ETIMEDOUT/i.test(message);
+  const noCredentials = name === 'CredentialsProviderError' || /could not load credentials/i.test(message);
+  // the first line says what failed in words (S3's own error codes kept: they are what its documentation names)
+  const what = noCredentials
+    ? 'could not load AWS credentials'
+    : refused
+      ? `connection refused by ${at}`
+      : timedOut
+        ? `no answer from ${at} in time`
+        : name === 'Error'
+          ? message
+          : `${name}: ${message}`;
+  const lines = [`${where}: ${what}`];
+  if (noCredentials) {
     lines.push(
       'no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN for temporary ones), or AWS_PROFILE',
     );
@@ -425,13 +439,11 @@ export function describeS3Error(loc: StoreLocation, e: unknown, configFile?: str
     lines.push(
       `no bucket ${loc.bucket} at ${loc.endpoint ?? `S3 in ${loc.region}`}: it is healthDoc.bucket of ${configFile ?? 'the config'} (or --bucket)${local ? '' : '; for the local stack (npm start), give --config examples/local.config.json'}`,
     );
-  } else if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) {
+  } else if (refused) {
+    lines.push(`nothing answers at ${at}${local ? ': is the local stack running (npm start)?' : ''}`);
+  } else if (timedOut) {
     lines.push(
-      `nothing answers at ${loc.endpoint ?? `S3 in ${loc.region}`}${local ? ': is the local stack running (npm start)?' : ''}`,
-    );
-  } else if (name === 'TimeoutError' || /timed? ?out|ETIMEDOUT/i.test(message)) {
-    lines.push(
-      `no answer from ${loc.endpoint ?? `S3 in ${loc.region}`} in time${local ? ': is the local stack (npm start) running, and is that port its S3?' : ''}`,
+      `no answer from ${at} in time${local ? ': is the local stack (npm start) running, and is that port its S3?' : ''}`,
     );
   } else if (name === 'NotImplemented' || name === 'MethodNotAllowed') {
     lines.push(

@@ -645,6 +645,7 @@ describe('AWS errors, each with the next step', () => {
     delete env.AWS_PROFILE;
     const r = docGet(env, '--config', local, '--endpoint', 'http://localhost:9');
     expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')[0]).toMatch(/health\.json: could not load AWS credentials$/);
     expect(r.stderr).toContain('no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
     expect(r.stderr).toContain(
       'for the local stack at http://localhost:9: export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER',
@@ -658,6 +659,10 @@ describe('AWS errors, each with the next step', () => {
     expect(r.stderr).toContain(
       'nothing answers at http://127.0.0.1:9: is the local stack running (npm start)?',
     );
+    // the first line in words, not the socket's error
+    expect(r.stderr.split('\n')[0]).toMatch(/: connection refused by http:\/\/127\.0\.0\.1:9$/);
+    expect(r.stderr).not.toMatch(NO_STACK);
+    expect(r.stderr).not.toMatch(/ECONNREFUSED/);
   });
 
   test('no such bucket: the bucket, and the config that named it', async () => {
