@@ -13,6 +13,11 @@ function described<T extends z.ZodMiniType>(schema: T, description: string, titl
   return schema;
 }
 
+// zod/mini carries no messages of its own: English ones, as zod's full API sets them (about 3 KB). Set at load, not
+// with the schemas: it is cheap, and zod's configuration lives on globalThis, which a host may lock after a module's
+// own time (jest's teardown of a test file's globals).
+z.config(en());
+
 /** The largest health document or keys object read (bytes). */
 export const MAX_DOC_BYTES = 256 * 1024;
 
@@ -24,8 +29,6 @@ const datetime = () => z.iso.datetime({ offset: true });
  * the viewer's request (README, "Lambda@Edge cold start").
  */
 function build() {
-  // zod/mini carries no messages of its own: English ones, as zod's full API sets them (about 3 KB)
-  z.config(en());
 
   const RegionHealthSchema = z.strictObject({
     status: described(z.enum(['up', 'down']), 'A down region is never chosen while an up candidate exists.'),
