@@ -29,7 +29,6 @@ const datetime = () => z.iso.datetime({ offset: true });
  * the viewer's request (README, "Lambda@Edge cold start").
  */
 function build() {
-
   const RegionHealthSchema = z.strictObject({
     status: described(z.enum(['up', 'down']), 'A down region is never chosen while an up candidate exists.'),
     role: described(
