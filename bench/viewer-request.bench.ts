@@ -4,8 +4,13 @@
 //                            the viewer's walk from the store (in memory), picking, changing the origin
 //   viewer-request/harness-5000-cookies   the same with 5,000 cookies on each request (only the few routing reads
 //                            are looked up), measured interleaved with the row above
+//   viewer-request/harness-5000-cookies-affinity   the same, one of them an (invalid) affinity cookie: the keys are
+//                            read from the store and the value's signature checked
+//   viewer-request/harness-5000-cookies-bare   a file that only returns the request, on the same 5,000-cookie
+//                            events: what carrying such an event costs the harness, whatever the function does
 //   viewer-request/bundle    its size in bytes (CloudFront's limit: 10,240)
-import { statSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asStore, planEntries } from '../lib/kvs';
 import { compileRouter, type HealthDoc, parseRouterConfig } from '../shared';
@@ -30,8 +35,15 @@ const now = Date.parse('2026-11-25T12:00:00Z');
 const many: Record<string, string> = {};
 for (let i = 0; i < 5000; i++) many[`c${i}`] = String(i);
 const heavy = countries.map((c, i) =>
+  viewerRequest({ 'cloudfront-viewer-country': c }, { ...many }, `203.0.113.${i}`),
+);
+const heavyAffinity = countries.map((c, i) =>
   viewerRequest({ 'cloudfront-viewer-country': c }, { ...many, route_affinity: 'x' }, `203.0.113.${i}`),
 );
+// the least a CloudFront Function can do: return the request it was given
+const bareFile = join(mkdtempSync(join(tmpdir(), 'edge-router-bench-')), 'bare.js');
+writeFileSync(bareFile, 'async function handler(event) { return event.request; }\n');
+const bare = new CffHarness(bareFile, {});
 
 function row(name: string, micros: number[]): string {
   micros.sort((a, b) => a - b);
@@ -52,15 +64,25 @@ function row(name: string, micros: number[]): string {
   // then 20,000 measured; the cookie-heavy requests interleaved, one in ten, so that both see the same machine.
   const plain: number[] = [];
   const cookies: number[] = [];
+  const cookiesAffinity: number[] = [];
+  const cookiesBare: number[] = [];
   for (let i = 0; i < 22_000; i++) {
     const r = await harness.run(events[i & 7], now);
     if (i >= 2_000) plain.push(r.micros);
     if (i % 10 === 0) {
       const h = await harness.run(heavy[i & 7], now);
-      if (i >= 2_000) cookies.push(h.micros);
+      const a = await harness.run(heavyAffinity[i & 7], now);
+      const b = await bare.run(heavy[i & 7], now);
+      if (i >= 2_000) {
+        cookies.push(h.micros);
+        cookiesAffinity.push(a.micros);
+        cookiesBare.push(b.micros);
+      }
     }
   }
   console.log(row('viewer-request/harness', plain));
   console.log(row('viewer-request/harness-5000-cookies', cookies));
+  console.log(row('viewer-request/harness-5000-cookies-affinity', cookiesAffinity));
+  console.log(row('viewer-request/harness-5000-cookies-bare', cookiesBare));
   console.log(JSON.stringify({ name: 'viewer-request/bundle', bytes: statSync(file).size, limit: 10240 }));
 })();
