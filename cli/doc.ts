@@ -92,7 +92,7 @@ function newHold(o: WriteOptions, now: number): NonNullable<RegionHealth['hold']
 /**
  * Every region whose status, role or dial the change sets (or `touched`, which the command named) is held: the
  * health checker leaves its status alone until the operator hands it back (`doc status ID auto`) or the hold ends.
- * A published document's own holds are kept.
+ * A published document's own holds are kept, and so is the live hold of a region the change leaves as it was.
  */
 function holdChanges(
   base: HealthDoc | null,
@@ -111,6 +111,12 @@ function holdChanges(
       (b?.dial ?? 100) !== (h.dial ?? 100);
     // a published document's own hold for a region it changes is kept
     const own = h.hold !== undefined && JSON.stringify(h.hold) !== JSON.stringify(b?.hold);
+    // a region the change leaves as it was keeps its live hold: only `auto` (or the hold's end) hands it back, not a
+    // published file that does not repeat it
+    if (!changed && h.hold === undefined && b?.hold !== undefined) {
+      h.hold = b.hold;
+      if (b.pinned !== undefined) h.pinned = b.pinned;
+    }
     if (!changed || (own && !touched.includes(id))) continue;
     h.hold = newHold(o, now);
     delete h.pinned;

@@ -293,8 +293,28 @@ describe('against s3rver', () => {
     expect(dry.stdout).toContain('dry run: nothing written');
     expect(s3.gets(KEY)).toBeGreaterThan(0);
     await expect(live()).rejects.toThrow();
-    expect((await cli('doc', 'publish', file, '--yes')).code).toBe(0);
-    expect(await live()).toMatchObject({ serial: 1, regions: { 'us-east-1': { status: 'down' } } });
+    expect((await cli('doc', 'publish', file, '--yes', '--by', 'carol')).code).toBe(0);
+    const published = await live();
+    expect(published).toMatchObject({ serial: 1, regions: { 'us-east-1': { status: 'down' } } });
+    // a publish is an operator's change: the region it changes is held (the health checker leaves it be), the
+    // regions it leaves as they were are not
+    expect(published.regions['us-east-1'].hold).toMatchObject({ by: 'carol', since: expect.any(String) });
+    for (const [id, h] of Object.entries<any>(published.regions))
+      if (id !== 'us-east-1') expect(h.hold).toBeUndefined();
+    // a published file's own hold (with its end) is kept as written
+    const own = { by: 'dave', since: '2026-12-01T00:00:00.000Z', until: '2099-01-01T00:00:00.000Z' };
+    const next = docWith(
+      { 'us-east-1': { status: 'down' }, 'ap-northeast-2': { status: 'down', hold: own } as any },
+      2,
+    );
+    writeFileSync(file, JSON.stringify(next));
+    const again = await cli('doc', 'publish', file, '--yes', '--by', 'carol');
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    const kept = await live();
+    expect(kept.regions['ap-northeast-2'].hold).toEqual(own);
+    // and the region the first publish held stays held by its operator (this publish did not change it)
+    expect(kept.regions['us-east-1'].hold).toMatchObject({ by: 'carol' });
   });
 
   test('refuses to leave a residency group with no region, unless --force', async () => {
