@@ -150,6 +150,13 @@ describe('a cold container in Sydney, the primary bucket 200 ms away (a cold GET
     const r = await invoke(mod);
     expect(r).toMatchObject({ region: 'ap-northeast-2', doc: 'none:0' });
     expect(r.ms).toBeLessThan(500 + 150);
+    // the fetch goes on past the request's wait, and the next request has the document: waited for here, so that
+    // its log does not land in the next test's
+    const deadline = Date.now() + 5000;
+    while (logs('doc-load').length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(logs('doc-load')).toEqual([expect.objectContaining({ serial: 7, source: 'primary' })]);
+    expect(logs('doc-load')[0].fetchMs).toBeGreaterThan(500);
   });
 
   test('with a replica in its region, the first request routes on the replica, within timeoutMs', async () => {
