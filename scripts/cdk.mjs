@@ -24,6 +24,11 @@ const passOn = process.argv
       !ours.includes(a) && !ours.includes(all[i - 1]) && !ours.some((o) => a.startsWith(`${o}=`)),
   );
 const command = positionals[0] ?? 'synth';
+// deploy: every stack the config makes (EdgeRouter, and EdgeRouterReplica-<region> and EdgeRouterProber-<region>
+// when it names replicas and vantages), unless stacks are named; the CDK CLI refuses an app of several stacks
+// without --all or names. destroy is left to name its stacks.
+if (command === 'deploy' && !passOn.includes('--all') && !passOn.some((a) => /^EdgeRouter/.test(a)))
+  passOn.push('--all');
 const config = resolve(String(values.config));
 const dist = resolve(String(values.dist));
 const env = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: '1' };
@@ -33,8 +38,18 @@ const run = (cmd, args, cwd) => {
 };
 run(process.execPath, ['esbuild.config.mjs', '--config', config, '--outdir', dist], process.cwd());
 const cdk = resolve('node_modules', 'aws-cdk', 'bin', 'cdk');
-run(
-  process.execPath,
-  [cdk, command, '--context', `config=${config}`, '--context', `dist=${dist}`, '--no-notices', ...passOn],
-  resolve('infra'),
-);
+const cdkArgs = [
+  command,
+  '--context',
+  `config=${config}`,
+  '--context',
+  `dist=${dist}`,
+  '--no-notices',
+  ...passOn,
+];
+// for the tests: the CDK command line, not run (a deploy needs an AWS account)
+if (process.env.EDGE_ROUTER_CDK_PRINT === '1') {
+  console.log(JSON.stringify(cdkArgs));
+  process.exit(0);
+}
+run(process.execPath, [cdk, ...cdkArgs], resolve('infra'));

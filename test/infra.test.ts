@@ -830,3 +830,33 @@ describe('bin/app.ts with replicas in the config (the app the CDK CLI runs, on t
     }
   }, 130_000);
 });
+
+describe('npm run deploy (scripts/cdk.mjs): the CDK command line, printed and not run (a deploy needs AWS)', () => {
+  const dist = mkdtempSync(join(tmpdir(), 'edge-router-deploy-'));
+  afterAll(() => rmSync(dist, { recursive: true, force: true }));
+  const cdkArgs = (...args: string[]): string[] => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'cdk.mjs'), ...args, '--dist', dist], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, EDGE_ROUTER_CDK_PRINT: '1' },
+    });
+    expect(r.status).toBe(0);
+    return JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
+  };
+
+  test('deploy: every stack (--all), since an app with replicas or vantages has several', () => {
+    expect(cdkArgs('deploy')).toEqual(expect.arrayContaining(['deploy', '--all']));
+  });
+
+  test('deploy with stacks named, or --all already given: no second --all', () => {
+    const named = cdkArgs('deploy', 'EdgeRouter');
+    expect(named).toContain('EdgeRouter');
+    expect(named).not.toContain('--all');
+    expect(cdkArgs('deploy', '--all').filter((a) => a === '--all')).toHaveLength(1);
+  });
+
+  test('synth and destroy are passed on as given', () => {
+    expect(cdkArgs('synth')).not.toContain('--all');
+    expect(cdkArgs('destroy')).not.toContain('--all');
+  });
+});
