@@ -3,7 +3,12 @@
 //   viewer-request/harness   one request: the file's top-level code (the baked tables) and the handler, reading
 //                            the viewer's walk from the store (in memory), picking, changing the origin
 //   viewer-request/harness-5000-cookies   the same with 5,000 cookies on each request (only the few routing reads
-//                            are looked up), measured interleaved with the row above
+//                            are looked up), measured interleaved with the row above; the harness clones the event
+//                            (600 KB) just before the timed part, as for every row
+//   viewer-request/harness-5000-cookies-precloned   the same 5,000-cookie requests, each cloned earlier (in batches of
+//                            100, with plain requests run between): what the function itself spends on such an event
+//   viewer-request/harness-after-5000-cookie-clone   the plain request, run right after the bench clones a
+//                            5,000-cookie event it does not use: what the clone alone costs the run that follows
 //   viewer-request/harness-5000-cookies-affinity   the same, one of them an (invalid) affinity cookie: the keys are
 //                            read from the store and the value's signature checked
 //   viewer-request/harness-5000-cookies-bare   a file that only returns the request, on the same 5,000-cookie
@@ -64,24 +69,37 @@ function row(name: string, micros: number[]): string {
   // then 20,000 measured; the cookie-heavy requests interleaved, one in ten, so that both see the same machine.
   const plain: number[] = [];
   const cookies: number[] = [];
+  const cookiesPrecloned: number[] = [];
+  const afterClone: number[] = [];
   const cookiesAffinity: number[] = [];
   const cookiesBare: number[] = [];
+  const pool: unknown[] = [];
   for (let i = 0; i < 22_000; i++) {
+    // the next 100 precloned events, cloned before the plain request below runs (untimed)
+    if (i % 10 === 0 && pool.length === 0)
+      for (let k = 0; k < 100; k++) pool.push(structuredClone(heavy[(i / 10 + k) & 7]));
     const r = await harness.run(events[i & 7], now);
     if (i >= 2_000) plain.push(r.micros);
     if (i % 10 === 0) {
+      const p = await harness.run(pool.pop(), now, undefined, true);
       const h = await harness.run(heavy[i & 7], now);
       const a = await harness.run(heavyAffinity[i & 7], now);
       const b = await bare.run(heavy[i & 7], now);
+      structuredClone(heavy[i & 7]);
+      const c = await harness.run(events[i & 7], now);
       if (i >= 2_000) {
+        cookiesPrecloned.push(p.micros);
         cookies.push(h.micros);
         cookiesAffinity.push(a.micros);
         cookiesBare.push(b.micros);
+        afterClone.push(c.micros);
       }
     }
   }
   console.log(row('viewer-request/harness', plain));
   console.log(row('viewer-request/harness-5000-cookies', cookies));
+  console.log(row('viewer-request/harness-5000-cookies-precloned', cookiesPrecloned));
+  console.log(row('viewer-request/harness-after-5000-cookie-clone', afterClone));
   console.log(row('viewer-request/harness-5000-cookies-affinity', cookiesAffinity));
   console.log(row('viewer-request/harness-5000-cookies-bare', cookiesBare));
   console.log(JSON.stringify({ name: 'viewer-request/bundle', bytes: statSync(file).size, limit: 10240 }));

@@ -106,6 +106,18 @@ describe('hostile and odd events', () => {
     expect(r.returned.cookies?.route_to).toBeUndefined();
   });
 
+  test("the harness runs a clone of the event, or with `given` the caller's own (the bench's precloned rows)", async () => {
+    const harness = new CffHarness(DIST_VIEWER_REQUEST, { kvs: store(docWith()), origins });
+    const event = viewerRequest({ 'CloudFront-Viewer-Country': 'KR' });
+    const cloned = await harness.run(event, NOW);
+    expect(cloned.returned).not.toBe(event.request);
+    expect(event.request.headers['x-route-region']).toBeUndefined();
+    const given = await harness.run(event, NOW, undefined, true);
+    expect(given.returned).toBe(event.request);
+    expect(event.request.headers['x-route-region']).toEqual({ value: 'ap-northeast-2' });
+    expect(given.calls).toEqual(cloned.calls);
+  });
+
   test.each([[{}], [{ version: '1.0', context: {}, viewer: { ip: '203.0.113.9' } }]])(
     'an event without a request (%j) returns without throwing',
     async (event) => {
