@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { CloudFrontRequestEvent } from 'aws-lambda';
 import { Bench } from 'tinybench';
 import exampleDoc from '../examples/health.json';
-import type { OriginRequestModule } from '../test/helpers/bundle';
+import { bundledRouter, type OriginRequestModule } from '../test/helpers/bundle';
 import { NODE22, node22Missing } from '../test/helpers/node22';
 
 const bundle = join(__dirname, '..', 'dist', 'origin-request', 'index.js');
@@ -39,7 +39,7 @@ const docs = new mod.DocCache({
   telemetry,
   fetch: async () => ({ status: 'ok', text, etag: '"1"' }),
 });
-const handler = mod.createHandler({ router: mod.compileRouter(config), docs, telemetry });
+const handler = mod.createHandler({ router: bundledRouter(mod, config), docs, telemetry });
 const template = require(fixture) as CloudFrontRequestEvent;
 const countries = ['KR', 'DE', 'US', 'BR', 'JP', 'GB', 'IN', 'FR'];
 const events = countries.map((c, i) => {

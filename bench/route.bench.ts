@@ -1,9 +1,11 @@
 // npm run bench: decisions per second and latency of the routing core, one JSON object per line on stdout
 // (the machine goes to stderr). Mix: random countries, half of them with CloudFront's latitude/longitude,
 // random viewer IPs, one region down and one dial at 30. The route/* rows pick over a plan built once, as the
-// runtimes do; plan/* rows time planning a document (once per document at the edge). compileRouter, plan and pick
+// runtimes do; plan/* rows time planning a document (once per document at the edge). reviveRouter, plan and pick
 // are the built Lambda@Edge bundle's (dist/origin-request/index.js: the core in one module scope, as deployed),
-// not tsx's per-file modules, whose export getters alone cost a tenth of a decision.
+// not tsx's per-file modules, whose export getters alone cost a tenth of a decision; each router is revived from
+// the ranking the build would bake (compiledRouter). compileRouter/example is the source's, as the build and the
+// CLI run it; reviveRouter/example what a cold Lambda@Edge container does instead.
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
@@ -12,6 +14,7 @@ import exampleConfig from '../examples/router.config.json';
 import { keyRing } from '../lib/keyring';
 import {
   COUNTRIES,
+  compileRouter,
   type Facts,
   type HealthDoc,
   type KeyRing,
@@ -20,18 +23,22 @@ import {
   type Plan,
   parseHealthDoc,
   parseRouterConfig,
+  type RouterConfig,
 } from '../shared';
+import { compiledRouter } from '../shared/router';
 import twelveConfig from '../test/configs/twelve-regions.config.json';
 import type { OriginRequestModule } from '../test/helpers/bundle';
 
-const { compileRouter, plan, pick } = require(
+const { reviveRouter, plan, pick } = require(
   join(__dirname, '..', 'dist', 'origin-request', 'index.js'),
 ) as OriginRequestModule;
+const bundledRouter = (c: RouterConfig) => reviveRouter(compiledRouter(c), c);
 
 const parsed = parseRouterConfig(exampleConfig);
 if (!parsed.success) throw new Error('examples/router.config.json is invalid');
 const config = parsed.data;
-const router = compileRouter(config);
+const router = bundledRouter(config);
+const baked = compiledRouter(config);
 const doc: HealthDoc = {
   ...(exampleDoc as HealthDoc),
   regions: {
@@ -91,7 +98,7 @@ const cidrConfig = parseRouterConfig({
   },
 });
 if (!cidrConfig.success) throw new Error(JSON.stringify(cidrConfig.errors));
-const cidrRouter = compileRouter(cidrConfig.data);
+const cidrRouter = bundledRouter(cidrConfig.data);
 if (cidrRouter.networks.size + cidrRouter.allow.size !== 100) throw new Error('expected 100 CIDRs');
 
 // Region affinity: the mix with a valid affinity cookie each (for the region it was sent to), 240 expiries (returning viewers: the key
@@ -128,7 +135,7 @@ let sink = 0;
 const CIDR_PLAN = plan(cidrRouter, doc);
 const twelve = parseRouterConfig(twelveConfig);
 if (!twelve.success) throw new Error('test/configs/twelve-regions.config.json is invalid');
-const twelveRouter = compileRouter(twelve.data);
+const twelveRouter = bundledRouter(twelve.data);
 const twelveDoc: HealthDoc = {
   ...doc,
   regions: { 'ap-south-1': { status: 'down' }, 'eu-west-1': { status: 'up', dial: 30 } },
@@ -164,6 +171,9 @@ bench
   })
   .add('compileRouter/example', () => {
     sink += compileRouter(config).regions.length;
+  })
+  .add('reviveRouter/example', () => {
+    sink += reviveRouter(baked, config).regions.length;
   })
   .add('parseHealthDoc/example', () => {
     sink += parseHealthDoc(doc, config).success ? 1 : 0;

@@ -17,7 +17,7 @@ import {
 import { bake } from '../shared/bake';
 import type { Baked } from '../shared/baked';
 import { fingerprint } from '../shared/plan';
-import { latencyColumnsOf, originOf, rankRouter, serializeRanked } from '../shared/router';
+import { compiledRouter, latencyColumnsOf, originOf } from '../shared/router';
 import { routingTable } from '../shared/simulate';
 import { addDocCommands, readLive } from './doc';
 import { formatDecision, formatTable, paint } from './format';
@@ -267,12 +267,8 @@ function toFacts(o: ExplainOptions): { facts: Facts; notes: string[] } {
 
 /** For the build (esbuild.config.mjs): the same validation as `edge-router validate`, and the latency columns the
  * Lambda@Edge bundle needs. */
-export { checkConfig, latencyColumnsOf };
-
-/** What the build bakes into the Lambda@Edge bundle: the config's ranking (shared/router.ts serializeRanked). */
-export function compiledRouter(config: RouterConfig): string {
-  return serializeRanked(rankRouter(config));
-}
+/** What the build bakes into the Lambda@Edge bundle: the config's ranking (shared/router.ts). */
+export { checkConfig, compiledRouter, latencyColumnsOf };
 /** For the build: the CloudFront Functions bundle carries the config's tables baked, and its fingerprint. */
 export function bakedRouter(config: RouterConfig): { baked: Baked; fingerprint: string } {
   const router = compileRouter(config);

@@ -14,7 +14,7 @@ import { asStore, keysEntries, planEntries } from '../lib/kvs';
 import { Prober } from '../lib/prober';
 import { type HealthDoc, type KeysDoc, parseRouterConfig, type RouterConfig } from '../shared';
 import { everyTargetUp } from '../shared/health-check';
-import { compileRouter, distributionOrigins, keysKeyOf } from '../shared/router';
+import { compiledRouter, compileRouter, distributionOrigins, keysKeyOf } from '../shared/router';
 import { type Backend, startBackend } from './backends';
 import { CffHarness } from './cff-runtime';
 import { type Edge, startEdge } from './edge';
@@ -230,7 +230,14 @@ export async function startLocal(opts: {
         }
       : undefined;
   // one function for origin-request and origin-response, as the infra app deploys it: one container's passive health
-  const fn = mod.createEdge({ config, docs, keys, telemetry });
+  // the router the build would bake for this config (the bundle compiles none itself)
+  const fn = mod.createEdge({
+    config,
+    docs,
+    keys,
+    telemetry,
+    router: mod.reviveRouter(compiledRouter(config), config),
+  });
   passive = fn.passive;
   const edge = await startEdge({
     config,

@@ -12,13 +12,18 @@ export interface Country extends Place {
   readonly name: string;
 }
 
+// Both tables are marked pure (the call and its argument's), so that a bundle that never reads one does not carry
+// it: the Lambda@Edge function routes on the router the build compiled, and its cold start parses every byte.
+
 /** AWS region code → coordinates (city level). */
-export const AWS_REGIONS: ReadonlyMap<string, Place> = new Map(
-  regionsFile.map((r) => [r.code, { lat: r.lat, lon: r.lon }]),
+export const AWS_REGIONS: ReadonlyMap<string, Place> = /* @__PURE__ */ new Map(
+  /* @__PURE__ */ regionsFile.map((r) => [r.code, { lat: r.lat, lon: r.lon }]),
 );
 
 /** ISO 3166-1 alpha-2 code → name and centroid; every code CloudFront can send. */
-export const COUNTRIES: ReadonlyMap<string, Country> = new Map(countriesFile.map((c) => [c.iso, c]));
+export const COUNTRIES: ReadonlyMap<string, Country> = /* @__PURE__ */ new Map(
+  /* @__PURE__ */ countriesFile.map((c) => [c.iso, c]),
+);
 
 const latency = latencyFile.data as Record<string, Record<string, number>>;
 

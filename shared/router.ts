@@ -243,12 +243,17 @@ export function assembleRouter(config: RouterConfig, ranked: Ranked): Router {
       text: `${group < 0 ? 'rank' : `rank (residency ${groups[group].name})`}: ${order.map((i) => regions[i]).join(' > ')}`,
     }),
   );
-  const countries = new Map<string, CountryEntry>(
-    ranked.countries.map(([iso, ranking, anchor, group]) => {
-      const code = ANCHORS[anchor].code;
-      return [iso, Object.freeze({ ranking, anchor: code, group, geo: `geo: country ${iso} near ${code}` })];
-    }),
-  );
+  // one pass over the ~250 countries: a cold Lambda@Edge container runs this in the interpreter, on a viewer's request
+  const countries = new Map<string, CountryEntry>();
+  const byCountry = new Map<string, number>();
+  const countryWords = new Map<string, string>();
+  for (const [iso, ranking, anchor, group] of ranked.countries) {
+    const code = ANCHORS[anchor].code;
+    const geo = `geo: country ${iso} near ${code}`;
+    countries.set(iso, Object.freeze({ ranking, anchor: code, group, geo }));
+    byCountry.set(iso, ranking);
+    countryWords.set(iso, geo);
+  }
   const anchors = ANCHORS.map((a) => ({ x: onSteps(a.x), y: onSteps(a.y), z: onSteps(a.z) }));
   const origins = new Map([...distributionOrigins(config)].map(([id, o]) => [id, resolveOrigin(o)]));
   const routes = config.networkRoutes ?? [];
@@ -261,7 +266,7 @@ export function assembleRouter(config: RouterConfig, ranked: Ranked): Router {
     rankings: orders
       .map((r) => chars([r.group + 1, r.order[0], r.order.length > 1 ? r.order[1] : -1]))
       .join(''),
-    byCountry: new Map([...countries].map(([cc, c]) => [cc, c.ranking])),
+    byCountry,
     byAnchor: ranked.byAnchor,
     anchors: () => anchors,
     noGeo: ranked.noGeo,
@@ -278,7 +283,7 @@ export function assembleRouter(config: RouterConfig, ranked: Ranked): Router {
     countries,
     origins,
     words: Object.freeze({
-      countries: new Map([...countries].map(([cc, c]) => [cc, c.geo])),
+      countries: countryWords,
       anchors: ANCHORS.map((a) => `geo: lat/lon near ${a.code}`),
       routes: routes.map((r) => r.name),
     }),
@@ -314,6 +319,11 @@ export function serializeRanked(ranked: Ranked): string {
   });
 }
 
+/** What the build bakes into the Lambda@Edge bundle for `config`: its ranking, serialized for reviveRouter. */
+export function compiledRouter(config: RouterConfig): string {
+  return serializeRanked(rankRouter(config));
+}
+
 /** The router compiled from `config`, from serializeRanked's JSON of its ranking. */
 export function reviveRouter(json: string, config: RouterConfig): Router {
   const baked = JSON.parse(json);
@@ -324,10 +334,9 @@ export function reviveRouter(json: string, config: RouterConfig): Router {
   });
   const digits = (s: string) => Array.from({ length: s.length }, (_, i) => num(s, i));
   const countries: [string, number, number, number][] = [];
-  for (let i = 0; i < baked.countries.length; i += 5) {
-    const [ranking, anchor, group] = digits(baked.countries.slice(i + 2, i + 5));
-    countries.push([baked.countries.slice(i, i + 2), ranking, anchor, group - 1]);
-  }
+  const cs: string = baked.countries;
+  for (let i = 0; i < cs.length; i += 5)
+    countries.push([cs.slice(i, i + 2), num(cs, i + 2), num(cs, i + 3), num(cs, i + 4) - 1]);
   return assembleRouter(config, {
     orders: (baked.orders as string[]).map((o) => {
       const [group, ...order] = digits(o);

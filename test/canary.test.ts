@@ -1,6 +1,6 @@
 // Canary distribution and its consequences: sticky, monotonic, independent of dials, reshuffled by a seed.
 import { type HealthDoc, route } from '../shared';
-import { coldStart, DIST_ORIGIN_REQUEST } from './helpers/bundle';
+import { bundledRouter, coldStart, DIST_ORIGIN_REQUEST } from './helpers/bundle';
 import { originRequest, setClientIp } from './helpers/fixtures';
 import { docWith, exampleRouter } from './helpers/load';
 
@@ -71,7 +71,7 @@ test('sticky across fresh module instances of the Lambda@Edge bundle (separate c
   const run = async () => {
     const mod = coldStart(DIST_ORIGIN_REQUEST);
     const handler = mod.createHandler({
-      router: mod.compileRouter(router.config),
+      router: bundledRouter(mod, router.config),
       telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
       docs: { current: async () => ({ doc, stale: false, ageMs: 0 }) },
       now: () => NOW,

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CloudFrontResponseEvent } from 'aws-lambda';
+import { compiledRouter } from '../shared/router';
 import { buildOriginRequest, configWith, DIST_ORIGIN_REQUEST } from './helpers/bundle';
 import { loadEvent, originRequest } from './helpers/fixtures';
 import { TEST_KEYS } from './helpers/keys';
@@ -89,7 +90,7 @@ test("npm run build's bundle loads cold on Node 22, with its exports and nothing
 test("npm run build's bundle on Node 22 routes the real origin-request and origin-response events, on the document and keys from s3rver", async () => {
   const { ran, report } = await runOnNode22({
     bundle: DIST_ORIGIN_REQUEST,
-    parts: { config: configWith(source), keysKey: 'keys.json' },
+    parts: { config: configWith(source), compiled: compiledRouter(configWith(source)), keysKey: 'keys.json' },
     exchanges: exchanges(),
   });
   expect(ran).toMatchObject({ code: 0, stderr: '' });

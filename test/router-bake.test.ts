@@ -55,8 +55,11 @@ test("the built bundle's handler routes on the baked router as a handler on a ro
   // no healthDoc: both route on "every region up", with nothing to fetch
   const { healthDoc: _, ...config } = readJson<Record<string, unknown>>(`${ROOT}/router.config.json`);
   const mod = coldStart(buildOriginRequest(config));
+  // the router compiled from the config by the source (the bundle compiles none)
+  const router = routerOf(`${ROOT}/router.config.json`);
   const compiled = mod.createEdge({
-    config: routerOf(`${ROOT}/router.config.json`).config,
+    config: router.config,
+    router,
     docs: { current: async () => ({ doc: null, stale: false, ageMs: null }) },
     telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
   });

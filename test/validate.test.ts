@@ -7,6 +7,7 @@ import {
   parseRouterConfig,
   type RouterConfigInput,
 } from '../shared';
+import { readHealthDocText, readJsonText } from '../shared/validate';
 import { EXAMPLE_CONFIG, EXAMPLE_DOC, exampleConfig, readJson } from './helpers/load';
 
 const rawConfig = () => structuredClone(readJson<Record<string, any>>(EXAMPLE_CONFIG));
@@ -241,6 +242,28 @@ describe('JSON text', () => {
         path: '$',
         message: expect.stringMatching(/^invalid JSON: .*line 3, column 1\)$/),
       });
+  });
+
+  test("the Lambda@Edge function's reader (no jsonc-parser in its bundle) says it in V8's words, with the same bounds", () => {
+    const text = '{\n  "a": 1,\n}';
+    let v8 = '';
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      v8 = (e as Error).message;
+    }
+    expect(readJsonText(text)).toEqual({
+      success: false,
+      errors: [{ path: '$', message: `invalid JSON: ${v8}` }],
+    });
+    expect(v8).not.toMatch(/line 3/);
+    const deep = `${'['.repeat(65)}${']'.repeat(65)}`;
+    expect(readJsonText(deep)).toEqual(parseJsonText(deep));
+    expect(readJsonText('[1]', 2)).toEqual(parseJsonText('[1]', 2));
+    expect(readJsonText('[1]', 2).success).toBe(false);
+    expect(readHealthDocText(JSON.stringify(readJson(EXAMPLE_DOC)))).toEqual(
+      parseHealthDocText(JSON.stringify(readJson(EXAMPLE_DOC))),
+    );
   });
 
   test('jsonPath quotes what is not an identifier', () => {

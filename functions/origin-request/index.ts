@@ -2,7 +2,9 @@
 // validated and baked in by esbuild.config.mjs (`__EDGE_ROUTER_CONFIG__`), with the router compiled from it
 // (`__EDGE_ROUTER_COMPILED__`, shared/router.ts serializeRanked): module load assembles the router from it.
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html
-// Imports name the core's modules, not shared/index.ts, so the router-config schema is not built at load.
+// Imports name the core's modules, not shared/index.ts, so the router-config schema is not built at load. The
+// bundle does not compile a config (no compileRouter here): a cold start parses every byte, and the country table,
+// ipaddr.js and jsonc-parser it would carry are 40 KB of 143 (README, "Lambda@Edge cold start").
 
 import type {
   CloudFrontRequest,
@@ -15,7 +17,7 @@ import { resolveOriginTimeouts } from '../../shared/origin-timeouts';
 import { outlierRules } from '../../shared/outlier';
 import { pick } from '../../shared/pick';
 import { plan } from '../../shared/plan';
-import { compileRouter, keysKeyOf, type Router, reviveRouter } from '../../shared/router';
+import { keysKeyOf, type Router, reviveRouter } from '../../shared/router';
 import { createHandler as createResponseHandler } from '../origin-response/handler';
 import { createHandler, type HandlerDeps } from './handler';
 import { DocCache, KeysCache } from './object-cache';
@@ -52,12 +54,11 @@ export function createEdge(parts: {
   readonly keys?: HandlerDeps['keys'];
   readonly telemetry: Telemetry;
   readonly now?: () => number;
-  /** `config` compiled (compileRouter), if it already is */
-  readonly router?: Router;
+  /** `config`'s router: reviveRouter(compiledRouter(config), config), as the build bakes it */
+  readonly router: Router;
 }) {
-  const { config, telemetry } = parts;
+  const { config, telemetry, router } = parts;
   const now = parts.now ?? Date.now;
-  const router = parts.router ?? compileRouter(config);
   const rules = outlierRules(config);
   const passive = rules
     ? new PassiveHealth(router, rules, { grouped: config.originGroups, onEvent: passiveTelemetry(telemetry) })
@@ -84,7 +85,7 @@ export function createEdge(parts: {
       ? onResponse(event as CloudFrontResponseEvent)
       : onRequest(event as CloudFrontRequestEvent);
   }
-  return { handler, passive };
+  return { handler, passive, router };
 }
 
 export const { handler } = createEdge({
@@ -98,7 +99,6 @@ export const { handler } = createEdge({
 // For tests, the benchmarks and the local edge: the same handler with other parts (the contract table, fault
 // injection, a log file), and the core as bundled.
 export {
-  compileRouter,
   copiesFetcher,
   createHandler,
   createResponseHandler,

@@ -4,7 +4,7 @@
 import type { RouterConfig } from '../../shared/config-schema';
 import { type Parsed, problemsOf } from '../../shared/problems';
 import { type HealthDoc, type KeysDoc, MAX_DOC_BYTES, schemas } from '../../shared/schema';
-import { parseHealthDocText, parseJsonText } from '../../shared/validate';
+import { readHealthDocText, readJsonText } from '../../shared/validate';
 import type { Telemetry } from './telemetry';
 
 export type FetchResult = (
@@ -293,7 +293,7 @@ export class DocCache extends ObjectCache<HealthDoc> {
     super({
       ...opts,
       kind: 'doc',
-      parse: (text) => parseHealthDocText(text, opts.config),
+      parse: (text) => readHealthDocText(text, opts.config),
       describe: (d) => ({ serial: d.serial, updatedAt: d.updatedAt }),
       serialOf: (d) => d.serial,
     });
@@ -307,7 +307,7 @@ export class KeysCache extends ObjectCache<KeysDoc> {
       ...opts,
       kind: 'keys',
       parse: (text): Parsed<KeysDoc> => {
-        const json = parseJsonText(text, MAX_DOC_BYTES);
+        const json = readJsonText(text, MAX_DOC_BYTES);
         if (!json.success) return json;
         const r = schemas().KeysDocSchema.safeParse(json.data);
         return r.success

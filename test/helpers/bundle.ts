@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
-import type { RouterConfig } from '../../shared';
+import type { Router, RouterConfig } from '../../shared';
+import { compiledRouter } from '../../shared/router';
 import { EXAMPLE_CONFIG, ROOT, readJson } from './load';
 
 export type Handler = (event: CloudFrontRequestEvent) => Promise<CloudFrontRequest>;
@@ -17,9 +18,17 @@ export interface OriginRequestModule {
   DocCache: typeof import('../../functions/origin-request/object-cache').DocCache;
   Telemetry: typeof import('../../functions/origin-request/telemetry').Telemetry;
   s3Fetcher: typeof import('../../functions/origin-request/s3-fetcher').s3Fetcher;
-  compileRouter: typeof import('../../shared').compileRouter;
+  reviveRouter: typeof import('../../shared/router').reviveRouter;
   plan: typeof import('../../shared').plan;
   pick: typeof import('../../shared').pick;
+}
+
+/**
+ * `config`'s router as the bundle's own code assembles it, from the ranking the build would bake for that config
+ * (esbuild.config.mjs): the bundle compiles no config itself.
+ */
+export function bundledRouter(mod: Pick<OriginRequestModule, 'reviveRouter'>, config: RouterConfig): Router {
+  return mod.reviveRouter(compiledRouter(config), config);
 }
 
 /** The example config with a health-doc source of the test's choosing. */

@@ -14,7 +14,7 @@ async function main() {
   const loadMs = Number(process.hrtime.bigint() - started) / 1e6;
   let handler = mod.handler;
   if (job.parts) {
-    const { config, keysKey } = job.parts;
+    const { config, compiled, keysKey } = job.parts;
     const { bucket, key, region, endpoint } = config.healthDoc;
     const telemetry = new mod.Telemetry({ runtime: 'node22-test', write: (line) => logs.push(line) });
     const docs = new mod.DocCache({
@@ -27,7 +27,13 @@ async function main() {
       fetch: mod.s3Fetcher({ bucket, key: keysKey, region, endpoint }),
       telemetry,
     });
-    handler = mod.createEdge({ config, docs, keys, telemetry }).handler;
+    handler = mod.createEdge({
+      config,
+      docs,
+      keys,
+      telemetry,
+      router: mod.reviveRouter(compiled, config),
+    }).handler;
   }
   const exchanges = [];
   for (const { request, response } of job.exchanges) {

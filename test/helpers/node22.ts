@@ -21,8 +21,11 @@ export function node22Missing(): string | undefined {
 export interface Node22Job {
   /** the built bundle's path */
   readonly bundle: string;
-  /** route with createEdge and the bundle's own DocCache, KeysCache and s3Fetcher; else the module's `handler` */
-  readonly parts?: { readonly config: unknown; readonly keysKey: string };
+  /**
+   * route with createEdge and the bundle's own DocCache, KeysCache and s3Fetcher, on the router the bundle revives
+   * from `compiled` (shared/router.ts compiledRouter(config), as the build bakes it); else the module's `handler`
+   */
+  readonly parts?: { readonly config: unknown; readonly compiled: string; readonly keysKey: string };
   /** each request is routed, then its response event is sent with the routed request in it */
   readonly exchanges: readonly { readonly request: unknown; readonly response: unknown }[];
 }

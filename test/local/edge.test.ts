@@ -8,7 +8,7 @@ import { type Edge, type RoutedRequest, startEdge } from '../../local/edge';
 import { storeSerials } from '../../local/status';
 import { compileRouter, type Router, type RouterConfig } from '../../shared';
 import { distributionOrigins } from '../../shared/router';
-import { buildBundles, coldStart } from '../helpers/bundle';
+import { buildBundles, bundledRouter, coldStart } from '../helpers/bundle';
 import { docWith, exampleConfig } from '../helpers/load';
 import { type LocalS3, startS3 } from '../helpers/s3';
 
@@ -294,7 +294,7 @@ test('lambda-edge with origin groups: the function is invoked again for the seco
   const mod = coldStart(join(dist, 'origin-request', 'index.js'));
   const invocations: { attempt?: string; region?: string }[] = [];
   const handler = mod.createHandler({
-    router: mod.compileRouter(config),
+    router: bundledRouter(mod, config),
     telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
     docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
   });
@@ -390,6 +390,7 @@ describe('lambda-edge, one function for both events: passive health and bounded 
     const logs: string[] = [];
     const fn = mod.createEdge({
       config: c,
+      router: bundledRouter(mod, c),
       docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
       telemetry: new mod.Telemetry({ runtime: 'test', write: (l: string) => logs.push(l) }),
     });

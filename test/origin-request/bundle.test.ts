@@ -3,7 +3,7 @@ import type { CloudFrontHeaders, CloudFrontRequestEvent, CloudFrontResponseEvent
 import fc from 'fast-check';
 import { type HealthDoc, parseRouterConfig, type RouterConfig } from '../../shared';
 import { CASES, docFor, outcome } from '../contract/cases';
-import { coldStart, DIST_ORIGIN_REQUEST, type OriginRequestModule } from '../helpers/bundle';
+import { bundledRouter, coldStart, DIST_ORIGIN_REQUEST, type OriginRequestModule } from '../helpers/bundle';
 import { loadEvent, originRequest, setClientIp } from '../helpers/fixtures';
 import { TEST_KEYS } from '../helpers/keys';
 import { docWith, exampleConfig, ROOT, readJson } from '../helpers/load';
@@ -19,7 +19,7 @@ const domains = new Set(
 function withDoc(mod: OriginRequestModule, doc: HealthDoc | null, now?: number) {
   const telemetry = new mod.Telemetry({ runtime: 'test', write: () => {} });
   return mod.createHandler({
-    router: mod.compileRouter(config),
+    router: bundledRouter(mod, config),
     telemetry,
     docs: { current: async () => ({ doc, stale: false, ageMs: 0 }) },
     keys: { current: async () => ({ doc: TEST_KEYS, stale: false, ageMs: 0 }) },

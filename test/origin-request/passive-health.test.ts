@@ -8,7 +8,7 @@ import { PassiveHealth, responseSeen } from '../../functions/origin-request/pass
 import { compileRouter, pick, plan } from '../../shared';
 import { DEFAULT_OUTLIER } from '../../shared/outlier';
 import { secondAttemptOrigin } from '../../shared/router';
-import { buildBundles, coldStart } from '../helpers/bundle';
+import { buildBundles, bundledRouter, coldStart } from '../helpers/bundle';
 import { docWith, exampleConfig } from '../helpers/load';
 
 const FIXTURES = join(__dirname, '../../../shared/fixtures/events/lambda-edge');
@@ -155,6 +155,7 @@ describe('the built function: one handler for origin-request and origin-response
   const logs: string[] = [];
   const edge = mod.createEdge({
     config,
+    router: bundledRouter(mod, config),
     docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
     telemetry: new mod.Telemetry({ runtime: 'test', write: (l: string) => logs.push(l) }),
   });
@@ -198,6 +199,7 @@ describe('the built function: one handler for origin-request and origin-response
   test("the second attempt whose failure ejects Seoul retries Seoul's next region, not the one after it", async () => {
     const fresh = mod.createEdge({
       config,
+      router: edge.router,
       docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
       telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
     });

@@ -10,7 +10,7 @@ import { asStore, keysEntries, planEntries } from '../../lib/kvs';
 import { type HealthDoc, mintToken, type RegionHealth, type RouterConfig } from '../../shared';
 import { distributionOrigins } from '../../shared/router';
 import { COUNTRY_CODES } from '../helpers/arbitraries';
-import { buildBundles, coldStart } from '../helpers/bundle';
+import { buildBundles, bundledRouter, coldStart } from '../helpers/bundle';
 import { CffHarness } from '../helpers/cff';
 import { originRequest, setClientIp, viewerRequest } from '../helpers/fixtures';
 import { affinity, affinityRetired, NOW, TEST_KEYS, token } from '../helpers/keys';
@@ -137,7 +137,7 @@ function agree(c: Case, seed: number): void {
   const cff = new CffHarness(join(c.dist, 'viewer-request', 'index.js'), {
     origins: [...ORIGINS.keys()],
   });
-  const router = mod.compileRouter(config);
+  const router = bundledRouter(mod, config);
   const keysStore = asStore(keysEntries(TEST_KEYS));
 
   test(`${c.name}: on 10,000 of 10,000 random requests`, async () => {
