@@ -1,5 +1,6 @@
 // The failover drill's verdict, pure: from the requests sent and the events that happened, how long each event
 // took to move the watched viewer's traffic, what failed meanwhile, and whether the event met its goal.
+import { FAILOVER_METHODS } from '../shared/origin-timeouts';
 
 /** One request of the drill's steady traffic. */
 export interface Sample {
@@ -57,7 +58,7 @@ export interface Verdict {
   readonly misses: readonly string[];
 }
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+const IDEMPOTENT = new Set(FAILOVER_METHODS);
 /** how far back the latency before an event is taken (ms) */
 export const BEFORE_MS = 3000;
 
@@ -162,4 +163,19 @@ export function verdictTable(vs: readonly Verdict[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/**
+ * What `npm run drill` prints and its exit code: with `json`, one object per event and runtime on stdout, else the
+ * table; 1 when an event missed its goal (with a line for stderr), 0 when all met theirs.
+ */
+export function drillOutcome(
+  all: readonly Verdict[],
+  json: boolean,
+): { stdout: string[]; stderr: string[]; code: 0 | 1 } {
+  const stdout = json ? all.map((v) => JSON.stringify(v)) : [`\n${verdictTable(all)}`];
+  const missed = all.filter((v) => !v.pass).length;
+  return missed
+    ? { stdout, stderr: [`drill: ${missed} of ${all.length} events missed their goal`], code: 1 }
+    : { stdout, stderr: [], code: 0 };
 }

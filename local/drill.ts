@@ -14,11 +14,11 @@ import { resolveOriginTimeouts } from '../shared/origin-timeouts';
 import { SLOW_MS, startBackend } from './backends';
 import {
   type DrillEvent,
+  drillOutcome,
   type Goal,
   type Sample,
   type Verdict,
   verdicts,
-  verdictTable,
 } from './drill-verdict';
 import { localConfigOnFreePorts, startLocal } from './stack';
 
@@ -219,14 +219,10 @@ async function main(): Promise<void> {
   }
   const all: Verdict[] = [];
   for (const r of runtimes as Runtime[]) all.push(...(await drill(r, readTimeout)));
-  if (values.json) for (const v of all) console.log(JSON.stringify(v));
-  else console.log(`\n${verdictTable(all)}`);
-  const missed = all.filter((v) => !v.pass);
-  if (missed.length) {
-    progress(`drill: ${missed.length} of ${all.length} events missed their goal`);
-    process.exit(1);
-  }
-  process.exit(0);
+  const out = drillOutcome(all, values.json === true);
+  for (const line of out.stdout) console.log(line);
+  for (const line of out.stderr) progress(line);
+  process.exit(out.code);
 }
 
 main().catch((e) => {

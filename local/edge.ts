@@ -24,7 +24,7 @@ import { DECISION_HEADER, parseDecisionHeader } from '../functions/route-headers
 import type { CffResponse } from '../functions/viewer-response/handler';
 import { locate } from '../lib/geoip';
 import type { Facts, RouterConfig } from '../shared';
-import { type OriginTimeouts, resolveOriginTimeouts } from '../shared/origin-timeouts';
+import { FAILOVER_METHODS, type OriginTimeouts, resolveOriginTimeouts } from '../shared/origin-timeouts';
 import { distributionOrigins, eventCustomOrigin, secondAttemptOrigin } from '../shared/router';
 import type { CffHarness } from './cff-runtime';
 
@@ -82,8 +82,16 @@ interface Routed {
   /** an origin group's second origin, and the statuses of the first that send a request there */
   readonly failover?: {
     readonly statusCodes: readonly number[];
-    /** where the second attempt goes (Lambda@Edge: the origin-request function invoked again for it) */
-    second(): Promise<{ origin: Routed['origin']; target: string; headers: OutgoingHttpHeaders }>;
+    /**
+     * where the second attempt goes (Lambda@Edge: the origin-request function invoked again for it, which sets its
+     * read timeout too: `waits`; else the distribution's)
+     */
+    second(): Promise<{
+      origin: Routed['origin'];
+      target: string;
+      headers: OutgoingHttpHeaders;
+      waits?: OriginTimeouts;
+    }>;
   };
   /** how long CloudFront waits for this origin: the distribution's settings, and the read timeout the function set */
   readonly waits: OriginTimeouts;
@@ -364,6 +372,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
               origin: { protocol: o2.protocol, domainName: o2.domainName, port: o2.port, path: o2.path },
               target: r2.headers['x-route-region']?.[0]?.value ?? '',
               headers: flatten(r2.headers),
+              waits: { ...waits, readTimeoutSeconds: o2.readTimeout ?? waits.readTimeoutSeconds },
             };
           },
         }
@@ -511,13 +520,13 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
         facts: routed.facts,
       });
     // CloudFront fails over only requests without a body to send again
-    const idempotent = ['GET', 'HEAD', 'OPTIONS'].includes(routed.method);
+    const idempotent = FAILOVER_METHODS.includes(routed.method);
     // sent with no body, so it can be sent again (CloudFront's connection attempts)
     const replayable = idempotent;
     // the second origin of a group: where the runtime says (Lambda@Edge invokes the function again for it)
     const retry = (failover: NonNullable<Routed['failover']>) =>
       failover.second().then(
-        (s) => attempt(s.origin, s.target, s.headers),
+        (s) => attempt(s.origin, s.target, s.headers, undefined, 1, s.waits ?? waits),
         (e) => {
           fail(res, 502, 'the second attempt could not be routed', { detail: String(e) });
           seen(502);
@@ -533,8 +542,9 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       headers: OutgoingHttpHeaders,
       failover?: Routed['failover'],
       tries = 1,
+      w: OriginTimeouts = routed.waits,
     ) => {
-      const { connectionAttempts, connectionTimeoutSeconds, readTimeoutSeconds } = routed.waits;
+      const { connectionAttempts, connectionTimeoutSeconds, readTimeoutSeconds } = w;
       const send = o.protocol === 'https' ? httpsRequest : httpRequest;
       const upstream = send({
         host: o.domainName,
@@ -568,7 +578,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
         done();
         if (answered) return;
         if (replayable && tries < connectionAttempts)
-          return void attempt(o, target, headers, failover, tries + 1);
+          return void attempt(o, target, headers, failover, tries + 1, w);
         if (failover) return void retry(failover);
         // CloudFront: 504 when the origin did not answer in time, 502 when it could not be reached or broke off
         fail(res, timedOut ? 504 : 502, timedOut ? 'the origin did not answer' : 'the origin failed', {

@@ -291,7 +291,18 @@ export const OriginTimeoutsSchema = z
       .max(60)
       .optional()
       .meta({ description: 'How long CloudFront keeps an idle origin connection: 1-60 s.' }),
+    perTryTimeoutSeconds: z.number().int().min(1).max(120).optional().meta({
+      description:
+        "Lambda@Edge with originGroups: how long the first attempt of a GET, HEAD or OPTIONS that CloudFront can send to the next region waits for its answer (Envoy's per_try_timeout); the retry gets readTimeoutSeconds. A region that accepts and never answers then holds such a request this long, not the read timeout. Default 1 s (at most readTimeoutSeconds): set it above the API's slowest normal GET. CloudFront Functions cannot set it (an origin group's overrides carry no timeouts).",
+    }),
   })
+  .refine(
+    (t) =>
+      t.perTryTimeoutSeconds === undefined ||
+      t.readTimeoutSeconds === undefined ||
+      t.perTryTimeoutSeconds <= t.readTimeoutSeconds,
+    { path: ['perTryTimeoutSeconds'], message: 'at most readTimeoutSeconds (the retry waits that long)' },
+  )
   .meta({
     description:
       "Origin timeouts, applied by the infra app to every origin and by the Lambda@Edge function to the origin it sets. Defaults: CloudFront's (3 attempts, 10 s connect, 30 s read, 5 s keep-alive); with originGroups, failover's (1 attempt, 2 s connect, 10 s read): a dead region costs 2 s, not 30.",

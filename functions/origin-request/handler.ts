@@ -3,7 +3,7 @@
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
 import { keyRing } from '../../lib/keyring';
 import { TARGET_ID } from '../../shared/ids';
-import type { OriginTimeouts } from '../../shared/origin-timeouts';
+import { FAILOVER_METHODS, type OriginTimeouts } from '../../shared/origin-timeouts';
 import {
   cookieNames,
   type Decision,
@@ -43,8 +43,14 @@ export interface HandlerDeps {
   readonly now?: () => number;
   /** passive health (config outlier): what this container's requests saw of each origin */
   readonly passive?: PassiveHealth;
-  /** the origin timeouts the function sets on the origin it chooses (config originTimeouts); default: the event's */
-  readonly timeouts?: Pick<OriginTimeouts, 'readTimeoutSeconds' | 'keepaliveTimeoutSeconds'>;
+  /**
+   * the origin timeouts the function sets on the origin it chooses (config originTimeouts); default: the event's.
+   * perTryTimeoutSeconds (with originGroups): the read timeout of a first attempt the group can retry.
+   */
+  readonly timeouts?: Pick<
+    OriginTimeouts,
+    'readTimeoutSeconds' | 'keepaliveTimeoutSeconds' | 'perTryTimeoutSeconds'
+  >;
 }
 
 /**
@@ -135,6 +141,7 @@ export function applyDecision(
   d: Decision,
   router: Router,
   timeouts?: HandlerDeps['timeouts'],
+  secondAttempt = false,
 ): void {
   const affinityCookie = router.affinity?.cookie;
   const headers = request.headers;
@@ -157,7 +164,8 @@ export function applyDecision(
         path: o.path,
         port: o.port,
         protocol: o.protocol,
-        readTimeout: timeouts?.readTimeoutSeconds ?? within(c?.readTimeout, READ_TIMEOUT),
+        readTimeout:
+          readTimeoutOf(request, d, timeouts, secondAttempt) ?? within(c?.readTimeout, READ_TIMEOUT),
         sslProtocols: tls,
       },
     };
@@ -171,6 +179,22 @@ export function applyDecision(
   if (d.authorised) headers[AUTHORISED_HEADER] = [{ key: 'X-Route-Authorised', value: '1' }];
   // for the origin-response function, which sets it as the affinity cookie
   if (d.setAffinity) headers[AFFINITY_HEADER] = [{ key: 'X-Route-Affinity', value: d.setAffinity }];
+}
+
+/**
+ * The read timeout for this attempt: a first attempt that the origin group can send again to the decision's retry
+ * target (a GET, HEAD or OPTIONS) gets perTryTimeoutSeconds, so a region that accepts and never answers holds it that
+ * long; the retry, and every other request, the read timeout.
+ */
+function readTimeoutOf(
+  request: CloudFrontRequest,
+  d: Decision,
+  timeouts: HandlerDeps['timeouts'],
+  secondAttempt: boolean,
+): number | undefined {
+  const perTry = timeouts?.perTryTimeoutSeconds;
+  const retriable = !secondAttempt && d.next !== undefined && FAILOVER_METHODS.includes(request.method);
+  return perTry !== undefined && retriable ? perTry : timeouts?.readTimeoutSeconds;
 }
 
 /** The route_to and affinity cookies are for us, not the origin: removed, and nothing else of the Cookie header changed. */
@@ -293,7 +317,7 @@ export function createHandler(deps: HandlerDeps) {
           error: 'event has no origin object: a custom origin made from the config',
         });
       }
-      applyDecision(request, decision, router, deps.timeouts);
+      applyDecision(request, decision, router, deps.timeouts, failed !== undefined);
       // for the origin-response invocation: this request is the group's second attempt (CloudFront fails over no more)
       if (failed) request.headers[ATTEMPT_HEADER] = [{ key: 'X-Route-Attempt', value: '2' }];
     } catch (e) {

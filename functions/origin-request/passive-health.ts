@@ -10,6 +10,7 @@
 // Ejected regions are planned as down and ejected canaries as canary down (plan(router, doc, ejected)), so every
 // rule of the policy (residency, roles, dials, fail-open, retry targets) applies to what is left.
 import { TARGET_ID } from '../../shared/ids';
+import { FAILOVER_METHODS } from '../../shared/origin-timeouts';
 import { OutlierDetector, type OutlierEvent, type OutlierRules } from '../../shared/outlier';
 import type { Ejections } from '../../shared/plan';
 import type { Router } from '../../shared/router';
@@ -133,9 +134,6 @@ export class PassiveHealth {
     this.dirty = false;
   }
 }
-
-/** The methods CloudFront fails over within an origin group ("Optimize high availability with origin failover"). */
-const FAILOVER_METHODS = ['GET', 'HEAD', 'OPTIONS'];
 
 export interface ResponseSeen {
   readonly target: TargetRef;

@@ -1,5 +1,15 @@
 // The drill's verdict, table-tested: moved after, failures by method, p99, and the goal met or missed.
-import { type DrillEvent, percentile, type Sample, verdicts, verdictTable } from '../../local/drill-verdict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  type DrillEvent,
+  drillOutcome,
+  percentile,
+  type Sample,
+  verdicts,
+  verdictTable,
+} from '../../local/drill-verdict';
+import { ROOT } from '../helpers/load';
 
 const KOREA = 'kr';
 const at = (
@@ -140,4 +150,61 @@ test.each([
   [[...Array.from({ length: 98 }, () => 1), 500, 500], 99, 500],
 ])('percentile, nearest rank: case %#', (values, p, want) => {
   expect(percentile(values, p)).toBe(want);
+});
+
+describe('npm run drill: what it prints and its exit code', () => {
+  const events: DrillEvent[] = [{ name: 'seoul killed', at: 1000, away: true, goal }];
+  const moved = run(events, [at(1100, KOREA, 'tokyo'), at(1200, KOREA, 'tokyo')]);
+  const stuck = run(events, [at(1100, KOREA, 'seoul'), at(9000, KOREA, 'seoul')]);
+
+  test('--json: one object per event and runtime with the fields the README names; 0 when every goal is met', () => {
+    const out = drillOutcome([...moved, ...moved], true);
+    expect(out.code).toBe(0);
+    expect(out.stderr).toEqual([]);
+    expect(out.stdout).toHaveLength(2);
+    for (const line of out.stdout)
+      expect(Object.keys(JSON.parse(line))).toEqual(
+        expect.arrayContaining([
+          'event',
+          'runtime',
+          'movedAfterMs',
+          'requests',
+          'failed',
+          'failedIdempotent',
+          'p99Ms',
+        ]),
+      );
+  });
+
+  test('an event that missed its goal: exit 1 and a line saying how many, in either format', () => {
+    expect(stuck[0].pass).toBe(false);
+    for (const json of [true, false]) {
+      const out = drillOutcome([...moved, ...stuck], json);
+      expect(out.code).toBe(1);
+      expect(out.stderr).toEqual(['drill: 1 of 2 events missed their goal']);
+    }
+    expect(drillOutcome(moved, false).stdout).toEqual([`\n${verdictTable(moved)}`]);
+  });
+
+  test.each([
+    [['--runtime', 'bogus'], /^drill: --runtime bogus: one or more of lambda-edge, cloudfront-functions/],
+    [['--read-timeout', '0'], /^drill: --read-timeout 0: whole seconds, 1-120$/],
+  ])(
+    'a bad argument %j: one line, exit 2, before anything starts',
+    (args, line) => {
+      const r = spawnSync(
+        process.execPath,
+        [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'local', 'drill.ts'), ...args],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toMatch(line);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stdout).toBe('');
+    },
+    60_000,
+  );
 });

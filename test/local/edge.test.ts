@@ -7,6 +7,7 @@ import { CffHarness } from '../../local/cff-runtime';
 import { type Edge, type RoutedRequest, startEdge } from '../../local/edge';
 import { storeSerials } from '../../local/status';
 import { compileRouter, type Router, type RouterConfig } from '../../shared';
+import { resolveOriginTimeouts } from '../../shared/origin-timeouts';
 import { distributionOrigins } from '../../shared/router';
 import { buildBundles, bundledRouter, coldStart } from '../helpers/bundle';
 import { docWith, exampleConfig } from '../helpers/load';
@@ -448,6 +449,38 @@ describe('lambda-edge, one function for both events: passive health and bounded 
       expect(took).toBeLessThan(5000);
       // a POST cannot be sent again: the edge's 504 after the read timeout
       expect((await send('POST')).status).toBe(504);
+    } finally {
+      await e.close();
+    }
+  }, 30_000);
+
+  test('with a per-try timeout (1 s by default), a hung region holds a GET 1 s, within the 2 s connect timeout, while a POST keeps the whole read timeout; a slow region answers its POSTs', async () => {
+    const c = config({ readTimeoutSeconds: 3 });
+    expect(resolveOriginTimeouts(c)).toMatchObject({ connectionTimeoutSeconds: 2, perTryTimeoutSeconds: 1 });
+    const { edge: e, send } = await edgeFor(c);
+    const timed = async (method?: string) => {
+      const t0 = Date.now();
+      const r = await send(method);
+      return { ...r, took: Date.now() - t0 };
+    };
+    try {
+      seoul().fault('hang');
+      const get = await timed();
+      expect([get.status, get.body.region === 'ap-northeast-2']).toEqual([200, false]);
+      expect(get.took).toBeGreaterThanOrEqual(1000);
+      expect(get.took).toBeLessThan(2000);
+      // the retry was sent with the whole read timeout, and the POST waited it: 3 s, then the edge's 504
+      const post = await timed('POST');
+      expect(post.status).toBe(504);
+      expect(post.took).toBeGreaterThanOrEqual(3000);
+      // slow (every answer 2 s late): the GET is answered elsewhere after 1 s, the POST by Seoul after 2 s
+      seoul().fault('slow');
+      const slowGet = await timed();
+      expect([slowGet.status, slowGet.body.region === 'ap-northeast-2']).toEqual([200, false]);
+      expect(slowGet.took).toBeLessThan(2000);
+      const slowPost = await timed('POST');
+      expect([slowPost.status, slowPost.body.region]).toEqual([200, 'ap-northeast-2']);
+      expect(slowPost.took).toBeGreaterThanOrEqual(2000);
     } finally {
       await e.close();
     }

@@ -5,6 +5,7 @@ import type { CloudFrontRequest, CloudFrontRequestEvent } from 'aws-lambda';
 import { applyDecision, createHandler, secondAttempt, toFacts } from '../../functions/origin-request/handler';
 import { Telemetry } from '../../functions/origin-request/telemetry';
 import { type HealthDoc, route } from '../../shared';
+import { resolveOriginTimeouts } from '../../shared/origin-timeouts';
 import { cookieNames } from '../../shared/pick';
 import { retryDecision } from '../../shared/retry';
 import { secondAttemptOrigin } from '../../shared/router';
@@ -163,6 +164,43 @@ describe('applyDecision', () => {
       { key: 'X-Route-Decision', value: 'target=us-east-1; reason=failover; doc=7; stale=0' },
     ]);
     expect(request(e).headers['x-route-authorised']).toBeUndefined();
+  });
+
+  describe('the read timeout of each attempt (originGroups: perTryTimeoutSeconds for a first attempt that can be retried)', () => {
+    const grouped = resolveOriginTimeouts({ originGroups: {} });
+    const plain = resolveOriginTimeouts({});
+    const single = route({ country: 'KR' }, docWith(), router);
+    const lone = { ...single, next: undefined };
+    test.each([
+      ['GET with a retry target, first attempt', 'GET', single, grouped, false, 1],
+      ['HEAD with a retry target, first attempt', 'HEAD', single, grouped, false, 1],
+      ['OPTIONS with a retry target, first attempt', 'OPTIONS', single, grouped, false, 1],
+      ['GET, the second attempt', 'GET', single, grouped, true, 10],
+      ['POST (never sent again)', 'POST', single, grouped, false, 10],
+      ['PUT (never sent again)', 'PUT', single, grouped, false, 10],
+      ['GET without a retry target', 'GET', lone, grouped, false, 10],
+      ['GET without originGroups', 'GET', single, plain, false, 30],
+    ])('%s', (_, method, d, timeouts, second, readTimeout) => {
+      expect(single.next).toBeDefined();
+      const e = originRequest({ 'CloudFront-Viewer-Country': 'KR' });
+      (request(e) as { method: string }).method = method;
+      applyDecision(request(e), d, router, timeouts, second);
+      expect(request(e).origin?.custom?.readTimeout).toBe(readTimeout);
+    });
+    test('the per-try timeout is never longer than the read timeout, and a config sets it', () => {
+      expect(grouped).toMatchObject({ readTimeoutSeconds: 10, perTryTimeoutSeconds: 1 });
+      expect(plain.perTryTimeoutSeconds).toBeUndefined();
+      expect(
+        resolveOriginTimeouts({ originGroups: {}, originTimeouts: { perTryTimeoutSeconds: 3 } }),
+      ).toMatchObject({
+        readTimeoutSeconds: 10,
+        perTryTimeoutSeconds: 3,
+      });
+      expect(
+        resolveOriginTimeouts({ originGroups: {}, originTimeouts: { readTimeoutSeconds: 1 } })
+          .perTryTimeoutSeconds,
+      ).toBe(1);
+    });
   });
 
   test('an S3 origin becomes a custom origin, its custom headers kept', () => {
