@@ -1,7 +1,6 @@
 // npm run bench: the local edge's throughput and the latency it adds, against calling a demo backend directly,
 // with autocannon on loopback (10 connections, 5 s each; bounded). One JSON line per measurement, then the ratio.
-import { join } from 'node:path';
-import { localConfigOnFreePorts, startLocal } from '../local/stack';
+import { startLocalOnFreePorts } from '../local/stack';
 
 interface Result {
   requests: { average: number };
@@ -12,14 +11,7 @@ interface Result {
 const autocannon = require('autocannon') as (o: Record<string, unknown>) => Promise<Result>;
 
 (async () => {
-  const { config, configFile, dir } = await localConfigOnFreePorts('edge-router-bench-');
-  const stack = await startLocal({
-    config,
-    configFile,
-    dist: join(dir, 'dist'),
-    port: 0,
-    log: join(dir, 'edge.log'),
-  });
+  const { stack, close } = await startLocalOnFreePorts('edge-router-bench-');
   const seoul = stack.backends.find((b) => b.id === 'ap-northeast-2');
   const run = (url: string, headers: Record<string, string> = {}) =>
     autocannon({ url, connections: 10, duration: 5, headers });
@@ -47,6 +39,6 @@ const autocannon = require('autocannon') as (o: Record<string, unknown>) => Prom
       addedP99us: Math.round((edge.latency.p99 - direct.latency.p99) * 1000),
     }),
   );
-  await stack.close();
+  await close();
   process.exit(0);
 })();

@@ -2,7 +2,7 @@
 // a router config, a local S3 (s3rver) with the health document, a demo API per region and environment served on
 // localhost, and the local edge running the built Lambda@Edge bundles, with the status page.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -98,6 +98,42 @@ export async function localConfigOnFreePorts(
   const configFile = join(dir, 'router.config.json');
   writeFileSync(configFile, JSON.stringify(raw));
   return { config: parsed.data, configFile, dir };
+}
+
+/**
+ * localConfigOnFreePorts, then startLocal in its folder (the bundles in dist/, the log in edge.log, the edge on a
+ * free port): the drill, the benchmark and the tests that need the whole stack. `close` stops it and removes the
+ * folder.
+ */
+export async function startLocalOnFreePorts(
+  prefix: string,
+  opts: { change?: (raw: RouterConfig) => void; runtime?: 'lambda-edge' | 'cloudfront-functions' } = {},
+): Promise<{
+  stack: LocalStack;
+  config: RouterConfig;
+  configFile: string;
+  dir: string;
+  close(): Promise<void>;
+}> {
+  const { config, configFile, dir } = await localConfigOnFreePorts(prefix, opts.change);
+  try {
+    const stack = await startLocal({
+      config,
+      configFile,
+      dist: join(dir, 'dist'),
+      port: 0,
+      log: join(dir, 'edge.log'),
+      runtime: opts.runtime,
+    });
+    const close = async () => {
+      await stack.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+    return { stack, config, configFile, dir, close };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /** Builds the bundles for `configFile` into `dist`, then starts everything. */

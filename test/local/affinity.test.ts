@@ -4,9 +4,7 @@
 // goes elsewhere, and the next write re-issues the cookie for the region that served it.
 // The example's residency group (Germany → eu-central-1 only) is left out here: with it, a German viewer's Seoul cookie
 // is ignored, as the contract table shows for both runtimes. Waits only let a TTL pass.
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { type LocalStack, localConfigOnFreePorts, startLocal } from '../../local/stack';
+import { type LocalStack, startLocalOnFreePorts } from '../../local/stack';
 import type { HealthDoc } from '../../shared';
 import { everyTargetUp } from '../../shared/health-check';
 
@@ -18,30 +16,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(['lambda-edge', 'cloudfront-functions'] as const)('read-your-writes, runtime %s', (runtime) => {
   let stack: LocalStack;
-  let dir: string;
+  let close: (() => Promise<void>) | undefined;
   let serial = 1;
 
   beforeAll(async () => {
-    const made = await localConfigOnFreePorts('edge-router-affinity-', (raw) => {
-      delete raw.residency;
-      // the document alone says who is up: no health checker undoing what the test marks down
-      delete raw.health;
-      if (raw.affinity) raw.affinity.ttlSeconds = TTL;
-    });
-    dir = made.dir;
-    stack = await startLocal({
-      config: made.config,
-      configFile: made.configFile,
-      dist: join(dir, 'dist'),
-      port: 0,
-      log: join(dir, 'edge.log'),
+    ({ stack, close } = await startLocalOnFreePorts('edge-router-affinity-', {
       runtime,
-    });
+      change: (raw) => {
+        delete raw.residency;
+        // the document alone says who is up: no health checker undoing what the test marks down
+        delete raw.health;
+        if (raw.affinity) raw.affinity.ttlSeconds = TTL;
+      },
+    }));
   }, 90_000);
 
   afterAll(async () => {
-    await stack?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await close?.();
   });
 
   /** One request from a simulated viewer, with the affinity cookie if given. */

@@ -5,7 +5,12 @@
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { type LocalStack, localConfigOnFreePorts, startLocal } from '../../local/stack';
+import {
+  type LocalStack,
+  localConfigOnFreePorts,
+  startLocal,
+  startLocalOnFreePorts,
+} from '../../local/stack';
 import { ROOT } from '../helpers/load';
 import { run } from '../helpers/spawn';
 
@@ -13,25 +18,15 @@ const BIN = join(ROOT, 'bin', 'edge-router.cjs');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let stack: LocalStack;
-let dir: string;
 let configFile: string;
+let close: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  const made = await localConfigOnFreePorts('edge-router-hold-');
-  dir = made.dir;
-  configFile = made.configFile;
-  stack = await startLocal({
-    config: made.config,
-    configFile,
-    dist: join(dir, 'dist'),
-    port: 0,
-    log: join(dir, 'edge.log'),
-  });
+  ({ stack, configFile, close } = await startLocalOnFreePorts('edge-router-hold-'));
 }, 90_000);
 
 afterAll(async () => {
-  await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await close?.();
 });
 
 /** The built CLI, as an operator runs it (asynchronous: s3rver answers from this process). */

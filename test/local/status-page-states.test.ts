@@ -3,7 +3,7 @@
 // the plan in the CloudFront Functions KeyValueStore beside S3's, and an operator's hold with "the probes see it …"
 // when the health checker disagrees. Every state is made for real: the local S3 resets every connection, the CLI
 // publishes, a backend is stopped and the in-process health checker sees it; each value is read from the page's DOM.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { asStore, planEntries } from '../../lib/kvs';
 import { type Edge, startEdge } from '../../local/edge';
-import { type LocalStack, localConfigOnFreePorts, startLocal } from '../../local/stack';
+import { type LocalStack, startLocalOnFreePorts } from '../../local/stack';
 import { createStatus, type Status } from '../../local/status';
 import { compileRouter, type HealthDoc, type RouterConfig } from '../../shared';
 import { buildBundles, coldStart } from '../helpers/bundle';
@@ -177,26 +177,17 @@ describe('Lambda@Edge: the decisions made on a missing and on a stale document s
 describe("CloudFront Functions in npm start's stack: the store's serial, a hold, and the probes' verdict", () => {
   const BIN = join(ROOT, 'bin', 'edge-router.cjs');
   let stack: LocalStack;
-  let dir: string;
   let configFile: string;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    const made = await localConfigOnFreePorts('edge-router-status-cff-');
-    dir = made.dir;
-    configFile = made.configFile;
-    stack = await startLocal({
-      config: made.config,
-      configFile,
-      dist: join(dir, 'dist'),
-      port: 0,
-      log: join(dir, 'edge.log'),
+    ({ stack, configFile, close } = await startLocalOnFreePorts('edge-router-status-cff-', {
       runtime: 'cloudfront-functions',
-    });
+    }));
   }, 90_000);
 
   afterAll(async () => {
-    await stack?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await close?.();
   });
 
   const cli = (...args: string[]) => run(process.execPath, [BIN, ...args, '--config', configFile]);
