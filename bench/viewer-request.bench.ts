@@ -14,7 +14,7 @@
 //   viewer-request/harness-5000-cookies-bare   a file that only returns the request, on the same 5,000-cookie
 //                            events: what carrying such an event costs the harness, whatever the function does
 //   viewer-request/bundle    its size in bytes (CloudFront's limit: 10,240)
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asStore, planEntries } from '../lib/kvs';
@@ -46,9 +46,12 @@ const heavyAffinity = countries.map((c, i) =>
   viewerRequest({ 'cloudfront-viewer-country': c }, { ...many, route_affinity: 'x' }, `203.0.113.${i}`),
 );
 // the least a CloudFront Function can do: return the request it was given
-const bareFile = join(mkdtempSync(join(tmpdir(), 'edge-router-bench-')), 'bare.js');
+const bareDir = mkdtempSync(join(tmpdir(), 'edge-router-bench-'));
+const bareFile = join(bareDir, 'bare.js');
 writeFileSync(bareFile, 'async function handler(event) { return event.request; }\n');
 const bare = new CffHarness(bareFile, {});
+// the harness has read it
+rmSync(bareDir, { recursive: true, force: true });
 
 function row(name: string, micros: number[]): string {
   micros.sort((a, b) => a - b);
