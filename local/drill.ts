@@ -20,7 +20,7 @@ import {
   type Verdict,
   verdicts,
 } from './drill-verdict';
-import { localConfigOnFreePorts, startLocal } from './stack';
+import { startLocalOnFreePorts } from './stack';
 
 const RUNTIMES = ['lambda-edge', 'cloudfront-functions'] as const;
 type Runtime = (typeof RUNTIMES)[number];
@@ -39,20 +39,17 @@ const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 async function drill(runtime: Runtime, readTimeoutSeconds?: number): Promise<Verdict[]> {
   // origin groups, in both runtimes: a failed GET is retried on the next region within the request
-  const { config, configFile, dir } = await localConfigOnFreePorts('edge-router-drill-', (raw) => {
-    raw.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
-    if (readTimeoutSeconds !== undefined) raw.originTimeouts = { readTimeoutSeconds };
+  progress(`drill ${runtime}: building and starting the local edge ...`);
+  const { stack, config, dir } = await startLocalOnFreePorts('edge-router-drill-', {
+    runtime,
+    change: (raw) => {
+      raw.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
+      if (readTimeoutSeconds !== undefined) raw.originTimeouts = { readTimeoutSeconds };
+    },
   });
   const ttl = config.healthDoc?.ttlSeconds ?? 2;
-  progress(`drill ${runtime}: building and starting the local edge (logs in ${join(dir, 'edge.log')}) ...`);
-  const stack = await startLocal({
-    config,
-    configFile,
-    dist: join(dir, 'dist'),
-    port: 0,
-    log: join(dir, 'edge.log'),
-    runtime,
-  });
+  // the folder stays, for its logs
+  progress(`drill ${runtime}: logs in ${join(dir, 'edge.log')}`);
   const base = `http://127.0.0.1:${stack.edge.port}`;
   const started = Date.now();
 
