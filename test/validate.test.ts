@@ -28,6 +28,20 @@ describe('router config', () => {
     if (r.success) expect(r.data.healthDoc?.ttlSeconds).toBe(10);
   });
 
+  test('a per-try timeout longer than the read timeout is refused at its path; within it, accepted', () => {
+    expect(
+      configErrors((c) => (c.originTimeouts = { readTimeoutSeconds: 5, perTryTimeoutSeconds: 6 })),
+    ).toEqual([
+      {
+        path: '$.originTimeouts.perTryTimeoutSeconds',
+        message: expect.stringMatching(/at most readTimeoutSeconds/),
+      },
+    ]);
+    const c = rawConfig();
+    c.originTimeouts = { readTimeoutSeconds: 5, perTryTimeoutSeconds: 5 };
+    expect(parseRouterConfig(c).success).toBe(true);
+  });
+
   test.each<[string, (c: Record<string, any>) => void, string, RegExp]>([
     [
       'port 22',

@@ -4,7 +4,7 @@
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html
 // Imports name the core's modules, not shared/index.ts, so the router-config schema is not built at load. The
 // bundle does not compile a config (no compileRouter here): a cold start parses every byte, and the country table,
-// ipaddr.js and jsonc-parser it would carry are 40 KB of 143 (README, "Lambda@Edge cold start").
+// ipaddr.js and jsonc-parser it would carry are 43 KB of 143 (README, "Lambda@Edge cold start").
 
 import type {
   CloudFrontRequest,
