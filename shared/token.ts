@@ -102,19 +102,20 @@ export function checkSigned(
   // what was signed: the value up to its signature, as written (a value with its expiry spelled otherwise fails)
   const expected = hit ? m[5] : keys ? keys.sign(keyId, m[0].slice(0, -44)) : undefined;
   const expires = Number(m[4]) * 1000;
+  // what is wrong with its time, if anything (each cause spelled once: the CloudFront Functions file counts bytes)
+  const late: SignedCause | undefined = !(nowMs < expires)
+    ? 'expired'
+    : expires - nowMs > maxTtlSeconds * 1000
+      ? 'too-long-lived'
+      : undefined;
   const cause: SignedCause | undefined = !keys
     ? 'no-keys'
     : expected === undefined
       ? 'unknown-key'
       : !constantTimeEqual(expected, m[5])
         ? 'bad-signature'
-        : !(nowMs < expires)
-          ? 'expired'
-          : expires - nowMs > maxTtlSeconds * 1000
-            ? 'too-long-lived'
-            : target !== undefined && subject !== '*' && subject !== target
-              ? 'other-target'
-              : undefined;
+        : late ||
+          (target !== undefined && subject !== '*' && subject !== target ? 'other-target' : undefined);
   if (cause === undefined) {
     FAST: if (!hit && keys && keys.verified) keys.verified.set(m[0], m);
     return { ok: true, keyId, subject, expires };
@@ -124,7 +125,7 @@ export function checkSigned(
     ok: false,
     cause,
     keyId,
-    subject: cause === 'expired' || cause === 'too-long-lived' ? subject : undefined,
+    subject: cause === late ? subject : undefined,
   };
 }
 
