@@ -421,7 +421,12 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     if (r.returned.statusCode !== undefined)
       throw new Error('the viewer-request function answered the viewer itself');
     const call = r.calls[0];
-    // the function selects the distribution's origins by id (one per region, environment and canary)
+    // the function selects the distribution's origins by id (one per region, environment and canary, and their
+    // per-try copies), each waiting as the infra app sets it: a per-try copy's read timeout is the per-try timeout
+    const waitsOf = (id: string): OriginTimeouts =>
+      origins.get(id)?.perTry
+        ? { ...waits, readTimeoutSeconds: waits.perTryTimeoutSeconds ?? waits.readTimeoutSeconds }
+        : waits;
     const asOrigin = (id: string): Routed['origin'] => {
       const o = origins.get(id);
       if (!o) throw new Error(`origin ${id} is not in the config`);
@@ -438,7 +443,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
         ? (call.args[0] as { originIds: { originId: string }[]; failoverCriteria: { statusCodes: number[] } })
         : undefined;
     const selected = call?.helper === 'selectRequestOriginById' ? (call.args[0] as string) : undefined;
-    const origin = asOrigin(group ? group.originIds[0].originId : (selected ?? opts.config.fallbackRegion));
+    const first = group ? group.originIds[0].originId : (selected ?? opts.config.fallbackRegion);
+    const origin = asOrigin(first);
     const headers: OutgoingHttpHeaders = {};
     for (const [name, f] of Object.entries(r.returned.headers)) {
       headers[name] = f.multiValue?.length ? f.multiValue.map((v) => v.value) : f.value;
@@ -459,6 +465,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
           origin: asOrigin(second),
           target: second,
           headers: { ...headers, host: asOrigin(second).domainName },
+          waits: waitsOf(second),
         }),
       };
     }
@@ -466,7 +473,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     return {
       origin,
       failover,
-      waits,
+      waits: waitsOf(first),
       method: req.method ?? 'GET',
       path: `${r.returned.uri ?? url.pathname}${url.search}`,
       headers,

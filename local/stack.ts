@@ -160,7 +160,10 @@ export async function startLocal(opts: {
   // every port this stack listens on, checked before the build
   if (local) await ensureFree(Number(new URL(src.endpoint as string).port || 80), 'the local S3');
   await ensureFree(opts.port, 'the local edge');
-  const localOrigins = [...distributionOrigins(config)].filter(([, o]) => o.domainName === 'localhost');
+  // (a per-try copy is the same backend)
+  const localOrigins = [...distributionOrigins(config)].filter(
+    ([, o]) => o.domainName === 'localhost' && !o.perTry,
+  );
   for (const [id, o] of localOrigins) await ensureFree(o.port ?? 80, `the ${id} backend`);
   execFileSync(
     process.execPath,

@@ -293,7 +293,7 @@ export const OriginTimeoutsSchema = z
       .meta({ description: 'How long CloudFront keeps an idle origin connection: 1-60 s.' }),
     perTryTimeoutSeconds: z.number().int().min(1).max(120).optional().meta({
       description:
-        "Lambda@Edge with originGroups: how long the first attempt of a GET, HEAD or OPTIONS that CloudFront can send to the next region waits for its answer (Envoy's per_try_timeout); the retry gets readTimeoutSeconds. A region that accepts and never answers then holds such a request this long, not the read timeout. Default 1 s (at most readTimeoutSeconds): set it above the API's slowest normal GET. CloudFront Functions cannot set it (an origin group's overrides carry no timeouts).",
+        "With originGroups: how long the first attempt of a GET, HEAD or OPTIONS that CloudFront can send to the next region waits for its answer (Envoy's per_try_timeout); the retry, and every other method, get readTimeoutSeconds. A region that accepts and never answers then holds such a request this long, not the read timeout. Default 1 s (at most readTimeoutSeconds): set it above the API's slowest normal GET. Lambda@Edge sets it as the request's origin read timeout; CloudFront Functions send such a request first to the origin's per-try copy (origin id try.<id>, which the infra app makes with this read timeout).",
     }),
   })
   .refine(

@@ -9,3 +9,9 @@ export const TARGET_ID = /^[a-z][a-z0-9-]{0,62}$/;
 export function originId(target: string, canary: boolean): string {
   return canary ? `canary.${target}` : target;
 }
+
+/**
+ * The prefix of an origin's per-try copy (`try.<origin id>`, config originGroups, CloudFront Functions): the same
+ * origin with the per-try timeout as its read timeout, the first origin of a group for a GET, HEAD or OPTIONS.
+ */
+export const PER_TRY = 'try.';

@@ -7,8 +7,9 @@ export interface OriginTimeouts {
   readonly readTimeoutSeconds: number;
   readonly keepaliveTimeoutSeconds: number;
   /**
-   * Lambda@Edge with originGroups: the read timeout of a first attempt CloudFront can send again to the next region
-   * (a GET, HEAD or OPTIONS with a retry target), as Envoy's per_try_timeout; undefined without originGroups
+   * With originGroups: the read timeout of a first attempt CloudFront can send again to the next region (a GET, HEAD
+   * or OPTIONS with a retry target), as Envoy's per_try_timeout; undefined without originGroups. Lambda@Edge sets it
+   * on the request's origin; CloudFront Functions select the origin's per-try copy (shared/ids.ts PER_TRY).
    */
   readonly perTryTimeoutSeconds?: number;
 }
@@ -27,9 +28,9 @@ export const CLOUDFRONT_ORIGIN_TIMEOUTS: OriginTimeouts = {
 /**
  * The defaults with in-request retry (originGroups): one connection attempt of 2 s, so a dead or black-holed region
  * fails over in 2 s instead of 30 (3 × 10 s); a 10 s read timeout, so a region that accepts and never answers holds a
- * request 10 s, not 30 (3 attempts × 30 s) — set it to the API's slowest normal response plus a margin. In
- * Lambda@Edge, a GET, HEAD or OPTIONS that can be sent again waits 1 s for its first answer (perTryTimeoutSeconds),
- * then goes to the next region with the whole read timeout: a hung region holds it 1 s, a slow one costs 1 s more.
+ * request 10 s, not 30 (3 attempts × 30 s) — set it to the API's slowest normal response plus a margin. A GET, HEAD
+ * or OPTIONS that can be sent again waits 1 s for its first answer (perTryTimeoutSeconds), then goes to the next
+ * region with the whole read timeout: a hung region holds it 1 s, a slow one costs 1 s more.
  */
 export const FAILOVER_ORIGIN_TIMEOUTS: OriginTimeouts = {
   connectionAttempts: 1,

@@ -9,7 +9,7 @@ import type { Origin, RouterConfig } from './config-schema';
 import { docSources } from './doc-sources';
 import { ANCHORS, latencyColumns, nearestAnchor, rankSites, type Site } from './geo';
 import { AWS_REGIONS, COUNTRIES, type Place } from './geo-data';
-import { originId } from './ids';
+import { originId, PER_TRY } from './ids';
 import type { CidrTable } from './net';
 
 export interface Target {
@@ -410,18 +410,25 @@ export function secondAttemptOrigin(config: RouterConfig): EventCustomOrigin {
   });
 }
 
+/** A distribution origin; `perTry`: a per-try copy (PER_TRY), whose read timeout is the per-try timeout. */
+export type DistributionOrigin = Origin & { readonly perTry?: true };
+
 /**
  * Every origin the distribution needs, by origin id (originId): one per region and environment, and one per region's
- * canary deployment. The infra app makes them; CloudFront Functions select among them; the local edge and the tests
- * resolve the ids the function selects.
+ * canary deployment; with originGroups, a per-try copy of each (`try.<origin id>`), which the
+ * CloudFront Functions file makes a group's first origin for a GET, HEAD or OPTIONS (a Lambda@Edge function sets
+ * the read timeout itself, so the infra app makes the copies for CloudFront Functions only). The infra app makes
+ * them; CloudFront Functions select among them; the local edge and the tests resolve the ids the function selects.
  */
-export function distributionOrigins(config: RouterConfig): Map<string, Origin> {
-  const out = new Map<string, Origin>();
+export function distributionOrigins(config: RouterConfig): Map<string, DistributionOrigin> {
+  const out = new Map<string, DistributionOrigin>();
   for (const [id, r] of Object.entries(config.regions)) {
     out.set(originId(id, false), r.origin);
     if (r.canaryOrigin) out.set(originId(id, true), r.canaryOrigin);
   }
   for (const [id, e] of Object.entries(config.environments ?? {})) out.set(originId(id, false), e.origin);
+  if (config.originGroups !== undefined)
+    for (const [id, o] of [...out]) out.set(PER_TRY + id, { ...o, perTry: true });
   return out;
 }
 

@@ -15,9 +15,10 @@ import { ProberStack } from '../infra/lib/prober-stack';
 import { ReplicaStack } from '../infra/lib/replica-stack';
 import { asStore, importFile, planEntries } from '../lib/kvs';
 import { compileRouter, type RouterConfig, route } from '../shared';
-import { originId } from '../shared/ids';
+import { originId, PER_TRY } from '../shared/ids';
 import type { KvsEntry } from '../shared/kvs-layout';
 import { distributionOrigins } from '../shared/router';
+import { buildBundles } from './helpers/bundle';
 import { CffHarness } from './helpers/cff';
 import { viewerRequest } from './helpers/fixtures';
 import { NOW } from './helpers/keys';
@@ -159,10 +160,11 @@ describe('runtime lambda-edge with originGroups', () => {
     expect(primary.DomainName).toBe(config.regions[config.fallbackRegion].origin.domainName);
     expect(second.OriginCustomHeaders).toEqual([{ HeaderName: 'X-Route-Attempt', HeaderValue: '2' }]);
     expect(dist.DefaultCacheBehavior.TargetOriginId).toBe(groups[0].Id);
-    // every other origin of the config is there too, once
+    // every other origin of the config is there too, once; no per-try copy (the function sets its read timeouts)
     const ids = dist.Origins.map((o: { Id: string }) => o.Id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const id of distributionOrigins(config).keys()) expect(ids).toContain(id);
+    for (const [id, o] of distributionOrigins(config)) expect(ids.includes(id)).toBe(!o.perTry);
+    expect(distributionOrigins(config).has(`${PER_TRY}ap-northeast-2`)).toBe(true);
   });
 
   test("every origin waits failover's defaults: 1 connection attempt of 2 s, a 10 s read timeout", () => {
@@ -347,6 +349,35 @@ describe('the distribution and the bucket (either runtime)', () => {
   test('outputs: what the edge-router doc commands need', () => {
     t.hasOutput('DistributionDomainName', {});
     t.hasOutput('HealthDocBucket', {});
+  });
+});
+
+describe('runtime cloudfront-functions with originGroups: per-try copies of the origins', () => {
+  const cff = withDoc((c) => {
+    c.runtime = 'cloudfront-functions';
+    c.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
+  });
+  // a file built for this config (its own build: the groups are baked in)
+  const code = readFileSync(join(buildBundles(cff), 'viewer-request', 'index.js'), 'utf8');
+  const { app, stack } = synth(cff, code);
+  const dist = Object.values(Template.fromStack(stack).findResources('AWS::CloudFront::Distribution'))[0]
+    .Properties.DistributionConfig;
+
+  test("each origin and its try.<id> copy: the same origin, the copy's read timeout the per-try timeout (1 s)", () => {
+    const byId = new Map<string, Record<string, any>>(dist.Origins.map((o: { Id: string }) => [o.Id, o]));
+    const ids = [...distributionOrigins(cff).keys()];
+    expect(ids.filter((id) => id.startsWith(PER_TRY))).toHaveLength(ids.length / 2);
+    for (const id of ids) {
+      const o = byId.get(id);
+      if (id === cff.fallbackRegion) continue; // the behaviour's own origin, made by the CDK
+      expect(o?.CustomOriginConfig.OriginReadTimeout).toBe(id.startsWith(PER_TRY) ? 1 : 10);
+      if (id.startsWith(PER_TRY)) expect(o?.DomainName).toBe(byId.get(id.slice(PER_TRY.length))?.DomainName);
+    }
+    expect(byId.get(`${PER_TRY}${cff.fallbackRegion}`)?.CustomOriginConfig.OriginReadTimeout).toBe(1);
+  });
+
+  test('cdk-nag clean', () => {
+    expectNagClean(app);
   });
 });
 

@@ -129,9 +129,13 @@ export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): vo
   if (rt.table.affinity) delete cookies[rt.table.affinity.cookie];
   const id = originId(d.target.id, d.reason === 'canary');
   const codes = rt.failoverStatusCodes;
-  if (codes && d.next)
+  // A GET, HEAD or OPTIONS (the methods CloudFront fails over; no other method starts with G, H or O) goes first to
+  // the origin's per-try copy, whose read timeout is the per-try timeout: a hung region holds it that long. Any
+  // other method to the origin itself, with the whole read timeout. ("try." is shared/ids.ts PER_TRY, written out:
+  // the file's bytes are counted; the harness refuses an origin id the distribution does not have.)
+  if (codes && d.next && /^[GHO]/.test(request.method))
     rt.cf.createRequestOriginGroup({
-      originIds: [{ originId: id }, { originId: d.next.id }],
+      originIds: [{ originId: `try.${id}` }, { originId: d.next.id }],
       failoverCriteria: { statusCodes: codes },
     });
   else rt.cf.selectRequestOriginById(id);

@@ -327,7 +327,10 @@ export class EdgeRouterStack extends Stack {
     // target id as origin id, and one per canary deployment (canary.<region>), for selectRequestOriginById and origin
     // groups. A distribution lists only the origins its behaviours use, so the others are added here.
     const cfn = this.distribution.node.defaultChild as cloudfront.CfnDistribution;
-    const others = [...distributionOrigins(config)].filter(([id]) => id !== config.fallbackRegion);
+    // The per-try copies (originGroups) only for CloudFront Functions: a Lambda@Edge function sets its read timeouts.
+    const others = [...distributionOrigins(config)].filter(
+      ([id, o]) => id !== config.fallbackRegion && !(lambdaEdge && o.perTry),
+    );
     // after the behaviour's own: the fallback region's, and the group's second origin
     const first = grouped ? 2 : 1;
     others.forEach(([id, o], i) => {
@@ -339,7 +342,7 @@ export class EdgeRouterStack extends Stack {
         ConnectionAttempts: waits.connectionAttempts,
         ConnectionTimeout: waits.connectionTimeoutSeconds,
         CustomOriginConfig: {
-          OriginReadTimeout: waits.readTimeoutSeconds,
+          OriginReadTimeout: o.perTry ? waits.perTryTimeoutSeconds : waits.readTimeoutSeconds,
           OriginKeepaliveTimeout: waits.keepaliveTimeoutSeconds,
           OriginProtocolPolicy: https ? 'https-only' : 'http-only',
           HTTPSPort: https ? (o.port ?? 443) : 443,

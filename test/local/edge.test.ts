@@ -454,6 +454,42 @@ describe('lambda-edge, one function for both events: passive health and bounded 
     }
   }, 30_000);
 
+  test('cloudfront-functions with a per-try timeout: the GET goes first to the try.<id> copy, which waits 1 s; a POST to the origin itself, with the whole read timeout', async () => {
+    const c = config({ readTimeoutSeconds: 3 });
+    const dist = buildBundles(c);
+    const e = await startEdge({
+      config: c,
+      viewerRequest: {
+        harness: new CffHarness(join(dist, 'viewer-request', 'index.js'), {
+          origins: [...distributionOrigins(c).keys()],
+        }),
+        store: () => asStore(planEntries(compileRouter(c), docWith())),
+      },
+    });
+    const timed = async (method = 'GET') => {
+      const t0 = Date.now();
+      const r = await fetch(`http://127.0.0.1:${e.port}/hello`, {
+        method,
+        body: method === 'POST' ? 'x' : undefined,
+        headers: { 'x-forwarded-for': KOREA },
+      });
+      const text = await r.text();
+      return { status: r.status, body: r.ok ? JSON.parse(text) : text, took: Date.now() - t0 };
+    };
+    try {
+      seoul().fault('hang');
+      const get = await timed();
+      expect([get.status, get.body.region === 'ap-northeast-2']).toEqual([200, false]);
+      expect(get.took).toBeGreaterThanOrEqual(1000);
+      expect(get.took).toBeLessThan(2000);
+      const post = await timed('POST');
+      expect(post.status).toBe(504);
+      expect(post.took).toBeGreaterThanOrEqual(3000);
+    } finally {
+      await e.close();
+    }
+  }, 30_000);
+
   test('with a per-try timeout (1 s by default), a hung region holds a GET 1 s, within the 2 s connect timeout, while a POST keeps the whole read timeout; a slow region answers its POSTs', async () => {
     const c = config({ readTimeoutSeconds: 3 });
     expect(resolveOriginTimeouts(c)).toMatchObject({ connectionTimeoutSeconds: 2, perTryTimeoutSeconds: 1 });

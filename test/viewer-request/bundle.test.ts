@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { asStore, keysEntries, planEntries } from '../../lib/kvs';
 import { fingerprint, type HealthDoc } from '../../shared';
-import { originId } from '../../shared/ids';
+import { originId, PER_TRY } from '../../shared/ids';
 import { walkKey } from '../../shared/kvs-layout';
 import { distributionOrigins } from '../../shared/router';
 import { CASES, docFor, outcome } from '../contract/cases';
@@ -285,13 +285,16 @@ describe('applying the decision', () => {
 
 describe('origin groups (config originGroups)', () => {
   let file: string;
-  beforeAll(() => {
-    const c = exampleConfig((cfg) => {
-      cfg.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
-    });
-    file = join(buildBundles(c), 'viewer-request', 'index.js');
+  const grouped = exampleConfig((cfg) => {
+    cfg.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
   });
-  test('the chosen region first and the next candidate second', async () => {
+  // the distribution's origins for it, the per-try copies (try.<id>) among them
+  const GROUPED = distributionOrigins(grouped);
+  const origins = [...GROUPED.keys()];
+  beforeAll(() => {
+    file = join(buildBundles(grouped), 'viewer-request', 'index.js');
+  });
+  test("a GET: the chosen region's per-try copy first, the next candidate second; a POST: the region itself, no group", async () => {
     const r = await new CffHarness(file, { kvs: store(docWith()), origins }).run(
       viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }),
       NOW,
@@ -301,12 +304,29 @@ describe('origin groups (config originGroups)', () => {
         helper: 'createRequestOriginGroup',
         args: [
           {
-            originIds: [{ originId: 'ap-northeast-2' }, { originId: 'us-east-1' }],
+            originIds: [{ originId: `${PER_TRY}ap-northeast-2` }, { originId: 'us-east-1' }],
             failoverCriteria: { statusCodes: [500, 502, 503, 504] },
           },
         ],
       },
     ]);
+    // the copy is the same origin, waiting the per-try timeout for its answer (the infra app sets it so)
+    expect(GROUPED.get(`${PER_TRY}ap-northeast-2`)).toEqual({
+      ...GROUPED.get('ap-northeast-2'),
+      perTry: true,
+    });
+    for (const method of ['HEAD', 'OPTIONS']) {
+      const e = viewerRequest({ 'CloudFront-Viewer-Country': 'KR' });
+      e.request.method = method;
+      const got = await new CffHarness(file, { kvs: store(docWith()), origins }).run(e, NOW);
+      expect(got.calls[0].helper).toBe('createRequestOriginGroup');
+    }
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+      const e = viewerRequest({ 'CloudFront-Viewer-Country': 'KR' });
+      e.request.method = method;
+      const got = await new CffHarness(file, { kvs: store(docWith()), origins }).run(e, NOW);
+      expect(got.calls).toEqual([{ helper: 'selectRequestOriginById', args: ['ap-northeast-2'] }]);
+    }
   });
 
   test('the next candidate skips down regions', async () => {
@@ -315,7 +335,7 @@ describe('origin groups (config originGroups)', () => {
       origins,
     }).run(viewerRequest({ 'CloudFront-Viewer-Country': 'KR' }), NOW);
     expect((r.calls[0].args[0] as { originIds: unknown }).originIds).toEqual([
-      { originId: 'ap-northeast-2' },
+      { originId: `${PER_TRY}ap-northeast-2` },
       { originId: 'eu-central-1' },
     ]);
   });
@@ -335,7 +355,10 @@ describe('origin groups (config originGroups)', () => {
         helper: 'createRequestOriginGroup',
         args: [
           {
-            originIds: [{ originId: originId('ap-northeast-2', true) }, { originId: 'ap-northeast-2' }],
+            originIds: [
+              { originId: PER_TRY + originId('ap-northeast-2', true) },
+              { originId: 'ap-northeast-2' },
+            ],
             failoverCriteria: { statusCodes: [500, 502, 503, 504] },
           },
         ],
