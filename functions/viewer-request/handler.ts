@@ -116,9 +116,9 @@ export function toFacts(event: CffEvent, now: number, table: RouteTable): Facts 
 /**
  * Points the request at the decision's origin and sets our headers. The origins are the distribution's (the infra app
  * makes one per region, environment and canary, shared/router.ts distributionOrigins): the function selects one by
- * id, or with config originGroups an origin group of it and the decision's retry, so that CloudFront retries a
- * failed GET, HEAD or OPTIONS on the next region (or, for a canary, on the region's stable origin) within the same
- * request. Every setting of an origin (TLS, timeouts, Host) is the distribution's, in one place.
+ * id, or with config originGroups, for a GET, HEAD or OPTIONS, an origin group of its per-try copy and the
+ * decision's retry, so that CloudFront retries a failed or hung one on the next region (or, for a canary, on the
+ * region's stable origin) within the same request. Every setting of an origin (TLS, timeouts, Host) is the distribution's, in one place.
  */
 export function applyDecision(request: CffRequest, d: Decision, rt: Runtime): void {
   const headers = request.headers;

@@ -193,7 +193,7 @@ function agree(c: Case, seed: number): void {
           port: lambda.origin?.custom?.port,
         };
         // the function selects the distribution's origin by id: the infra app makes it from the same config
-        // (with originGroups, the group's first origin: Lambda@Edge has no in-request retry yet, issue #18)
+        // (with originGroups, the group's first origin, a try.<id> per-try copy of the same origin)
         const call = f.calls[0];
         const id =
           call?.helper === 'createRequestOriginGroup'
