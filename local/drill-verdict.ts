@@ -22,6 +22,8 @@ export interface Goal {
   readonly maxFailedIdempotent?: number;
   /** at most this many failed requests of any method; undefined: no goal */
   readonly maxFailed?: number;
+  /** at most this many failed requests CloudFront cannot send again (POST, PUT, …); undefined: no goal */
+  readonly maxFailedOther?: number;
   /** the window's p99 at most this much above the p99 before the event (ms); undefined: no goal */
   readonly maxP99AboveBeforeMs?: number;
   /** the goal in words, for the table: `moved ≤ 3 s, 0 failed` */
@@ -115,6 +117,8 @@ export function verdicts(o: {
       misses.push(`moved after ${(movedAfterMs / 1000).toFixed(2)} s, goal ${e.goal.movedWithinMs / 1000} s`);
     if (e.goal.maxFailedIdempotent !== undefined && failedIdempotent > e.goal.maxFailedIdempotent)
       misses.push(`${failedIdempotent} failed GET/HEAD, goal ${e.goal.maxFailedIdempotent}`);
+    if (e.goal.maxFailedOther !== undefined && failed - failedIdempotent > e.goal.maxFailedOther)
+      misses.push(`${failed - failedIdempotent} failed POST/PUT/…, goal ${e.goal.maxFailedOther}`);
     if (e.goal.maxFailed !== undefined && failed > e.goal.maxFailed)
       misses.push(`${failed} failed, goal ${e.goal.maxFailed}`);
     if (e.goal.maxP99AboveBeforeMs !== undefined && p99Ms > p99BeforeMs + e.goal.maxP99AboveBeforeMs)

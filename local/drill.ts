@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { RouterConfig } from '../shared';
 import { everyTargetUp } from '../shared/health-check';
 import { resolveOriginTimeouts } from '../shared/origin-timeouts';
+import { outlierRules } from '../shared/outlier';
 import { SLOW_MS, startBackend } from './backends';
 import {
   type DrillEvent,
@@ -142,11 +143,16 @@ async function drill(runtime: Runtime, readTimeoutSeconds?: number): Promise<Ver
     maxFailed: 0,
     words: `back ≤ ${back + ttl + 1} s (rise × interval + TTL + 1), 0 failed`,
   };
+  // Lambda@Edge: a container's passive health lets at most its outlier threshold of POSTs fail before it ejects the
+  // region (a stalled region takes none); CloudFront Functions has none, so its POSTs are only reported
+  const threshold =
+    runtime === 'lambda-edge' ? outlierRules(config as RouterConfig)?.consecutive5xx : undefined;
   const awayGoal = (extra?: Partial<Goal>, words = ''): Goal => ({
     movedWithinMs: (detect + ttl + 1) * 1000,
     maxFailedIdempotent: 0,
+    ...(threshold !== undefined ? { maxFailedOther: threshold } : {}),
     ...extra,
-    words: `moved ≤ ${detect + ttl + 1} s (fall × interval + TTL + 1), 0 failed GET${words}`,
+    words: `moved ≤ ${detect + ttl + 1} s (fall × interval + TTL + 1), 0 failed GET${threshold !== undefined ? `, ≤ ${threshold} failed POST` : ''}${words}`,
   });
   let backend = stack.backends.find((b) => b.id === REGION);
   happen(`${REGION} backend killed`, true, awayGoal());

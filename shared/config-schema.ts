@@ -345,6 +345,10 @@ export const OutlierSchema = z
       .max(100)
       .default(DEFAULT_OUTLIER.maxEjectionPercent)
       .meta({ description: 'At most this share of the regions ejected at once (max_ejection_percent).' }),
+    stallMs: z.number().int().min(0).max(180_000).default(DEFAULT_OUTLIER.stallMs).meta({
+      description:
+        'A region that has not answered below 500 within this long of a request this container sent it is stalled: requests CloudFront cannot send again (POST, PUT, …; every request without originGroups) go to the retry target until it answers. 0: off. Not an Envoy rule.',
+    }),
   })
   .meta({
     description:

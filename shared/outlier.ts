@@ -6,14 +6,20 @@
 //                          (Envoy: base_ejection_time), at most maxEjectionTimeMs (max_ejection_time)
 //   maxEjectionPercent     at most this share of the targets ejected at once (max_ejection_percent)
 // Never the last candidate: a failure that would leave no target un-ejected ejects nothing. A target comes back
-// when its ejection ends, or sooner when the health document says it is up after it said down. Pure and
-// deterministic: time is given, so the rules are table-tested (test/outlier.test.ts).
+// when its ejection ends, or sooner when the health document says it is up after it said down.
+// And one rule Envoy does not have, for the requests no retry can save (StallWatch):
+//   stallMs                a target that has not answered well (below 500) within this long of the first request this
+//                          container sent it since its last good answer is stalled: it takes no request that CloudFront
+//                          cannot send again (those go to the decision's retry target) until it answers well
+// Pure and deterministic: time is given, so the rules are table-tested (test/outlier.test.ts).
 
 export interface OutlierRules {
   readonly consecutive5xx: number;
   readonly baseEjectionTimeMs: number;
   readonly maxEjectionTimeMs: number;
   readonly maxEjectionPercent: number;
+  /** 0: no stall rule */
+  readonly stallMs: number;
 }
 
 /** Envoy's defaults, but for regions: 50 % may be ejected (Envoy's 10 % would never eject one of four). */
@@ -22,6 +28,9 @@ export const DEFAULT_OUTLIER: OutlierRules = {
   baseEjectionTimeMs: 30_000,
   maxEjectionTimeMs: 300_000,
   maxEjectionPercent: 50,
+  // well above a region's normal answer from its nearest edge, and half the per-try timeout (1 s): a hung region's
+  // POSTs go elsewhere after 0.5 s, before the GETs' per-try timeouts have ejected it
+  stallMs: 500,
 };
 
 interface TargetState {
@@ -136,5 +145,60 @@ export function outlierRules(config: {
     baseEjectionTimeMs: o.baseEjectionTimeMs ?? DEFAULT_OUTLIER.baseEjectionTimeMs,
     maxEjectionTimeMs: o.maxEjectionTimeMs ?? DEFAULT_OUTLIER.maxEjectionTimeMs,
     maxEjectionPercent: o.maxEjectionPercent ?? DEFAULT_OUTLIER.maxEjectionPercent,
+    stallMs: o.stallMs ?? DEFAULT_OUTLIER.stallMs,
   };
+}
+
+/**
+ * Which targets are stalled: sent a request by this container and not answered well (below 500) for stallMs since the
+ * first such request. A hung region answers nothing, a failing one only 5xx; either is stalled within stallMs, long
+ * before its failures (a per-try timeout each) can eject it. An answer below 500 ends the stall.
+ *
+ * A container need not see the answers to its own requests (Lambda may give an origin-response to another container,
+ * or the function may not handle origin-response at all), so a target is stalled only when another target has
+ * answered well in this container since that first request; and a stall ends `giveUpMs` (the longest wait) after
+ * it, when every request sent then has been answered or has failed: the next request to the target starts watching
+ * again. Bounded: one entry per target.
+ */
+export class StallWatch {
+  private readonly since = new Map<string, number>();
+  private readonly told = new Set<string>();
+  /** the last good answer this container saw, from any target */
+  private lastAnswer = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly stallMs: number,
+    private readonly giveUpMs: number,
+  ) {}
+
+  /** A request was sent to `target` at `now`. */
+  sent(target: string, now: number): void {
+    const t = this.since.get(target);
+    if (t === undefined || now - t >= this.giveUpMs) {
+      this.since.set(target, now);
+      this.told.delete(target);
+    }
+  }
+
+  /** `target` answered below 500 at `now`: not stalled. */
+  answered(target: string, now: number): void {
+    this.lastAnswer = Math.max(this.lastAnswer, now);
+    this.since.delete(target);
+    this.told.delete(target);
+  }
+
+  /**
+   * How long (ms) `target` has been waited on without a good answer, when that is at least stallMs (it is stalled),
+   * else undefined. `first`: true the first time a stall is reported (for one log line per stall).
+   */
+  stalled(target: string, now: number): { readonly forMs: number; readonly first: boolean } | undefined {
+    if (this.stallMs <= 0) return undefined;
+    const t = this.since.get(target);
+    if (t === undefined) return undefined;
+    const forMs = now - t;
+    if (forMs < this.stallMs || forMs >= this.giveUpMs || this.lastAnswer < t) return undefined;
+    const first = !this.told.has(target);
+    this.told.add(target);
+    return { forMs, first };
+  }
 }

@@ -1,7 +1,7 @@
 // The ejection rules (shared/outlier.ts), table-tested: Envoy's consecutive_5xx, base_ejection_time × ejections,
 // max_ejection_time and max_ejection_percent, never the last candidate, back when the ejection ends or the document
-// says up after down.
-import { DEFAULT_OUTLIER, OutlierDetector } from '../shared/outlier';
+// says up after down; and the stall rule (StallWatch), which is ours.
+import { DEFAULT_OUTLIER, OutlierDetector, StallWatch } from '../shared/outlier';
 
 const FOUR = ['seoul', 'tokyo', 'frankfurt', 'virginia'];
 const rules = {
@@ -9,6 +9,7 @@ const rules = {
   baseEjectionTimeMs: 1000,
   maxEjectionTimeMs: 2500,
   maxEjectionPercent: 50,
+  stallMs: 500,
 };
 
 type Step = ['fail' | 'ok', string, number] | ['doc', string, 'up' | 'down', 'up' | 'down', number];
@@ -116,5 +117,75 @@ test("Envoy's defaults, with half of the regions allowed out", () => {
     baseEjectionTimeMs: 30_000,
     maxEjectionTimeMs: 300_000,
     maxEjectionPercent: 50,
+    stallMs: 500,
+  });
+});
+
+describe('stalls: no good answer within stallMs of a request sent', () => {
+  type S = ['sent' | 'answered', number] | ['sent' | 'answered', number, string];
+  // another region answering well in this container: it sees its answers
+  const tokyo = (t: number): S => ['answered', t, 'tokyo'];
+  test.each<[string, S[], number, number | undefined]>([
+    ['nothing sent: not stalled', [], 1000, undefined],
+    ['sent, 499 ms without an answer: not yet', [['sent', 0], tokyo(10)], 499, undefined],
+    ['sent, 500 ms without an answer: stalled', [['sent', 0], tokyo(10)], 500, 500],
+    [
+      'answered below 500 meanwhile: not stalled',
+      [['sent', 0], ['answered', 100], tokyo(110)],
+      600,
+      undefined,
+    ],
+    [
+      'the clock runs from the first request since the last answer',
+      [['sent', 0], ['sent', 400], tokyo(410)],
+      550,
+      550,
+    ],
+    [
+      'an answer ends it; the next request starts the clock again',
+      [['sent', 0], ['answered', 700], ['sent', 800], tokyo(810)],
+      1200,
+      undefined,
+    ],
+    [
+      '...and it stalls again 500 ms after that request',
+      [['sent', 0], ['answered', 700], ['sent', 800], tokyo(810)],
+      1300,
+      500,
+    ],
+    // this container may not see the answers at all (another container's, or no origin-response function)
+    ['no good answer from anyone since: not stalled', [['sent', 0]], 600, undefined],
+    ['...nor with the only other answer before the request', [tokyo(0), ['sent', 10]], 600, undefined],
+    // the answers may have gone to another container: after the longest wait, the next request probes
+    ['at the longest wait (10 s) it ends', [['sent', 0], tokyo(10)], 10_000, undefined],
+    [
+      'a request after the longest wait starts the clock again',
+      [['sent', 0], tokyo(10), ['sent', 10_100], tokyo(10_110)],
+      10_400,
+      undefined,
+    ],
+    ['...and stalls 500 ms after it', [['sent', 0], tokyo(10), ['sent', 10_100], tokyo(10_110)], 10_600, 500],
+  ])('%s', (_, steps, at, forMs) => {
+    const w = new StallWatch(500, 10_000);
+    for (const [what, t, target = 'seoul'] of steps) {
+      if (what === 'sent') w.sent(target, t);
+      else w.answered(target, t);
+    }
+    expect(w.stalled('seoul', at)?.forMs).toBe(forMs);
+  });
+
+  test('reported as new once per stall; 0 turns the rule off', () => {
+    const w = new StallWatch(500, 10_000);
+    w.sent('seoul', 0);
+    w.answered('tokyo', 1);
+    expect([w.stalled('seoul', 600)?.first, w.stalled('seoul', 700)?.first]).toEqual([true, false]);
+    w.answered('seoul', 750);
+    w.sent('seoul', 800);
+    w.answered('tokyo', 801);
+    expect(w.stalled('seoul', 1400)?.first).toBe(true);
+    const off = new StallWatch(0, 10_000);
+    off.sent('seoul', 0);
+    off.answered('tokyo', 1);
+    expect(off.stalled('seoul', 5000)).toBeUndefined();
   });
 });

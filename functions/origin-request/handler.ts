@@ -15,7 +15,7 @@ import {
   pick,
 } from '../../shared/pick';
 import { type DocInput, type Plan, plan } from '../../shared/plan';
-import { retryDecision } from '../../shared/retry';
+import { retryDecision, stalledDecision } from '../../shared/retry';
 import { originOf, type Router } from '../../shared/router';
 import type { KeysDoc } from '../../shared/schema';
 import type { KeyRing } from '../../shared/token';
@@ -239,10 +239,15 @@ export function secondAttempt(
   };
 }
 
+/** The origin a decision sends to: its target's, or its region's canary deployment's. */
+const targetOf = (d: Decision): { target: string; canary: boolean } => ({
+  target: d.target.id,
+  canary: d.reason === 'canary',
+});
+
 /** What the first attempt chose, when the request no longer says (the decision made again, without a retry). */
 function firstChoice(p: Plan, facts: Facts, ctx: PickContext): { target: string; canary: boolean } {
-  const d = pick(p, facts, ctx);
-  return { target: d.target.id, canary: d.reason === 'canary' };
+  return targetOf(pick(p, facts, ctx));
 }
 
 export function createHandler(deps: HandlerDeps) {
@@ -300,10 +305,23 @@ export function createHandler(deps: HandlerDeps) {
       // the first attempt's origin failed: counted before planning, so the failure that ejects it counts now
       if (first) deps.passive?.failure(first, at);
       const p = planOf(state.doc, at);
-      decision = first ? retryDecision(pick(p, facts, ctx), first) : pick(p, facts, ctx);
+      let d = first ? retryDecision(pick(p, facts, ctx), first) : pick(p, facts, ctx);
+      // a request no retry can save, to a target stalled in this container: to the retry target instead
+      const stall = first ? undefined : deps.passive?.stalled(targetOf(d), request.method, at);
+      if (stall) {
+        const to = stalledDecision(d, stall.forMs);
+        if (to !== d) {
+          telemetry.count(METRICS.stallDiversions);
+          if (stall.first)
+            telemetry.log('warn', 'stalled', { ...targetOf(d), forMs: stall.forMs, to: to.target.id });
+        }
+        d = to;
+      }
+      decision = d;
       explain = () => {
-        const d = pick(p, facts, { ...ctx, trace: true });
-        return first ? retryDecision(d, first) : d;
+        const t = pick(p, facts, { ...ctx, trace: true });
+        if (first) return retryDecision(t, first);
+        return stall ? stalledDecision(t, stall.forMs) : t;
       };
       if (failed) telemetry.count(METRICS.retries);
     } catch (e) {
@@ -318,6 +336,7 @@ export function createHandler(deps: HandlerDeps) {
         });
       }
       applyDecision(request, decision, router, deps.timeouts, failed !== undefined);
+      deps.passive?.sent(targetOf(decision), now());
       // for the origin-response invocation: this request is the group's second attempt (CloudFront fails over no more)
       if (failed) request.headers[ATTEMPT_HEADER] = [{ key: 'X-Route-Attempt', value: '2' }];
     } catch (e) {

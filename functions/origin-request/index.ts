@@ -60,8 +60,16 @@ export function createEdge(parts: {
   const { config, telemetry, router } = parts;
   const now = parts.now ?? Date.now;
   const rules = outlierRules(config);
+  const timeouts = resolveOriginTimeouts(config);
   const passive = rules
-    ? new PassiveHealth(router, rules, { grouped: config.originGroups, onEvent: passiveTelemetry(telemetry) })
+    ? new PassiveHealth(router, rules, {
+        grouped: config.originGroups,
+        onEvent: passiveTelemetry(telemetry),
+        // the longest a request waits for an origin: every connection attempt, then the read timeout
+        longestWaitMs:
+          (timeouts.connectionAttempts * timeouts.connectionTimeoutSeconds + timeouts.readTimeoutSeconds) *
+          1000,
+      })
     : undefined;
   const onRequest = createHandler({
     router,
@@ -70,7 +78,7 @@ export function createEdge(parts: {
     telemetry,
     now,
     passive,
-    timeouts: resolveOriginTimeouts(config),
+    timeouts,
   });
   const onResponse = createResponseHandler({
     publicRegion: config.trace?.publicRegion === true,

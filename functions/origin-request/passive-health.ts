@@ -7,11 +7,15 @@
 //   - a success: an origin-response below 500.
 // Each failure is counted once: a first attempt's response that CloudFront will fail over is left to the second
 // invocation, which names the origin that failed.
+// Stalls (outlier.stallMs, shared/outlier.ts StallWatch): a target sent a request and not answered well for stallMs
+// takes no request CloudFront cannot send again (POST, PUT, …; any request without originGroups) from this container:
+// the handler sends those to the decision's retry target (stalledDecision). Retriable requests still go, each held
+// at most the per-try timeout, so their failures eject it and their answers end the stall.
 // Ejected regions are planned as down and ejected canaries as canary down (plan(router, doc, ejected)), so every
 // rule of the policy (residency, roles, dials, fail-open, retry targets) applies to what is left.
 import { TARGET_ID } from '../../shared/ids';
 import { FAILOVER_METHODS } from '../../shared/origin-timeouts';
-import { OutlierDetector, type OutlierEvent, type OutlierRules } from '../../shared/outlier';
+import { OutlierDetector, type OutlierEvent, type OutlierRules, StallWatch } from '../../shared/outlier';
 import type { Ejections } from '../../shared/plan';
 import type { Router } from '../../shared/router';
 import type { HealthDoc } from '../../shared/schema';
@@ -27,6 +31,7 @@ export interface TargetRef {
 export class PassiveHealth {
   private readonly regions: OutlierDetector;
   private readonly canaries: OutlierDetector;
+  private readonly stalls: StallWatch;
   // the ejections as planned, and when that set changes next (an ejection ends)
   private planned: { readonly regions: string[]; readonly canaries: string[] } = {
     regions: [],
@@ -45,9 +50,12 @@ export class PassiveHealth {
       /** config originGroups: which first-attempt failures CloudFront fails over */
       readonly grouped?: { readonly failoverStatusCodes: readonly number[] };
       readonly onEvent?: (e: OutlierEvent & { readonly canary: boolean }) => void;
+      /** the longest a request waits for an origin (ms): a stall ends after it (StallWatch giveUpMs) */
+      readonly longestWaitMs?: number;
     } = {},
   ) {
     this.onEvent = opts.onEvent ?? (() => {});
+    this.stalls = new StallWatch(rules.stallMs, opts.longestWaitMs ?? 60_000);
     this.regions = new OutlierDetector(router.regions, rules);
     // a canary's viewers go to its region's stable origin: every canary may be ejected
     const canaryIds = router.canaries.map((i) => router.regions[i]);
@@ -65,8 +73,27 @@ export class PassiveHealth {
     this.onEvent({ ...e, canary: t.canary });
   }
 
-  success(t: TargetRef): void {
+  success(t: TargetRef, now: number): void {
     this.detector(t.canary).success(t.target);
+    this.stalls.answered(stallKey(t), now);
+  }
+
+  /** This container sent a request to `t` at `now`. */
+  sent(t: TargetRef, now: number): void {
+    this.stalls.sent(stallKey(t), now);
+  }
+
+  /**
+   * Whether a request to `t` made by `method` should go elsewhere: `t` is stalled and CloudFront cannot send the
+   * request again (not a GET, HEAD or OPTIONS of an origin group). `first`: the first time this stall is reported.
+   */
+  stalled(
+    t: TargetRef,
+    method: string,
+    now: number,
+  ): { readonly forMs: number; readonly first: boolean } | undefined {
+    if (this.opts.grouped && FAILOVER_METHODS.includes(method)) return undefined;
+    return this.stalls.stalled(stallKey(t), now);
   }
 
   /** An origin-response: the request as the origin-request function sent it, and the origin's status. */
@@ -74,7 +101,7 @@ export class PassiveHealth {
     const seen = responseSeen(request, status, this.opts.grouped);
     if (!seen) return;
     if (seen.failed) this.failure(seen.target, now);
-    else this.success(seen.target);
+    else this.success(seen.target, now);
   }
 
   /** A new health document: a region it says is up after the last one said down comes back at once. */
@@ -134,6 +161,8 @@ export class PassiveHealth {
     this.dirty = false;
   }
 }
+
+const stallKey = (t: TargetRef) => (t.canary ? `${t.target} canary` : t.target);
 
 export interface ResponseSeen {
   readonly target: TargetRef;

@@ -33,6 +33,8 @@ export const METRICS = {
   ejections: 'Ejections',
   ejectionsRefused: 'EjectionsRefused',
   ejectionsEnded: 'EjectionsEnded',
+  /** requests no retry can save sent to the retry target, their own target being stalled (outlier.stallMs) */
+  stallDiversions: 'StallDiversions',
 } as const;
 
 export type Write = (line: string) => void;

@@ -124,6 +124,22 @@ test('failures by method, each window up to the next event, and the p99 latency'
   );
 });
 
+test('a goal on the failures CloudFront cannot retry (the outlier threshold in Lambda@Edge)', () => {
+  const posts = (n: number) =>
+    Array.from({ length: n }, (_, i) => at(1100 + i, 'jp', undefined, 'POST', 10_000));
+  const capped = { ...goal, maxFailedOther: 5 };
+  const [five] = run(
+    [{ name: 'hung', at: 1000, away: true, goal: capped }],
+    [...posts(5), at(1200, KOREA, 'tokyo')],
+  );
+  expect([five.failedOther, five.pass, five.misses]).toEqual([5, true, []]);
+  const [six] = run(
+    [{ name: 'hung', at: 1000, away: true, goal: capped }],
+    [...posts(6), at(1200, KOREA, 'tokyo')],
+  );
+  expect([six.pass, six.misses]).toEqual([false, ['6 failed POST/PUT/…, goal 5']]);
+});
+
 test('the p99 against the p99 before the event: a goal on how much higher it may be; no goal for moving', () => {
   const samples = [
     at(700, 'de', 'frankfurt', 'GET', 20),

@@ -439,6 +439,8 @@ describe('lambda-edge, one function for both events: passive health and bounded 
     const { edge: e, send } = await edgeFor(config({ readTimeoutSeconds: 1 }));
     try {
       seoul().fault('hang');
+      // a POST cannot be sent again: the edge's 504 after the read timeout (the first request: nothing stalled yet)
+      expect((await send('POST')).status).toBe(504);
       const t0 = Date.now();
       const r = await send();
       const took = Date.now() - t0;
@@ -447,28 +449,26 @@ describe('lambda-edge, one function for both events: passive health and bounded 
       // the configured read timeout was waited, once (connectionAttempts 1 with origin groups), not CloudFront's 30 s
       expect(took).toBeGreaterThanOrEqual(1000);
       expect(took).toBeLessThan(5000);
-      // a POST cannot be sent again: the edge's 504 after the read timeout
-      expect((await send('POST')).status).toBe(504);
     } finally {
       await e.close();
     }
   }, 30_000);
 
   /**
-   * Seoul hung, per-try 1 s, read timeout 3 s: the GET is answered by another region in 1-2 s (within the 2 s connect
-   * timeout); the POST waits the whole read timeout, then gets the edge's 504.
+   * Seoul hung, per-try 1 s, read timeout 3 s: the first POST waits the whole read timeout, then gets the edge's 504;
+   * the GET is answered by another region in 1-2 s (within the 2 s connect timeout).
    */
   async function expectHangBounded(
     timed: (method?: string) => Promise<{ status: number; body: any; took: number }>,
   ): Promise<void> {
     seoul().fault('hang');
+    const post = await timed('POST');
+    expect(post.status).toBe(504);
+    expect(post.took).toBeGreaterThanOrEqual(3000);
     const get = await timed();
     expect([get.status, get.body.region === 'ap-northeast-2']).toEqual([200, false]);
     expect(get.took).toBeGreaterThanOrEqual(1000);
     expect(get.took).toBeLessThan(2000);
-    const post = await timed('POST');
-    expect(post.status).toBe(504);
-    expect(post.took).toBeGreaterThanOrEqual(3000);
   }
 
   test('cloudfront-functions with a per-try timeout: the GET goes first to the try.<id> copy, which waits 1 s; a POST to the origin itself, with the whole read timeout', async () => {
@@ -500,7 +500,7 @@ describe('lambda-edge, one function for both events: passive health and bounded 
     }
   }, 30_000);
 
-  test('with a per-try timeout (1 s by default), a hung region holds a GET 1 s, within the 2 s connect timeout, while a POST keeps the whole read timeout; a slow region answers its POSTs', async () => {
+  test('with a per-try timeout (1 s by default), a hung region holds a GET 1 s, within the 2 s connect timeout, while a POST keeps the whole read timeout until the region is stalled; a slow region answers its POSTs until then', async () => {
     const c = config({ readTimeoutSeconds: 3 });
     expect(resolveOriginTimeouts(c)).toMatchObject({ connectionTimeoutSeconds: 2, perTryTimeoutSeconds: 1 });
     const { edge: e, send } = await edgeFor(c);
@@ -511,16 +511,36 @@ describe('lambda-edge, one function for both events: passive health and bounded 
     };
     try {
       await expectHangBounded(timed);
-      // slow (every answer 2 s late): the GET is answered elsewhere after 1 s, the POST by Seoul after 2 s
-      seoul().fault('slow');
-      const slowGet = await timed();
-      expect([slowGet.status, slowGet.body.region === 'ap-northeast-2']).toEqual([200, false]);
-      expect(slowGet.took).toBeLessThan(2000);
-      const slowPost = await timed('POST');
-      expect([slowPost.status, slowPost.body.region]).toEqual([200, 'ap-northeast-2']);
-      expect(slowPost.took).toBeGreaterThanOrEqual(2000);
+      // Seoul has answered nothing for 4 s: stalled, so a POST goes to the next region at once, not into the hang
+      const post = await timed('POST');
+      expect([post.status, post.body.region === 'ap-northeast-2', post.body.route['x-route-reason']]).toEqual(
+        [200, false, 'failover'],
+      );
+      expect(post.took).toBeLessThan(1000);
     } finally {
       await e.close();
+    }
+    // slow (every answer 2 s late), in a new container: the POST answered by Seoul after 2 s (a good answer), the GET
+    // elsewhere after 1 s; Seoul has not answered that GET, so 500 ms later a POST goes to the next region too
+    const fresh = await edgeFor(c);
+    const slow = async (method?: string) => {
+      const t0 = Date.now();
+      const r = await fresh.send(method);
+      return { ...r, took: Date.now() - t0 };
+    };
+    try {
+      seoul().fault('slow');
+      const slowPost = await slow('POST');
+      expect([slowPost.status, slowPost.body.region]).toEqual([200, 'ap-northeast-2']);
+      expect(slowPost.took).toBeGreaterThanOrEqual(2000);
+      const slowGet = await slow();
+      expect([slowGet.status, slowGet.body.region === 'ap-northeast-2']).toEqual([200, false]);
+      expect(slowGet.took).toBeLessThan(2000);
+      const after = await slow('POST');
+      expect([after.status, after.body.region === 'ap-northeast-2']).toEqual([200, false]);
+      expect(after.took).toBeLessThan(1000);
+    } finally {
+      await fresh.edge.close();
     }
   }, 30_000);
 });

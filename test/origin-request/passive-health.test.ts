@@ -196,6 +196,98 @@ describe('the built function: one handler for origin-request and origin-response
     ]);
   });
 
+  test('a stalled region (nothing below 500 for 500 ms since a request) takes no POST, while GETs still go; a good answer ends it', async () => {
+    let clock = 1_000_000;
+    const lines: string[] = [];
+    const timed = mod.createEdge({
+      config,
+      router: edge.router,
+      now: () => clock,
+      docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
+      telemetry: new mod.Telemetry({
+        runtime: 'test',
+        write: (l: string) => lines.push(l),
+        decisionLogMs: 0,
+      }),
+    });
+    const as = async (method: string) => {
+      const e: Mutable = korean();
+      e.Records[0].cf.request.method = method;
+      return timed.handler(e);
+    };
+    const where = (r: Mutable) => [
+      r.headers['x-route-region'][0].value,
+      r.headers['x-route-reason'][0].value,
+    ];
+    const seoul = await as('GET');
+    expect(where(seoul)).toEqual(['ap-northeast-2', 'nearest']);
+    // another region answers well in this container meanwhile: it sees the answers to its requests
+    await timed.handler(answered(sent('eu-central-1'), 200));
+    clock += 499;
+    expect(where(await as('POST'))).toEqual(['ap-northeast-2', 'nearest']);
+    clock += 1;
+    // 500 ms without an answer: the POST, which CloudFront cannot send again, goes to the retry target
+    const post = await as('POST');
+    expect(where(post)).toEqual(['us-east-1', 'failover']);
+    // the origin learns nothing of Seoul's retry: this request is not a second attempt
+    expect(post.headers['x-route-attempt']).toBeUndefined();
+    // a GET can be sent again by the group: it still goes, held at most the per-try timeout
+    expect(where(await as('GET'))).toEqual(['ap-northeast-2', 'nearest']);
+    const logged = lines.map((l) => JSON.parse(l));
+    expect(logged.filter((l) => l.event === 'stalled')).toEqual([
+      expect.objectContaining({ level: 'warn', target: 'ap-northeast-2', forMs: 500, to: 'us-east-1' }),
+    ]);
+    // the decision explains itself
+    expect(JSON.stringify(logged)).toContain(
+      'stalled: ap-northeast-2 has answered nothing below 500 for 500 ms',
+    );
+    // Seoul answers the first GET well: the next POST goes there again
+    await timed.handler(answered(seoul, 200));
+    expect(where(await as('POST'))).toEqual(['ap-northeast-2', 'nearest']);
+  });
+
+  test('without origin groups no request can be sent again: a stalled region takes no GET either', async () => {
+    const plain = exampleConfig();
+    let clock = 0;
+    const e2 = mod.createEdge({
+      config: plain,
+      router: edge.router,
+      now: () => clock,
+      docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
+      telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
+    });
+    await e2.handler(korean());
+    await e2.handler(answered(sent('eu-central-1'), 200));
+    clock = 600;
+    expect((await e2.handler(korean())).headers['x-route-region'][0].value).toBe('us-east-1');
+    const off = mod.createEdge({
+      config: exampleConfig((c) => {
+        (c as { outlier?: unknown }).outlier = { stallMs: 0 };
+      }),
+      router: edge.router,
+      now: () => clock,
+      docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
+      telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
+    });
+    clock = 0;
+    await off.handler(korean());
+    await off.handler(answered(sent('eu-central-1'), 200));
+    clock = 600;
+    expect((await off.handler(korean())).headers['x-route-region'][0].value).toBe('ap-northeast-2');
+    // a container that sees no answer at all (they went to other containers, or no origin-response function): no stall
+    const blind = mod.createEdge({
+      config: plain,
+      router: edge.router,
+      now: () => clock,
+      docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
+      telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
+    });
+    clock = 0;
+    await blind.handler(korean());
+    clock = 600;
+    expect((await blind.handler(korean())).headers['x-route-region'][0].value).toBe('ap-northeast-2');
+  });
+
   test("the second attempt whose failure ejects Seoul retries Seoul's next region, not the one after it", async () => {
     const fresh = mod.createEdge({
       config,
