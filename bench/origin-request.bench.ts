@@ -4,14 +4,18 @@
 //                              assembled, the S3 reader set up)
 //   origin-request/cold-start  a fresh Node.js process that requires the bundle, against a bare `node -e 0`, the
 //                              two alternated in one run (this VM is noisy): what the bundle adds to a cold start,
-//                              on this Node and on Node 22 (Lambda's nodejs22.x), all four alternated
+//                              on this Node and on Node 22 (Lambda's nodejs22.x), all alternated; and beside them
+//                              the floor (bench/cold-floor.ts: only node:https and the SDK's signer, what every
+//                              signed S3 reader loads), so `overFloorMs` is what the router and handler add
 // The cold rows run without NODE_EXTRA_CA_CERTS, as Lambda's Node.js 20+ runtimes do (they load no extra CA
 // certificates unless the function sets it; where this machine sets it, a bare Node 20 start takes 85 ms, not 30).
 //   origin-request/bundle      its size in bytes
 import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CloudFrontRequestEvent } from 'aws-lambda';
+import { buildSync } from 'esbuild';
 import { Bench } from 'tinybench';
 import exampleDoc from '../examples/health.json';
 import { bundledRouter, type OriginRequestModule } from '../test/helpers/bundle';
@@ -87,25 +91,46 @@ function median(xs: number[]): number {
       samples: loads.length,
     }),
   );
+  // the floor, built as the bundle is (esbuild.config.mjs: bundled, minified, node20, CommonJS)
+  const floorDir = mkdtempSync(join(tmpdir(), 'edge-router-floor-'));
+  const floor = join(floorDir, 'floor.js');
+  buildSync({
+    entryPoints: [join(__dirname, 'cold-floor.ts')],
+    outfile: floor,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    mainFields: ['module', 'main'],
+    minify: true,
+    logLevel: 'error',
+  });
   const nodes = [['', process.execPath], ...(node22Missing() ? [] : [['Node22', NODE22]])] as const;
-  const runs = nodes.map(() => ({ bare: [] as number[], loaded: [] as number[] }));
+  const runs = nodes.map(() => ({ bare: [] as number[], floor: [] as number[], loaded: [] as number[] }));
   for (let n = 0; n < 25; n++)
     nodes.forEach(([, node], i) => {
       runs[i].bare.push(processMs('0', node));
+      runs[i].floor.push(processMs(`require(${JSON.stringify(floor)})`, node));
       runs[i].loaded.push(processMs(`require(${JSON.stringify(bundle)})`, node));
     });
   const row: Record<string, unknown> = { name: 'origin-request/cold-start' };
   nodes.forEach(([suffix, node], i) => {
     const bare = median(runs[i].bare);
+    const atFloor = median(runs[i].floor);
     const loaded = median(runs[i].loaded);
+    const ms = (x: number) => Math.round(x * 10) / 10;
     Object.assign(row, {
       [`node${suffix}`]: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim(),
-      [`bareMedianMs${suffix}`]: Math.round(bare * 10) / 10,
-      [`withBundleMedianMs${suffix}`]: Math.round(loaded * 10) / 10,
-      [`overBareMs${suffix}`]: Math.round((loaded - bare) * 10) / 10,
+      [`bareMedianMs${suffix}`]: ms(bare),
+      [`floorMedianMs${suffix}`]: ms(atFloor),
+      [`withBundleMedianMs${suffix}`]: ms(loaded),
+      [`overBareMs${suffix}`]: ms(loaded - bare),
+      [`floorOverBareMs${suffix}`]: ms(atFloor - bare),
+      [`overFloorMs${suffix}`]: ms(loaded - atFloor),
     });
   });
-  console.log(JSON.stringify({ ...row, samples: runs[0].bare.length }));
+  console.log(JSON.stringify({ ...row, floorBytes: statSync(floor).size, samples: runs[0].bare.length }));
+  rmSync(floorDir, { recursive: true, force: true });
   await handler(structuredClone(events[0])); // loads the document into the cache
   let i = 0;
   // The handler rewrites the request in place; invoking it again on the same event redoes all of its work
