@@ -7,14 +7,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type { AssetManifest } from 'aws-cdk-lib/cloud-assembly-schema';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CFF_MAX_BYTES, EdgeRouterStack, initialDoc } from '../infra/lib/edge-router-stack';
+import {
+  CFF_MAX_BYTES,
+  CLOUDFRONT_ORIGINS_QUOTA,
+  EdgeRouterStack,
+  initialDoc,
+} from '../infra/lib/edge-router-stack';
 import { ProberStack } from '../infra/lib/prober-stack';
 import { ReplicaStack } from '../infra/lib/replica-stack';
 import { asStore, importFile, planEntries } from '../lib/kvs';
-import { compileRouter, type RouterConfig, route } from '../shared';
+import { compileRouter, parseRouterConfig, type RouterConfig, route } from '../shared';
 import { originId, PER_TRY } from '../shared/ids';
 import type { KvsEntry } from '../shared/kvs-layout';
 import { distributionOrigins } from '../shared/router';
@@ -22,7 +27,7 @@ import { buildBundles } from './helpers/bundle';
 import { CffHarness } from './helpers/cff';
 import { viewerRequest } from './helpers/fixtures';
 import { NOW } from './helpers/keys';
-import { EXAMPLE_CONFIG, exampleConfig, ROOT, readJson } from './helpers/load';
+import { EXAMPLE_CONFIG, exampleConfig, ROOT, readJson, TWELVE_CONFIG } from './helpers/load';
 
 const DIST_VIEWER_REQUEST = join(ROOT, 'dist', 'viewer-request', 'index.js');
 
@@ -324,6 +329,10 @@ describe('the distribution and the bucket (either runtime)', () => {
       'AffinityIgnored.expired',
       'AffinityIgnored.bad-signature',
       'AffinityIgnored.region-down',
+      'Retries',
+      'StallDiversions',
+      'Ejections',
+      'EjectionsRefused',
     ]) {
       expect(body).toContain(m);
     }
@@ -378,6 +387,39 @@ describe('runtime cloudfront-functions with originGroups: per-try copies of the 
 
   test('cdk-nag clean', () => {
     expectNagClean(app);
+  });
+});
+
+describe("CloudFront's quota of 25 origins per distribution: a warning at synth", () => {
+  const twelve = (runtime: string) => {
+    const parsed = parseRouterConfig({
+      ...readJson<Record<string, unknown>>(TWELVE_CONFIG),
+      runtime,
+      originGroups: { failoverStatusCodes: [500, 502, 503, 504] },
+    });
+    if (!parsed.success) throw new Error(JSON.stringify(parsed.errors));
+    return parsed.data;
+  };
+  const originsOf = (stack: EdgeRouterStack) =>
+    Object.values(Template.fromStack(stack).findResources('AWS::CloudFront::Distribution'))[0].Properties
+      .DistributionConfig.Origins.length;
+  const quota = Match.stringLikeRegexp(`over CloudFront's default quota of ${CLOUDFRONT_ORIGINS_QUOTA}`);
+
+  test('twelve regions in CloudFront Functions mode with originGroups: 36 origins (each with its try. copy), warned', () => {
+    // the twelve-region file is over 10,240 bytes (#15): a stand-in function, as the origins are what is checked here
+    const { stack } = synth(
+      twelve('cloudfront-functions'),
+      'function handler(event) { return event.request; }',
+    );
+    expect(originsOf(stack)).toBe(36);
+    Annotations.fromStack(stack).hasWarning('/EdgeRouter/Distribution', quota);
+  });
+
+  test('the same config in Lambda@Edge mode: 19 origins, no warning; nor for the example config', () => {
+    const { stack } = synth(twelve('lambda-edge'));
+    expect(originsOf(stack)).toBe(19);
+    Annotations.fromStack(stack).hasNoWarning('*', quota);
+    Annotations.fromStack(synth(withDoc()).stack).hasNoWarning('*', quota);
   });
 });
 

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  Annotations,
   Arn,
   ArnFormat,
   CfnOutput,
@@ -75,6 +76,9 @@ export function initialDoc(config: RouterConfig): HealthDoc {
   // a fixed time, so that the template does not change with every synth
   return everyTargetUp(config, 0, '2026-01-01T00:00:00Z');
 }
+
+/** CloudFront's default quota of origins per distribution (adjustable): the stack warns at synth above it. */
+export const CLOUDFRONT_ORIGINS_QUOTA = 25;
 
 export class EdgeRouterStack extends Stack {
   readonly bucket: s3.Bucket;
@@ -351,6 +355,14 @@ export class EdgeRouterStack extends Stack {
         },
       });
     });
+    // CloudFront's default quota: 25 origins per distribution (adjustable in Service Quotas). The per-try copies
+    // double the origins in CloudFront Functions mode.
+    const originCount = first + others.length;
+    if (originCount > CLOUDFRONT_ORIGINS_QUOTA)
+      Annotations.of(this.distribution).addWarningV2(
+        'edge-router:origins-quota',
+        `the distribution has ${originCount} origins, over CloudFront's default quota of ${CLOUDFRONT_ORIGINS_QUOTA} per distribution${!lambdaEdge && grouped ? ' (originGroups gives each origin a per-try copy, try.<id>, in CloudFront Functions mode)' : ''}: raise "Origins per distribution" in Service Quotas before deploying, or CloudFormation refuses the distribution`,
+      );
     Validations.of(this.distribution).acknowledge({
       id: 'AwsSolutions-CFR1',
       reason: 'Geography is routed, not restricted: every country is served',
@@ -458,6 +470,16 @@ export class EdgeRouterStack extends Stack {
               }),
             ]
           : []),
+        new cloudwatch.GraphWidget({
+          title: 'Failover (us-east-1): retries and stall diversions; passive health ejections',
+          left: [m('Retries', 'us-east-1'), m('StallDiversions', 'us-east-1')],
+          right: [
+            m('Ejections', 'us-east-1'),
+            m('EjectionsRefused', 'us-east-1'),
+            m('EjectionsEnded', 'us-east-1'),
+          ],
+          width: 12,
+        }),
         new cloudwatch.GraphWidget({
           title: 'Health document age (s, max) and load failures',
           left: EDGE_REGIONS.map((r) => m('DocAgeSeconds', r, 'Maximum')),
