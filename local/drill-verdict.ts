@@ -42,7 +42,11 @@ export interface DrillEvent {
 export interface Verdict {
   readonly event: string;
   readonly runtime: string;
-  /** ms from the event until the watched viewer's last answer as before it; null: it never moved */
+  /**
+   * ms from the event until the traffic had moved; null: it never did. Away from the region: until the edge sent it
+   * no request any more (its last attempt, first or second, in the window; the watched viewer's last answer as before
+   * the event when no attempts are given). Back to it: until the watched viewer was answered from it again.
+   */
   readonly movedAfterMs: number | null;
   readonly requests: number;
   readonly failed: number;
@@ -52,6 +56,8 @@ export interface Verdict {
   readonly failedOther: number;
   /** the 99th percentile of the window's request latencies (ms) */
   readonly p99Ms: number;
+  /** the same of the window's GET and HEAD requests alone (those CloudFront can send again) */
+  readonly p99IdempotentMs: number;
   /** the same of the requests answered in the BEFORE_MS before the event */
   readonly p99BeforeMs: number;
   readonly goal: string;
@@ -63,6 +69,14 @@ export interface Verdict {
 const IDEMPOTENT = new Set(FAILOVER_METHODS);
 /** how far back the latency before an event is taken (ms) */
 export const BEFORE_MS = 3000;
+/** an attempt to the region this close to the window's end: the edge is still sending to it (ms) */
+export const STILL_SENDING_MS = 1000;
+
+/** A request the edge sent to an origin: when, and to which target (local/edge.ts onAttempt). */
+export interface Attempt {
+  readonly at: number;
+  readonly target: string;
+}
 
 /** The nearest-rank percentile of `values` (0 for none). */
 export function percentile(values: readonly number[], p: number): number {
@@ -76,7 +90,9 @@ export function percentile(values: readonly number[], p: number): number {
  * event (or `end`), so that a request in flight when a backend is killed counts for the kill. The watched viewer
  * has moved after the last of its answers in the window that is as before the event: for an event `away`, an
  * answer from `region` or a failure; else an answer from anywhere else. When that answer is the window's last,
- * the traffic never moved.
+ * the traffic never moved. With `attempts`, an event away has moved after the edge's last attempt to `region` in the
+ * window (0: none; never, when one is within STILL_SENDING_MS of the window's end): a retry that answers the viewer
+ * from elsewhere does not hide the requests still sent to the failed region.
  */
 export function verdicts(o: {
   runtime: string;
@@ -85,6 +101,7 @@ export function verdicts(o: {
   end: number;
   watched: string;
   region: string;
+  attempts?: readonly Attempt[];
 }): Verdict[] {
   return o.events.map((e, k) => {
     const until = o.events[k + 1]?.at ?? o.end;
@@ -92,14 +109,21 @@ export function verdicts(o: {
     const watched = window.filter((s) => s.viewer === o.watched);
     const asBefore = (s: Sample) => (e.away ? !s.ok || s.region === o.region : s.ok && s.region !== o.region);
     const last = watched.filter(asBefore).pop();
+    const lastSent = o.attempts?.filter((a) => a.target === o.region && a.at >= e.at && a.at < until).pop();
     const movedAfterMs =
-      watched.length === 0
-        ? null
-        : last === undefined
+      e.away && o.attempts
+        ? lastSent === undefined
           ? 0
-          : last === watched[watched.length - 1]
+          : until - lastSent.at < STILL_SENDING_MS
             ? null
-            : last.done - e.at;
+            : lastSent.at - e.at
+        : watched.length === 0
+          ? null
+          : last === undefined
+            ? 0
+            : last === watched[watched.length - 1]
+              ? null
+              : last.done - e.at;
     const failed = window.filter((s) => !s.ok).length;
     const failedIdempotent = window.filter((s) => !s.ok && IDEMPOTENT.has(s.method)).length;
     const latency = (ss: readonly Sample[]) =>
@@ -108,6 +132,7 @@ export function verdicts(o: {
         99,
       );
     const p99Ms = latency(window);
+    const p99IdempotentMs = latency(window.filter((s) => IDEMPOTENT.has(s.method)));
     const p99BeforeMs = latency(o.samples.filter((s) => s.done >= e.at - BEFORE_MS && s.done < e.at));
     const misses: string[] = [];
     if (e.goal.movedWithinMs === undefined) {
@@ -132,6 +157,7 @@ export function verdicts(o: {
       failedIdempotent,
       failedOther: failed - failedIdempotent,
       p99Ms,
+      p99IdempotentMs,
       p99BeforeMs,
       goal: e.goal.words,
       pass: misses.length === 0,
@@ -150,6 +176,7 @@ export function verdictTable(vs: readonly Verdict[]): string {
     String(v.failedIdempotent),
     String(v.failedOther),
     `${v.p99Ms} ms (${v.p99BeforeMs} ms)`,
+    `${v.p99IdempotentMs} ms`,
     v.goal,
     v.pass ? 'pass' : `FAIL: ${v.misses.join('; ')}`,
   ]);
@@ -161,6 +188,7 @@ export function verdictTable(vs: readonly Verdict[]): string {
     'failed GET/HEAD',
     'failed POST',
     'p99 (before)',
+    'p99 GET/HEAD',
     'goal',
     'verdict',
   ];

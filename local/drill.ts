@@ -14,6 +14,7 @@ import { resolveOriginTimeouts } from '../shared/origin-timeouts';
 import { outlierRules } from '../shared/outlier';
 import { SLOW_MS, startBackend } from './backends';
 import {
+  type Attempt,
   type DrillEvent,
   drillOutcome,
   type Goal,
@@ -41,8 +42,11 @@ const progress = (line: string) => process.stderr.write(`${line}\n`);
 async function drill(runtime: Runtime, readTimeoutSeconds?: number): Promise<Verdict[]> {
   // origin groups, in both runtimes: a failed GET is retried on the next region within the request
   progress(`drill ${runtime}: building and starting the local edge ...`);
+  // every request the edge sends to an origin, each attempt apart: "moved" is when none goes to the region any more
+  const attempts: Attempt[] = [];
   const { stack, config, dir } = await startLocalOnFreePorts('edge-router-drill-', {
     runtime,
+    onAttempt: (target) => attempts.push({ at: Date.now(), target }),
     change: (raw) => {
       raw.originGroups = { failoverStatusCodes: [500, 502, 503, 504] };
       if (readTimeoutSeconds !== undefined) raw.originTimeouts = { readTimeoutSeconds };
@@ -147,13 +151,27 @@ async function drill(runtime: Runtime, readTimeoutSeconds?: number): Promise<Ver
   // region (a stalled region takes none); CloudFront Functions has none, so its POSTs are only reported
   const threshold =
     runtime === 'lambda-edge' ? outlierRules(config as RouterConfig)?.consecutive5xx : undefined;
-  const awayGoal = (extra?: Partial<Goal>, words = ''): Goal => ({
-    movedWithinMs: (detect + ttl + 1) * 1000,
-    maxFailedIdempotent: 0,
-    ...(threshold !== undefined ? { maxFailedOther: threshold } : {}),
-    ...extra,
-    words: `moved ≤ ${detect + ttl + 1} s (fall × interval + TTL + 1), 0 failed GET${threshold !== undefined ? `, ≤ ${threshold} failed POST` : ''}${words}`,
-  });
+  // moved: CloudFront Functions when the health checker's verdict reaches the store; Lambda@Edge, 2 s after the
+  // first failure, by ejection (`firstFailureMs`: when the fault's first failure is seen, a hang's per-try timeout)
+  const awayGoal = (extra?: Partial<Goal>, words = '', firstFailureMs = 0): Goal => {
+    const moved =
+      threshold !== undefined
+        ? {
+            ms: firstFailureMs + 2000,
+            words: `moved ≤ ${(firstFailureMs + 2000) / 1000} s (${firstFailureMs ? 'the per-try timeout + ' : ''}2 s: ejected)`,
+          }
+        : {
+            ms: (detect + ttl + 1) * 1000,
+            words: `moved ≤ ${detect + ttl + 1} s (fall × interval + TTL + 1)`,
+          };
+    return {
+      movedWithinMs: moved.ms,
+      maxFailedIdempotent: 0,
+      ...(threshold !== undefined ? { maxFailedOther: threshold } : {}),
+      ...extra,
+      words: `${moved.words}, 0 failed GET${threshold !== undefined ? `, ≤ ${threshold} failed POST` : ''}${words}`,
+    };
+  };
   let backend = stack.backends.find((b) => b.id === REGION);
   happen(`${REGION} backend killed`, true, awayGoal());
   const port = backend?.port ?? 0;
@@ -167,6 +185,7 @@ async function drill(runtime: Runtime, readTimeoutSeconds?: number): Promise<Ver
     ...awayGoal(
       { maxP99AboveBeforeMs: waits.connectionTimeoutSeconds * 1000 },
       `, p99 ≤ before + ${waits.connectionTimeoutSeconds} s`,
+      (waits.perTryTimeoutSeconds ?? waits.readTimeoutSeconds) * 1000,
     ),
   });
   backend.fault('hang');
@@ -199,7 +218,7 @@ async function drill(runtime: Runtime, readTimeoutSeconds?: number): Promise<Ver
   progress(
     `drill ${runtime} (origin groups, read timeout ${waits.readTimeoutSeconds} s): ${samples.length} requests from ${VIEWERS.length} simulated viewers over ${((end - started) / 1000).toFixed(1)} s; healthDoc.ttlSeconds ${ttl}`,
   );
-  return verdicts({ runtime, events, samples, end, watched: KOREA, region: REGION });
+  return verdicts({ runtime, events, samples, end, watched: KOREA, region: REGION, attempts });
 }
 
 async function main(): Promise<void> {

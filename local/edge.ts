@@ -53,6 +53,11 @@ export interface EdgeOptions {
   readonly locate?: (ip: string) => Viewer;
   /** called with each routed request's decision headers (for counters and the status page) */
   readonly onDecision?: (d: RoutedRequest) => void;
+  /**
+   * called when the edge sends a request to an origin, each attempt apart (a group's second origin, a connection
+   * attempt again): the target it goes to (the drill's "no request sent to the failed region any more")
+   */
+  readonly onAttempt?: (target: string) => void;
   /** the status page, served under /_router */
   readonly status?: {
     serve(req: IncomingMessage, res: ServerResponse): boolean;
@@ -552,6 +557,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       w: OriginTimeouts = routed.waits,
     ) => {
       const { connectionAttempts, connectionTimeoutSeconds, readTimeoutSeconds } = w;
+      opts.onAttempt?.(target);
       const send = o.protocol === 'https' ? httpsRequest : httpRequest;
       const upstream = send({
         host: o.domainName,

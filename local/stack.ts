@@ -107,7 +107,12 @@ export async function localConfigOnFreePorts(
  */
 export async function startLocalOnFreePorts(
   prefix: string,
-  opts: { change?: (raw: RouterConfig) => void; runtime?: 'lambda-edge' | 'cloudfront-functions' } = {},
+  opts: {
+    change?: (raw: RouterConfig) => void;
+    runtime?: 'lambda-edge' | 'cloudfront-functions';
+    /** each request the edge sends to an origin (EdgeOptions.onAttempt) */
+    onAttempt?: (target: string) => void;
+  } = {},
 ): Promise<{
   stack: LocalStack;
   config: RouterConfig;
@@ -124,6 +129,7 @@ export async function startLocalOnFreePorts(
       port: 0,
       log: join(dir, 'edge.log'),
       runtime: opts.runtime,
+      onAttempt: opts.onAttempt,
     });
     const close = async () => {
       await stack.close();
@@ -148,6 +154,8 @@ export async function startLocal(opts: {
   metrics?: string;
   /** the bundles that route: Lambda@Edge (default), or CloudFront Functions in the runtime harness */
   runtime?: 'lambda-edge' | 'cloudfront-functions';
+  /** each request the edge sends to an origin (EdgeOptions.onAttempt) */
+  onAttempt?: (target: string) => void;
 }): Promise<LocalStack> {
   const { config } = opts;
   const src = config.healthDoc;
@@ -291,6 +299,7 @@ export async function startLocal(opts: {
     host: '127.0.0.1',
     status,
     onDecision: (d) => log.decision(d),
+    onAttempt: opts.onAttempt,
   });
   // The health checker, in-process, as the config's first vantage: a killed backend is marked down by itself.
   const prober = config.health

@@ -87,6 +87,49 @@ test.each([
   expect(v.requests).toBe(samples.length);
 });
 
+describe("with the edge's attempts: away has moved when no request is sent to the region any more", () => {
+  // Korea is answered from Tokyo at once (the retry), while the edge still sends first attempts to Seoul
+  const answers = [at(1100, KOREA, 'tokyo'), at(1500, KOREA, 'tokyo'), at(2500, KOREA, 'tokyo')];
+  const sent = (...ms: number[]) => ms.map((t) => ({ at: t, target: 'seoul' }));
+  test.each<[string, { at: number; target: string }[], number | null, boolean]>([
+    [
+      'the last attempt to Seoul 2.2 s after the event: moved after 2.2 s, within the goal of 3 s',
+      sent(1100, 3200),
+      2200,
+      true,
+    ],
+    ['the last one 3.5 s after: too late', sent(1100, 4500), 3500, false],
+    ['none after the event: 0', [...sent(900), { at: 1200, target: 'tokyo' }], 0, true],
+    ["one within 1 s of the window's end (20 s): never moved", sent(1100, 19_500), null, false],
+    ['attempts to other regions do not count', [...sent(1100), { at: 19_500, target: 'tokyo' }], 100, true],
+  ])('%s', (_, attempts, moved, pass) => {
+    const [v] = verdicts({
+      runtime: 'lambda-edge',
+      events: [{ name: 'seoul hung', at: 1000, away: true, goal }],
+      samples: answers,
+      end: 20_000,
+      watched: KOREA,
+      region: 'seoul',
+      attempts,
+    });
+    expect([v.movedAfterMs, v.pass]).toEqual([moved, pass]);
+  });
+
+  test('an event back to the region still goes by the answers', () => {
+    const [v] = verdicts({
+      runtime: 'lambda-edge',
+      events: [{ name: 'seoul up', at: 1000, away: false, goal }],
+      samples: [at(1100, KOREA, 'tokyo'), at(2000, KOREA, 'seoul')],
+      end: 20_000,
+      watched: KOREA,
+      region: 'seoul',
+      attempts: sent(1050),
+    });
+    // the last answer from elsewhere (Tokyo, 1100): the attempt to Seoul at 1050 changes nothing
+    expect(v.movedAfterMs).toBe(100);
+  });
+});
+
 test('an event back to the region: moved when the watched viewer is answered from it again', () => {
   const samples = [at(1100, KOREA, 'tokyo'), at(1900, KOREA, 'tokyo'), at(2000, KOREA, 'seoul')];
   const [v] = run([{ name: 'seoul up', at: 1000, away: false, goal }], samples);
@@ -138,6 +181,17 @@ test('a goal on the failures CloudFront cannot retry (the outlier threshold in L
     [...posts(6), at(1200, KOREA, 'tokyo')],
   );
   expect([six.pass, six.misses]).toEqual([false, ['6 failed POST/PUT/…, goal 5']]);
+});
+
+test('the p99 of GET/HEAD apart: a hung POST holds the p99 of all, not theirs', () => {
+  const samples = [
+    at(1100, 'jp', undefined, 'POST', 10_000),
+    at(1200, KOREA, 'tokyo', 'GET', 1000),
+    at(1300, 'de', 'frankfurt'),
+  ];
+  const [v] = run([{ name: 'hung', at: 1000, away: true, goal }], samples);
+  expect([v.p99Ms, v.p99IdempotentMs]).toEqual([10_000, 1000]);
+  expect(verdictTable([v])).toMatch(/\| 10000 ms \(0 ms\) +\| 1000 ms +\|/);
 });
 
 test('the p99 against the p99 before the event: a goal on how much higher it may be; no goal for moving', () => {
