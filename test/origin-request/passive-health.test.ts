@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CloudFrontRequestEvent, CloudFrontResponseEvent } from 'aws-lambda';
 import { PassiveHealth, responseSeen } from '../../functions/origin-request/passive-health';
-import { compileRouter, pick, plan } from '../../shared';
+import { compileRouter, pick, plan, type RouterConfig } from '../../shared';
 import { DEFAULT_OUTLIER } from '../../shared/outlier';
 import { secondAttemptOrigin } from '../../shared/router';
 import { buildBundles, bundledRouter, coldStart } from '../helpers/bundle';
@@ -246,46 +246,37 @@ describe('the built function: one handler for origin-request and origin-response
     expect(where(await as('POST'))).toEqual(['ap-northeast-2', 'nearest']);
   });
 
-  test('without origin groups no request can be sent again: a stalled region takes no GET either', async () => {
-    const plain = exampleConfig();
-    let clock = 0;
-    const e2 = mod.createEdge({
-      config: plain,
-      router: edge.router,
-      now: () => clock,
-      docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
-      telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
-    });
-    await e2.handler(korean());
-    await e2.handler(answered(sent('eu-central-1'), 200));
-    clock = 600;
-    expect((await e2.handler(korean())).headers['x-route-region'][0].value).toBe('us-east-1');
-    const off = mod.createEdge({
-      config: exampleConfig((c) => {
+  // a GET from Korea at 0, maybe another region's good answer, then at 600 ms a GET: where it goes
+  test.each<[string, (c: RouterConfig) => void, boolean, string]>([
+    [
+      'without origin groups no request can be sent again: a stalled region takes no GET either',
+      () => {},
+      true,
+      'us-east-1',
+    ],
+    [
+      'stallMs 0: no stall rule',
+      (c) => {
         (c as { outlier?: unknown }).outlier = { stallMs: 0 };
-      }),
+      },
+      true,
+      'ap-northeast-2',
+    ],
+    // its answers went to other containers, or there is no origin-response function
+    ['a container that sees no answer at all: no stall', () => {}, false, 'ap-northeast-2'],
+  ])('%s', async (_, change, otherAnswers, to) => {
+    let clock = 0;
+    const e = mod.createEdge({
+      config: exampleConfig(change),
       router: edge.router,
       now: () => clock,
       docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
       telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
     });
-    clock = 0;
-    await off.handler(korean());
-    await off.handler(answered(sent('eu-central-1'), 200));
+    await e.handler(korean());
+    if (otherAnswers) await e.handler(answered(sent('eu-central-1'), 200));
     clock = 600;
-    expect((await off.handler(korean())).headers['x-route-region'][0].value).toBe('ap-northeast-2');
-    // a container that sees no answer at all (they went to other containers, or no origin-response function): no stall
-    const blind = mod.createEdge({
-      config: plain,
-      router: edge.router,
-      now: () => clock,
-      docs: { current: async () => ({ doc: docWith(), stale: false, ageMs: 0 }) },
-      telemetry: new mod.Telemetry({ runtime: 'test', write: () => {} }),
-    });
-    clock = 0;
-    await blind.handler(korean());
-    clock = 600;
-    expect((await blind.handler(korean())).headers['x-route-region'][0].value).toBe('ap-northeast-2');
+    expect((await e.handler(korean())).headers['x-route-region'][0].value).toBe(to);
   });
 
   test("the second attempt whose failure ejects Seoul retries Seoul's next region, not the one after it", async () => {
