@@ -161,8 +161,8 @@ export function outlierRules(config: {
  * again. Bounded: one entry per target.
  */
 export class StallWatch {
-  private readonly since = new Map<string, number>();
-  private readonly told = new Set<string>();
+  /** per target: the first request since its last good answer (ms), and whether that stall was reported */
+  private readonly since = new Map<string, { at: number; told: boolean }>();
   /** the last good answer this container saw, from any target */
   private lastAnswer = Number.NEGATIVE_INFINITY;
 
@@ -173,18 +173,14 @@ export class StallWatch {
 
   /** A request was sent to `target` at `now`. */
   sent(target: string, now: number): void {
-    const t = this.since.get(target);
-    if (t === undefined || now - t >= this.giveUpMs) {
-      this.since.set(target, now);
-      this.told.delete(target);
-    }
+    const s = this.since.get(target);
+    if (s === undefined || now - s.at >= this.giveUpMs) this.since.set(target, { at: now, told: false });
   }
 
   /** `target` answered below 500 at `now`: not stalled. */
   answered(target: string, now: number): void {
     this.lastAnswer = Math.max(this.lastAnswer, now);
     this.since.delete(target);
-    this.told.delete(target);
   }
 
   /**
@@ -193,12 +189,12 @@ export class StallWatch {
    */
   stalled(target: string, now: number): { readonly forMs: number; readonly first: boolean } | undefined {
     if (this.stallMs <= 0) return undefined;
-    const t = this.since.get(target);
-    if (t === undefined) return undefined;
-    const forMs = now - t;
-    if (forMs < this.stallMs || forMs >= this.giveUpMs || this.lastAnswer < t) return undefined;
-    const first = !this.told.has(target);
-    this.told.add(target);
+    const s = this.since.get(target);
+    if (s === undefined) return undefined;
+    const forMs = now - s.at;
+    if (forMs < this.stallMs || forMs >= this.giveUpMs || this.lastAnswer < s.at) return undefined;
+    const first = !s.told;
+    s.told = true;
     return { forMs, first };
   }
 }
